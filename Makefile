@@ -1,0 +1,61 @@
+# bpfmatrix: run `make help` for the targets.
+SHELL := /bin/bash
+GO ?= go
+# Debian packages: QEMU for the VMs; clang, llvm and libbpf-dev only to regenerate BPF objects.
+QEMU_PKGS ?= qemu-system-x86
+BPF_PKGS ?= clang llvm libbpf-dev
+ARGS ?=
+
+.DEFAULT_GOAL := help
+
+##@ Main
+
+.PHONY: run
+run: deps ## Run the default kernel matrix with the built-in suites (ARGS="--kernels debian-6.1" to narrow)
+	$(GO) run ./cmd/bpfmatrix run $(ARGS)
+
+.PHONY: test
+test: deps ## Run every test, including the VM integration tests (boots the default kernels)
+	$(GO) test -timeout 40m ./...
+
+##@ Development
+
+.PHONY: test-short
+test-short: ## Unit tests only, no VMs
+	$(GO) test -short ./...
+
+.PHONY: build
+build: ## Build bin/bpfmatrix
+	$(GO) build -o bin/bpfmatrix ./cmd/bpfmatrix
+
+.PHONY: generate
+generate: bpf-deps ## Regenerate the BPF objects and their Go bindings (bpf2go)
+	$(GO) generate ./bpf/...
+
+.PHONY: check-generate
+check-generate: generate ## Fail if regenerating the BPF objects changes the committed ones
+	@git diff --exit-code -- bpf/ || { echo "bpf/: committed objects differ from 'make generate': run it and commit"; exit 1; }
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w"; exit 1; }
+	$(GO) vet ./...
+
+.PHONY: deps
+deps: ## Install QEMU through apt if it is missing (as root or with sudo)
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.24 or newer (https://go.dev/doc/install)"; exit 1; }
+	@command -v qemu-system-x86_64 >/dev/null || $(MAKE) --no-print-directory apt PKGS="$(QEMU_PKGS)"
+
+.PHONY: bpf-deps
+bpf-deps:
+	@command -v clang >/dev/null && command -v llvm-strip >/dev/null && test -f /usr/include/bpf/bpf_helpers.h || $(MAKE) --no-print-directory apt PKGS="$(BPF_PKGS)"
+
+.PHONY: apt
+apt:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q $(PKGS); \
+	elif command -v sudo >/dev/null && { sudo -n true 2>/dev/null || [ -t 0 ]; }; then sudo apt-get update -q && sudo apt-get install -y -q $(PKGS); \
+	else echo "Missing system packages. Run:  sudo apt-get install -y $(PKGS)"; exit 1; fi
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*##"} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z_-]+:.*##/ {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

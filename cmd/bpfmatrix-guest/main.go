@@ -1,0 +1,68 @@
+// Command bpfmatrix-guest runs inside each bpfmatrix VM as u-root's uinit. It
+// reads /bpfmatrix/run.json, runs the test binaries it names, streams their
+// events to the host and powers the VM off. It is built and packed into the
+// initramfs by the host; users never run it by hand.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/bpfmatrix/bpfmatrix/guest"
+	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+)
+
+func main() {
+	probe := flag.String("probe", "", "send a hello event on this channel device and power off (accelerator probe)")
+	flag.Parse()
+	log.SetPrefix("bpfmatrix-guest: ")
+	if err := run(*probe); err != nil {
+		log.Print(err)
+	}
+	if err := guest.PowerOff(); err != nil {
+		log.Printf("power off: %v", err)
+	}
+	select {}
+}
+
+func run(probe string) error {
+	mountErr := guest.MountAll()
+	if probe != "" {
+		ch, err := guest.OpenChannel(probe)
+		if err != nil {
+			return err
+		}
+		return wire.NewEncoder(ch).Encode(wire.Event{Type: wire.TypeHello, Hello: guest.Hello()})
+	}
+	cfg, err := guest.LoadConfig(guest.ConfigPath)
+	if err != nil {
+		return err
+	}
+	ch, err := guest.OpenChannel(cfg.Channel)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	enc := wire.NewEncoder(ch)
+	if err := enc.Encode(wire.Event{Type: wire.TypeHello, Hello: guest.Hello()}); err != nil {
+		return err
+	}
+	if mountErr != nil {
+		// Reported, not fatal: the tests that need the mount will fail
+		// with their own error, and the rest still run.
+		enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("mounts: %v", mountErr)})
+	}
+	r := &guest.Runner{Config: cfg, Enc: enc}
+	if err := r.Run(context.Background()); err != nil {
+		return err
+	}
+	return nil
+}
+
+func init() {
+	// u-root's init hands us its console; keep our own log lines there.
+	log.SetOutput(os.Stderr)
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/vm"
+)
+
+// storeFlags are the flags every command that touches kernels takes.
+type storeFlags struct {
+	cache, mirror, lock string
+}
+
+func (s *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.cache, "cache", "", "cache `DIR` for kernels and images (default: $BPFMATRIX_CACHE, else $XDG_CACHE_HOME/bpfmatrix)")
+	fs.StringVar(&s.mirror, "mirror", "", "Debian mirror `URL` (default: $BPFMATRIX_DEBIAN_MIRROR, else the apt configuration)")
+	fs.StringVar(&s.lock, "lock", "bpfmatrix.lock", "lock `FILE` pinning each kernel's packages; commit it to keep runs reproducible")
+}
+
+func (s *storeFlags) open(progress io.Writer) (*kernels.Store, error) {
+	return kernels.Open(kernels.Options{
+		CacheDir: s.cache,
+		Mirror:   s.mirror,
+		LockPath: s.lock,
+		Progress: downloadProgress(progress),
+	})
+}
+
+// downloadProgress prints a line when a download starts and at every
+// quarter of it.
+func downloadProgress(w io.Writer) func(kernel, phase string, done, total int64) {
+	if w == nil {
+		return nil
+	}
+	last := map[string]int64{}
+	start := map[string]time.Time{}
+	return func(kernel, phase string, done, total int64) {
+		key := kernel + "/" + phase
+		if _, ok := start[key]; !ok {
+			start[key] = time.Now()
+		}
+		step := total / 4
+		if total <= 0 || step == 0 {
+			step = 8 << 20
+		}
+		if done != 0 && done != total && done-last[key] < step {
+			return
+		}
+		last[key] = done
+		rate := float64(done) / 1e6 / max(time.Since(start[key]).Seconds(), 0.001)
+		if total > 0 {
+			fmt.Fprintf(w, "  %s: %s %.1f/%.1f MB (%.1f MB/s)\n", kernel, phase, float64(done)/1e6, float64(total)/1e6, rate)
+		} else {
+			fmt.Fprintf(w, "  %s: %s %.1f MB\n", kernel, phase, float64(done)/1e6)
+		}
+	}
+}
+
+const runUsage = `Usage: bpfmatrix run [flags]
+
+Boots one QEMU VM per kernel (in parallel), runs the selected suites inside
+each, prints the matrix (rows: tests, columns: kernels) and exits 0 only if
+every test passed on every kernel.
+
+Examples:
+  bpfmatrix run                                 the default kernels, every suite
+  bpfmatrix run --kernels debian-6.1 --suite kprobe
+  bpfmatrix run --json results.json --timeout 3m
+
+Flags:
+`
+
+func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, runUsage); fs.PrintDefaults() }
+	var sf storeFlags
+	sf.register(fs)
+	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix; see `bpfmatrix kernels list`)")
+	suiteExpr := fs.String("suite", "", "run only suites matching `REGEXP` (suites: "+suiteNames()+")")
+	testRun := fs.String("run", "", "run only tests matching `REGEXP` (passed to the test binaries as -test.run)")
+	jsonOut := fs.String("json", "", "write the results as JSON to `FILE` (schema bpfmatrix/v1, see docs/results.md)")
+	timeout := fs.Duration("timeout", 5*time.Minute, "kill a VM that runs longer than `D`")
+	parallel := fs.Int("parallel", runtime.NumCPU(), "run at most `N` VMs at once")
+	accel := fs.String("accel", "auto", "QEMU accelerator: auto (KVM only if a test boot works), kvm or tcg")
+	memory := fs.Int("memory", 1024, "guest memory in `MB`")
+	source := fs.String("source", "", "bpfmatrix source `DIR` to build the guest and suites from (default: found from the working directory)")
+	runDir := fs.String("run-dir", "", "`DIR` for console logs and images of this run (default: a new directory under the cache)")
+	verbose := fs.Bool("verbose", false, "stream every guest console to stderr")
+	quiet := fs.Bool("quiet", false, "print only the matrix")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: run takes no arguments, got %q (did you mean --kernels %s?)", errUsage, fs.Args(), strings.Join(fs.Args(), ","))
+	}
+	acc, err := vm.ParseAccel(*accel)
+	if err != nil {
+		return fmt.Errorf("%w: --accel: %v", errUsage, err)
+	}
+	if *parallel < 1 {
+		return fmt.Errorf("%w: --parallel %d: must be at least 1", errUsage, *parallel)
+	}
+	if *timeout <= 0 {
+		return fmt.Errorf("%w: --timeout %s: must be positive", errUsage, *timeout)
+	}
+	if *memory < 128 {
+		return fmt.Errorf("%w: --memory %d: a guest needs at least 128 MB", errUsage, *memory)
+	}
+	specs, err := selectKernels(*kernelList)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	suites, err := harness.SelectSuites(*suiteExpr)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	src, err := findSource(*source)
+	if err != nil {
+		return err
+	}
+	var progress io.Writer = stderr
+	if *quiet {
+		progress = nil
+	}
+	store, err := sf.open(progress)
+	if err != nil {
+		return err
+	}
+	if *runDir == "" {
+		*runDir = filepath.Join(store.CacheDir(), "runs", time.Now().Format("20060102-150405")+fmt.Sprintf("-%d", os.Getpid()))
+	}
+	opts := harness.Options{
+		Kernels: specs, Suites: suites, Store: store,
+		SourceDir: src, CacheDir: store.CacheDir(), RunDir: *runDir,
+		Parallel: *parallel, Timeout: *timeout, Accel: acc, MemoryMB: *memory,
+	}
+	if *testRun != "" {
+		opts.TestArgs = []string{"-test.run=" + *testRun}
+	}
+	if !*quiet {
+		opts.Log = stderr
+		fmt.Fprintf(stderr, "bpfmatrix: %d kernel(s) x %d suite(s), %d VM(s) at once; logs in %s\n", len(specs), len(suites), *parallel, *runDir)
+	}
+	if *verbose {
+		opts.Console = stderr
+	}
+	res, err := harness.Run(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if *jsonOut != "" {
+		if err := res.WriteJSON(*jsonOut); err != nil {
+			return err
+		}
+	}
+	res.WriteMatrix(stdout)
+	switch {
+	case !res.Complete:
+		return errInterrupted
+	case !res.OK():
+		return errFailed
+	}
+	return nil
+}
+
+func suiteNames() string {
+	var names []string
+	for _, s := range harness.Builtin {
+		names = append(names, s.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func selectKernels(list string) ([]kernels.Spec, error) {
+	cat := kernels.DefaultCatalog()
+	if list == "" {
+		return cat.Defaults(), nil
+	}
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return cat.Lookup(names)
+}
+
+// findSource returns the root of the bpfmatrix module: dir if given, else
+// the first parent of the working directory whose go.mod declares it.
+func findSource(dir string) (string, error) {
+	const module = "module github.com/bpfmatrix/bpfmatrix"
+	check := func(d string) bool {
+		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		return err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), module)
+	}
+	if dir != "" {
+		if !check(dir) {
+			return "", fmt.Errorf("%w: --source %s: no go.mod of github.com/bpfmatrix/bpfmatrix there", errUsage, dir)
+		}
+		return filepath.Abs(dir)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if check(d) {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return "", fmt.Errorf("%w: run bpfmatrix from inside its source tree, or pass --source DIR (the guest program and the suites are built from source)", errUsage)
+}

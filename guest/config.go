@@ -1,0 +1,100 @@
+// Package guest is the program that runs inside each VM as u-root's uinit:
+// it mounts the file systems eBPF needs, loads kernel modules, runs the test
+// binaries through test2json and streams their events to the host on the
+// result channel, then powers the VM off.
+package guest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Paths inside the initramfs. The host's image builder and the guest agree
+// on them through these constants.
+const (
+	// ConfigPath holds the JSON [Config] of one run.
+	ConfigPath = "/bpfmatrix/run.json"
+	// Test2JSONPath is the test2json binary.
+	Test2JSONPath = "/bpfmatrix/bin/test2json"
+	// TestsDir holds the test binaries, one per suite: <suite>.test.
+	TestsDir = "/bpfmatrix/tests"
+	// UinitPath is where u-root's init looks for the guest program.
+	UinitPath = "/bin/uinit"
+	// InitPath is u-root's init.
+	InitPath = "/init"
+)
+
+// EnvGuest is set to "1" in the environment of every test run by the guest:
+// tests that need a bpfmatrix VM check it.
+const EnvGuest = "BPFMATRIX_GUEST"
+
+// Config tells the guest what to do in one boot.
+type Config struct {
+	// Channel is the device of the result channel, e.g. /dev/ttyS1.
+	Channel string `json:"channel"`
+	// Modules are loaded, with their dependencies, before any suite runs.
+	Modules []string `json:"modules,omitempty"`
+	// Suites run in order.
+	Suites []Suite `json:"suites"`
+	// Env is added to every test's environment (KEY=VALUE).
+	Env []string `json:"env,omitempty"`
+}
+
+// Suite is one test binary.
+type Suite struct {
+	// Name is the suite's short name, e.g. "kprobe".
+	Name string `json:"name"`
+	// Package is the Go import path, reported in test2json events.
+	Package string `json:"package"`
+	// Binary is the path of the test binary in the guest.
+	Binary string `json:"binary"`
+	// Args are passed to the test binary, e.g. -test.run.
+	Args []string `json:"args,omitempty"`
+	// Timeout bounds the whole binary; the guest kills it after that.
+	Timeout Duration `json:"timeout,omitempty"`
+}
+
+// Duration is a time.Duration that reads and writes JSON as "1m30s".
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// LoadConfig reads and checks the config at path.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read guest config: %w", err)
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("parse guest config %s: %w", path, err)
+	}
+	if c.Channel == "" {
+		return nil, fmt.Errorf("guest config %s: no result channel", path)
+	}
+	for i, s := range c.Suites {
+		if s.Name == "" || s.Binary == "" {
+			return nil, fmt.Errorf("guest config %s: suite %d has no name or binary", path, i)
+		}
+	}
+	return &c, nil
+}

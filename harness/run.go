@@ -1,0 +1,426 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bpfmatrix/bpfmatrix/guest"
+	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/vm"
+	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
+)
+
+// Options configure one run.
+type Options struct {
+	// Kernels are the matrix columns.
+	Kernels []kernels.Spec
+	// Suites run in every kernel, in one VM per kernel.
+	Suites []Suite
+	// Store fetches the kernels.
+	Store *kernels.Store
+	// SourceDir is the root of the bpfmatrix module (suites and guest are
+	// built from it).
+	SourceDir string
+	// CacheDir holds built images and the accelerator verdict.
+	CacheDir string
+	// RunDir receives the console logs; created if missing.
+	RunDir string
+	// Parallel is how many VMs run at once; default runtime.NumCPU().
+	Parallel int
+	// Timeout bounds each VM; default 5m.
+	Timeout time.Duration
+	// Accel is auto, kvm or tcg; default auto.
+	Accel vm.Accel
+	// MemoryMB per VM; default 1024.
+	MemoryMB int
+	// TestArgs are passed to every test binary (e.g. -test.run=X).
+	TestArgs []string
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+	// Console, if set, receives every guest console line, prefixed with
+	// the kernel name (--verbose).
+	Console io.Writer
+}
+
+func (o *Options) defaults() {
+	if o.Parallel <= 0 {
+		o.Parallel = runtime.NumCPU()
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Minute
+	}
+	if o.Accel == "" {
+		o.Accel = vm.AccelAuto
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+}
+
+// runner holds the state of one Run.
+type runner struct {
+	opts  Options
+	start time.Time
+	logMu sync.Mutex
+}
+
+func (r *runner) logf(format string, args ...any) {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	fmt.Fprintf(r.opts.Log, "[%6.1fs] %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// Run executes the plan and returns the matrix. The error is for problems
+// that prevent any result (bad options); per-kernel failures are in the
+// result. When ctx is canceled, running VMs are killed and the partial
+// result is returned with Complete false.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	opts.defaults()
+	if len(opts.Kernels) == 0 || len(opts.Suites) == 0 {
+		return nil, errors.New("harness: nothing to run (no kernels or no suites)")
+	}
+	if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
+		return nil, fmt.Errorf("harness: run directory: %w", err)
+	}
+	r := &runner{opts: opts, start: time.Now()}
+	res := &Result{Schema: Schema, Started: r.start, RunDir: opts.RunDir}
+	for _, s := range opts.Suites {
+		res.Suites = append(res.Suites, s.Name)
+	}
+	res.Kernels = make([]KernelResult, len(opts.Kernels))
+
+	// Fetch kernels and build the shared archives at the same time.
+	type pulled struct {
+		k       *kernels.Kernel
+		err     error
+		seconds float64
+	}
+	pulls := make([]chan pulled, len(opts.Kernels))
+	sem := make(chan struct{}, 2)
+	for i, spec := range opts.Kernels {
+		pulls[i] = make(chan pulled, 1)
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			t0 := time.Now()
+			k, err := opts.Store.Pull(ctx, spec)
+			pulls[i] <- pulled{k, err, time.Since(t0).Seconds()}
+		}()
+	}
+	images, err := r.buildShared(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	var verdictOnce sync.Once
+	var verdict vm.Verdict
+	var verdictErr error
+	resolveAccel := func(k *kernels.Kernel, arch vm.Arch) (vm.Verdict, error) {
+		verdictOnce.Do(func() {
+			verdict, verdictErr = vm.ResolveAccel(ctx, opts.Accel, arch, filepath.Join(opts.CacheDir, "accel.json"),
+				func(ctx context.Context, a vm.Accel) error { return r.probe(ctx, k, arch, images[arch.GOARCH].base, a) })
+			if verdictErr == nil {
+				r.logf("%s", verdict)
+			}
+		})
+		return verdict, verdictErr
+	}
+
+	vmSem := make(chan struct{}, opts.Parallel)
+	var wg sync.WaitGroup
+	for i, spec := range opts.Kernels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			kr := &res.Kernels[i]
+			kr.Kernel = KernelInfo{Name: spec.Name, Distro: spec.Distro, Suite: spec.Suite, Arch: spec.Arch, Flavour: spec.Flavour, Version: spec.Version}
+			p := <-pulls[i]
+			kr.Phases.Fetch = p.seconds
+			if p.err != nil {
+				kr.Status, kr.Error = StatusError, p.err.Error()
+				if ctx.Err() != nil {
+					kr.Status = StatusInterrupted
+				}
+				r.logf("%s: %v", spec.Name, p.err)
+				return
+			}
+			kr.Kernel.Release = p.k.Release
+			for _, pkg := range p.k.Packages {
+				kr.Kernel.Packages = append(kr.Kernel.Packages, PackageInfo{Name: pkg.Name, Version: pkg.Version, SHA256: pkg.SHA256})
+			}
+			select {
+			case vmSem <- struct{}{}:
+			case <-ctx.Done():
+				kr.Status, kr.Error = StatusInterrupted, "interrupted before the VM started"
+				return
+			}
+			defer func() { <-vmSem }()
+			r.runKernel(ctx, spec, p.k, images, resolveAccel, kr)
+		}()
+	}
+	wg.Wait()
+	res.Accel = verdict
+	res.Seconds = time.Since(r.start).Seconds()
+	res.Complete = ctx.Err() == nil
+	return res, nil
+}
+
+type sharedImages struct{ base, tests string }
+
+// buildShared builds the base and test archives for every guest arch in
+// the plan.
+func (r *runner) buildShared(ctx context.Context) (map[string]sharedImages, error) {
+	out := map[string]sharedImages{}
+	var pkgs []initramfs.TestPackage
+	for _, s := range r.opts.Suites {
+		pkgs = append(pkgs, initramfs.TestPackage{Name: s.Name, ImportPath: s.Package})
+	}
+	for _, spec := range r.opts.Kernels {
+		arch, err := archOf(spec)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := out[arch.GOARCH]; ok {
+			continue
+		}
+		b := &initramfs.Builder{
+			SourceDir: r.opts.SourceDir,
+			CacheDir:  filepath.Join(r.opts.CacheDir, "initramfs"),
+			GOARCH:    arch.GOARCH,
+			Logf:      r.logf,
+		}
+		t0 := time.Now()
+		var base, tests string
+		var baseErr, testsErr error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); base, _, baseErr = b.Base(ctx) }()
+		go func() { defer wg.Done(); tests, _, testsErr = b.Tests(ctx, pkgs) }()
+		wg.Wait()
+		if err := errors.Join(baseErr, testsErr); err != nil {
+			return nil, err
+		}
+		r.logf("images for %s ready in %.1fs", arch.GOARCH, time.Since(t0).Seconds())
+		out[arch.GOARCH] = sharedImages{base: base, tests: tests}
+	}
+	return out, nil
+}
+
+func archOf(spec kernels.Spec) (vm.Arch, error) {
+	return vm.ArchByGOARCH(spec.GOARCH())
+}
+
+// probe boots the base image under accel and waits for the guest's hello.
+func (r *runner) probe(ctx context.Context, k *kernels.Kernel, arch vm.Arch, base string, accel vm.Accel) error {
+	r.logf("probing %s with a test boot of %s", accel, k.Name)
+	dir, err := os.MkdirTemp(r.opts.RunDir, "probe-")
+	if err != nil {
+		return err
+	}
+	v, err := vm.Start(ctx, vm.Options{
+		Arch: arch, Kernel: k.Vmlinuz, Initrd: base, Accel: accel,
+		Append:     []string{"uroot.uinitargs=-probe=" + arch.Channel},
+		Timeout:    vm.ProbeTimeout,
+		ConsoleLog: filepath.Join(dir, "console.log"),
+	})
+	if err != nil {
+		return err
+	}
+	c := newCollector()
+	c.consume(v.Results(), nil)
+	exit := v.Wait()
+	if c.hello != nil {
+		return nil
+	}
+	if exit.Err != nil {
+		return exit.Err
+	}
+	return fmt.Errorf("%w (%s after %.1fs)", vm.ErrNoHello, exit.Reason, exit.Duration.Seconds())
+}
+
+// runKernel builds one kernel's initramfs, boots it and collects results
+// into kr.
+func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Kernel, images map[string]sharedImages, resolveAccel func(*kernels.Kernel, vm.Arch) (vm.Verdict, error), kr *KernelResult) {
+	t0 := time.Now()
+	defer func() { kr.Seconds = time.Since(t0).Seconds() + kr.Phases.Fetch }()
+	fail := func(err error) {
+		kr.Status, kr.Error = StatusError, err.Error()
+		r.logf("%s: %v", k.Name, err)
+	}
+	arch, err := archOf(spec)
+	if err != nil {
+		fail(err)
+		return
+	}
+	verdict, err := resolveAccel(k, arch)
+	if err != nil {
+		fail(err)
+		return
+	}
+	dir := filepath.Join(r.opts.RunDir, k.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fail(err)
+		return
+	}
+	initrd, err := r.buildInitrd(k, arch, images[arch.GOARCH], dir)
+	if err != nil {
+		fail(err)
+		return
+	}
+	kr.Phases.Image = time.Since(t0).Seconds()
+
+	var console io.Writer
+	if r.opts.Console != nil {
+		console = &prefixWriter{w: r.opts.Console, prefix: k.Name + "| "}
+	}
+	kr.ConsoleLog = filepath.Join(dir, "console.log")
+	r.logf("%s: booting %s (%s)", k.Name, k.Release, verdict.Accel)
+	bootStart := time.Now()
+	v, err := vm.Start(ctx, vm.Options{
+		Arch: arch, Kernel: k.Vmlinuz, Initrd: initrd, Accel: verdict.Accel,
+		MemoryMB: r.opts.MemoryMB, Timeout: r.opts.Timeout,
+		ConsoleLog: kr.ConsoleLog, Console: console,
+	})
+	if err != nil {
+		fail(err)
+		return
+	}
+	kr.Reproduce = v.Reproduce()
+	c := newCollector()
+	c.consume(v.Results(), func() { r.logf("%s: guest up after %.1fs, running tests", k.Name, time.Since(bootStart).Seconds()) })
+	exit := v.Wait()
+	end := time.Now()
+
+	kr.ConsoleTail = exit.ConsoleTail
+	kr.PanicLines = exit.PanicLines
+	kr.Modules = c.modules
+	kr.FrameErrors = c.frameErrs
+	kr.GuestLog = c.guestLog
+	if c.hello != nil {
+		kr.Guest = c.hello.Hello
+		kr.Phases.Boot = c.helloAt.Sub(bootStart).Seconds()
+		last := end
+		if c.done != nil {
+			last = c.doneAt
+			kr.Phases.PowerOff = end.Sub(c.doneAt).Seconds()
+		}
+		kr.Phases.Tests = last.Sub(c.helloAt).Seconds()
+	} else {
+		kr.Phases.Boot = end.Sub(bootStart).Seconds()
+	}
+	kr.Status, kr.Error = status(exit, c)
+	kr.Tests = c.results(kr.Status)
+	if kr.Status == StatusOK && len(kr.Tests) == 0 {
+		kr.Error = "the guest ran no tests"
+	}
+	r.logf("%s: %s in %.1fs (%s)", k.Name, kr.Status, exit.Duration.Seconds(), summarize(kr.Tests))
+}
+
+// status derives a kernel's status from how its VM ended and what the
+// guest said. No done event is never a pass.
+func status(exit *vm.Exit, c *collector) (Status, string) {
+	switch exit.Reason {
+	case vm.ReasonTimeout:
+		return StatusTimeout, fmt.Sprintf("VM killed after the %s timeout", exit.Duration.Round(time.Second))
+	case vm.ReasonPanic:
+		return StatusPanic, "guest kernel panic: " + firstLine(exit.PanicLines)
+	case vm.ReasonCanceled:
+		return StatusInterrupted, "interrupted"
+	}
+	switch {
+	case c.hello == nil:
+		msg := "the guest never reported in"
+		if exit.Err != nil {
+			msg += ": " + exit.Err.Error()
+		}
+		return StatusBootFailed, msg
+	case c.done == nil:
+		msg := "the guest stopped without its done event"
+		if exit.Err != nil {
+			msg += ": " + exit.Err.Error()
+		}
+		return StatusCrashed, msg
+	case exit.Err != nil:
+		return StatusCrashed, exit.Err.Error()
+	}
+	return StatusOK, ""
+}
+
+func firstLine(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return strings.TrimSpace(lines[0])
+}
+
+func summarize(tests []TestResult) string {
+	n := map[Outcome]int{}
+	for _, t := range tests {
+		n[t.Result]++
+	}
+	return fmt.Sprintf("%d passed, %d failed, %d skipped", n[Pass], n[Fail], n[Skip])
+}
+
+// buildInitrd writes the VM's initramfs: base + tests + this kernel's
+// modules + the run configuration.
+func (r *runner) buildInitrd(k *kernels.Kernel, arch vm.Arch, shared sharedImages, dir string) (string, error) {
+	var modules []string
+	cfg := guest.Config{Channel: arch.Channel}
+	for _, s := range r.opts.Suites {
+		modules = append(modules, s.Modules...)
+		cfg.Suites = append(cfg.Suites, guest.Suite{
+			Name: s.Name, Package: s.ImportPath(), Binary: initramfs.TestBinary(s.Name),
+			Args: r.opts.TestArgs, Timeout: guest.Duration(s.Timeout),
+		})
+	}
+	parts := []string{shared.base, shared.tests}
+	if len(modules) > 0 {
+		mods, err := initramfs.Modules(filepath.Join(r.opts.CacheDir, "initramfs"), k.Release, k.ModulesDir, modules)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, mods)
+		cfg.Modules = modules
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return "", err
+	}
+	cfgArchive := filepath.Join(dir, "run.cpio")
+	if err := initramfs.WriteArchive(cfgArchive, []initramfs.Entry{{Name: strings.TrimPrefix(guest.ConfigPath, "/"), Mode: 0o644, Data: b}}); err != nil {
+		return "", err
+	}
+	parts = append(parts, cfgArchive)
+	initrd := filepath.Join(dir, "initrd.cpio")
+	return initrd, initramfs.Concat(initrd, parts...)
+}
+
+// prefixWriter prefixes every line with a label.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line == "" {
+			continue
+		}
+		if _, err := io.WriteString(p.w, p.prefix+line); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}

@@ -1,0 +1,169 @@
+// Package wire is the typed contract between the guest program and the host:
+// framed events on a channel of their own, separate from the kernel console.
+//
+// Every frame is one line:
+//
+//	BPFM1 <seq> <crc32> <json>\n
+//
+// where seq counts frames from 1, crc32 is the IEEE CRC-32 of the JSON bytes
+// in 8 lowercase hex digits, and json is one encoded [Event]. A frame that is
+// truncated, corrupted, oversized or out of order is reported as a
+// [*FrameError] and skipped; the stream goes on. The guest ends every
+// successful run with a [TypeDone] event: a stream that ends without one means
+// the guest died, never that it passed.
+package wire
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Magic starts every frame.
+const Magic = "BPFM1"
+
+// MaxFrame is the longest frame, in bytes, that a [Decoder] accepts.
+const MaxFrame = 1 << 20
+
+// Type names the kind of an [Event].
+type Type string
+
+// The event types.
+const (
+	// TypeHello is the first event of a boot: what kernel the guest sees.
+	TypeHello Type = "hello"
+	// TypeModule reports one kernel module the guest loaded (or failed to).
+	TypeModule Type = "module"
+	// TypeTest carries one test2json event of a test binary.
+	TypeTest Type = "test"
+	// TypeRecord carries one structured record a test reported.
+	TypeRecord Type = "record"
+	// TypeSuite ends one test binary.
+	TypeSuite Type = "suite"
+	// TypeLog is a diagnostic line from the guest program.
+	TypeLog Type = "log"
+	// TypeDone is the last event of a complete run.
+	TypeDone Type = "done"
+)
+
+// Event is one message from the guest. Exactly one of the payload fields
+// matches Type.
+type Event struct {
+	Seq    uint64     `json:"seq"`
+	Type   Type       `json:"type"`
+	Time   time.Time  `json:"time"`
+	Hello  *Hello     `json:"hello,omitempty"`
+	Module *Module    `json:"module,omitempty"`
+	Test   *TestEvent `json:"test,omitempty"`
+	Record *Record    `json:"record,omitempty"`
+	Suite  *SuiteEnd  `json:"suite,omitempty"`
+	Log    string     `json:"log,omitempty"`
+	Done   *Done      `json:"done,omitempty"`
+
+	// Lost is set by the Decoder: how many frames were missing just before
+	// this one (a gap in the sequence numbers). It is never encoded.
+	Lost uint64 `json:"-"`
+}
+
+// Hello describes the booted kernel as the guest sees it.
+type Hello struct {
+	Release string `json:"release"`
+	Version string `json:"version"`
+	Machine string `json:"machine"`
+	Cmdline string `json:"cmdline"`
+	// LSM is the content of /sys/kernel/security/lsm, the active LSMs.
+	LSM string `json:"lsm,omitempty"`
+}
+
+// Module reports loading one kernel module.
+type Module struct {
+	Name  string `json:"name"`
+	Error string `json:"error,omitempty"`
+}
+
+// TestEvent is one event of `go test -json` (test2json), tagged with the
+// suite whose binary produced it.
+type TestEvent struct {
+	Suite   string    `json:"suite"`
+	Time    time.Time `json:"Time,omitempty"`
+	Action  string    `json:"Action"`
+	Package string    `json:"Package,omitempty"`
+	Test    string    `json:"Test,omitempty"`
+	Elapsed float64   `json:"Elapsed,omitempty"`
+	Output  string    `json:"Output,omitempty"`
+}
+
+// Record is a structured result that a test reports about itself: which hook
+// it attached, with which mechanism, and how many events it verified.
+type Record struct {
+	Suite     string `json:"suite"`
+	Test      string `json:"test"`
+	Hook      string `json:"hook,omitempty"`
+	Mechanism string `json:"mechanism,omitempty"`
+	Events    int    `json:"events,omitempty"`
+	// Unsupported holds the kernel's reason when the hook is not supported.
+	Unsupported string `json:"unsupported,omitempty"`
+}
+
+// SuiteEnd reports how one test binary ended.
+type SuiteEnd struct {
+	Suite    string  `json:"suite"`
+	ExitCode int     `json:"exit_code"`
+	Error    string  `json:"error,omitempty"`
+	Seconds  float64 `json:"seconds"`
+}
+
+// Done is the last event of a complete guest run.
+type Done struct {
+	Suites int    `json:"suites"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Encoder writes frames. It is safe for concurrent use.
+type Encoder struct {
+	mu  sync.Mutex
+	w   io.Writer
+	seq uint64
+}
+
+// NewEncoder returns an Encoder writing to w.
+func NewEncoder(w io.Writer) *Encoder {
+	return &Encoder{w: w}
+}
+
+// Encode assigns the next sequence number to ev and writes it as one frame.
+func (e *Encoder) Encode(ev Event) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.seq++
+	ev.Seq = e.seq
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode %s event: %w", ev.Type, err)
+	}
+	frame := AppendFrame(nil, ev.Seq, body)
+	if len(frame) > MaxFrame {
+		return fmt.Errorf("encode %s event: frame of %d bytes exceeds %d", ev.Type, len(frame), MaxFrame)
+	}
+	_, err = e.w.Write(frame)
+	return err
+}
+
+// AppendFrame appends the frame for body with sequence number seq to dst.
+func AppendFrame(dst []byte, seq uint64, body []byte) []byte {
+	dst = append(dst, Magic...)
+	dst = append(dst, ' ')
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, ' ')
+	dst = append(dst, fmt.Sprintf("%08x", crc32.ChecksumIEEE(body))...)
+	dst = append(dst, ' ')
+	dst = append(dst, body...)
+	return append(dst, '\n')
+}

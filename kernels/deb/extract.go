@@ -1,0 +1,213 @@
+package deb
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// Selector decides whether the data.tar entry with the normalised name
+// (no leading "./" or trailing "/") is extracted, and where to, as a
+// slash-separated path relative to the destination directory.
+type Selector func(name string) (target string, ok bool)
+
+// HeaderSelector is like Selector but also sees the tar header, for callers
+// that want to treat symlinks or directories differently.
+type HeaderSelector func(name string, hdr *tar.Header) (target string, ok bool)
+
+// ExtractOptions configures ExtractWith.
+type ExtractOptions struct {
+	// Select chooses the entries to extract. nil extracts everything
+	// under its own name.
+	Select HeaderSelector
+	// Limits bounds the package's resource usage.
+	Limits Limits
+}
+
+// Extract extracts the entries of the .deb read from r that sel selects into
+// the directory dest, which is created if needed. It refuses, with an error
+// wrapping ErrUnsafe, entries with ".." components or absolute names, device
+// nodes and FIFOs, and selected symlinks or hardlinks whose target would
+// resolve outside dest; nothing is ever written outside dest. Directories,
+// regular files and in-tree symlinks are created. A nil sel extracts all
+// entries.
+func Extract(r io.Reader, dest string, sel Selector, limits Limits) error {
+	var hs HeaderSelector
+	if sel != nil {
+		hs = func(name string, _ *tar.Header) (string, bool) { return sel(name) }
+	}
+	return ExtractWith(r, dest, ExtractOptions{Select: hs, Limits: limits})
+}
+
+// ExtractWith is like Extract with a header-aware selector.
+func ExtractWith(r io.Reader, dest string, opts ExtractOptions) error {
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return fmt.Errorf("creating extraction directory: %w", err)
+	}
+	root, err := os.OpenRoot(dest)
+	if err != nil {
+		return fmt.Errorf("opening extraction directory: %w", err)
+	}
+	defer root.Close()
+
+	x := &extractor{
+		root:     root,
+		sel:      opts.Select,
+		written:  map[string]string{},
+		symlinks: map[string]bool{},
+	}
+	return WalkLimits(r, opts.Limits, x.entry)
+}
+
+type extractor struct {
+	root *os.Root
+	sel  HeaderSelector
+	// written maps archive names to the targets they were extracted to.
+	written map[string]string
+	// symlinks holds the targets of symlinks created so far.
+	symlinks map[string]bool
+}
+
+// NormalizeName returns the canonical form of a data.tar entry name: no
+// leading "./" or trailing "/", cleaned. It returns "" for the archive root
+// and an error wrapping ErrUnsafe for absolute names or names containing "..".
+func NormalizeName(name string) (string, error) {
+	if strings.HasPrefix(name, "/") {
+		return "", fmt.Errorf("%w: absolute path %q", ErrUnsafe, name)
+	}
+	for _, c := range strings.Split(name, "/") {
+		if c == ".." {
+			return "", fmt.Errorf("%w: path %q contains \"..\"", ErrUnsafe, name)
+		}
+	}
+	n := path.Clean(name)
+	if n == "." {
+		return "", nil
+	}
+	return n, nil
+}
+
+func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
+	name, err := NormalizeName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	switch hdr.Typeflag {
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		return fmt.Errorf("%w: %q is a device node or FIFO", ErrUnsafe, hdr.Name)
+	}
+	if name == "" {
+		return nil
+	}
+	target := name
+	if x.sel != nil {
+		var ok bool
+		if target, ok = x.sel(name, hdr); !ok {
+			return nil
+		}
+	}
+	if !filepath.IsLocal(target) || strings.HasPrefix(target, "/") {
+		return fmt.Errorf("%w: entry %q maps to non-local target %q", ErrUnsafe, hdr.Name, target)
+	}
+	target = path.Clean(target)
+	if err := x.checkNoSymlinkPrefix(hdr.Name, target); err != nil {
+		return err
+	}
+
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := x.root.MkdirAll(target, 0o755); err != nil {
+			return fmt.Errorf("extracting %q: %w", hdr.Name, err)
+		}
+	case tar.TypeReg:
+		if err := x.mkParent(target); err != nil {
+			return err
+		}
+		perm := os.FileMode(0o644)
+		if hdr.Mode&0o111 != 0 {
+			perm = 0o755
+		}
+		f, err := x.root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+		if err != nil {
+			return fmt.Errorf("extracting %q: %w", hdr.Name, err)
+		}
+		n, err := io.Copy(f, body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("%w: entry %q is truncated (%d of %d bytes)", ErrFormat, hdr.Name, n, hdr.Size)
+		}
+		if err != nil {
+			return fmt.Errorf("extracting %q: %w", hdr.Name, err)
+		}
+		if n != hdr.Size {
+			return fmt.Errorf("%w: entry %q is truncated (%d of %d bytes)", ErrFormat, hdr.Name, n, hdr.Size)
+		}
+	case tar.TypeSymlink:
+		link := hdr.Linkname
+		if link == "" || path.IsAbs(link) {
+			return fmt.Errorf("%w: symlink %q points to absolute path %q outside the destination", ErrUnsafe, hdr.Name, link)
+		}
+		if resolved := path.Join(path.Dir(target), link); !filepath.IsLocal(resolved) {
+			return fmt.Errorf("%w: symlink %q -> %q escapes the destination", ErrUnsafe, hdr.Name, link)
+		}
+		if err := x.mkParent(target); err != nil {
+			return err
+		}
+		if err := x.root.Symlink(link, target); err != nil {
+			return fmt.Errorf("extracting symlink %q: %w", hdr.Name, err)
+		}
+		x.symlinks[target] = true
+	case tar.TypeLink:
+		old, err := NormalizeName(hdr.Linkname)
+		if err != nil || old == "" {
+			return fmt.Errorf("%w: hardlink %q -> %q escapes the destination", ErrUnsafe, hdr.Name, hdr.Linkname)
+		}
+		oldTarget, ok := x.written[old]
+		if !ok {
+			return fmt.Errorf("%w: hardlink %q points to %q, which was not extracted", ErrUnsafe, hdr.Name, hdr.Linkname)
+		}
+		if x.symlinks[oldTarget] {
+			return fmt.Errorf("%w: hardlink %q points to symlink %q", ErrUnsafe, hdr.Name, hdr.Linkname)
+		}
+		if err := x.mkParent(target); err != nil {
+			return err
+		}
+		if err := x.root.Link(oldTarget, target); err != nil {
+			return fmt.Errorf("extracting hardlink %q: %w", hdr.Name, err)
+		}
+	default:
+		return fmt.Errorf("%w: entry %q has unsupported type %q", ErrUnsafe, hdr.Name, hdr.Typeflag)
+	}
+	x.written[name] = target
+	return nil
+}
+
+// checkNoSymlinkPrefix refuses targets that are, or go through, a symlink
+// created earlier in this extraction: writing through them could escape
+// dest even though every name is lexically local.
+func (x *extractor) checkNoSymlinkPrefix(name, target string) error {
+	p := target
+	for p != "." && p != "/" && p != "" {
+		if x.symlinks[p] {
+			return fmt.Errorf("%w: entry %q would be written through symlink %q", ErrUnsafe, name, p)
+		}
+		p = path.Dir(p)
+	}
+	return nil
+}
+
+func (x *extractor) mkParent(target string) error {
+	if dir := path.Dir(target); dir != "." {
+		if err := x.root.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating %q: %w", dir, err)
+		}
+	}
+	return nil
+}

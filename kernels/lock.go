@@ -1,0 +1,119 @@
+package kernels
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+)
+
+// LockSchema identifies the lock file format.
+const LockSchema = "bpfmatrix-lock/v1"
+
+// ErrLock is returned for malformed lock files.
+var ErrLock = errors.New("invalid lock file")
+
+// Lock pins every kernel to exact Debian packages.
+type Lock struct {
+	Schema  string               `json:"schema"`
+	Kernels map[string]LockEntry `json:"kernels"`
+}
+
+// LockEntry pins one kernel.
+type LockEntry struct {
+	Suite   string `json:"suite"`
+	Arch    string `json:"arch"`
+	Release string `json:"release"`
+	// Version is the Debian version of the linux-image package.
+	Version  string           `json:"version"`
+	Packages []debian.Package `json:"packages"`
+}
+
+var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// LoadLock reads the lock file at path. A missing file yields an empty lock.
+func LoadLock(path string) (*Lock, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return &Lock{Schema: LockSchema, Kernels: map[string]LockEntry{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading lock file: %w", err)
+	}
+	var l Lock
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, fmt.Errorf("%w %s: %v; fix it or delete it and run `bpfmatrix kernels update`", ErrLock, path, err)
+	}
+	if l.Schema != LockSchema {
+		return nil, fmt.Errorf("%w %s: schema is %q, want %q", ErrLock, path, l.Schema, LockSchema)
+	}
+	if l.Kernels == nil {
+		l.Kernels = map[string]LockEntry{}
+	}
+	for name, e := range l.Kernels {
+		if err := e.validate(); err != nil {
+			return nil, fmt.Errorf("%w %s: kernel %q: %v; run `bpfmatrix kernels update %s`", ErrLock, path, name, err, name)
+		}
+	}
+	return &l, nil
+}
+
+func (e LockEntry) validate() error {
+	if e.Suite == "" || e.Arch == "" || e.Release == "" {
+		return errors.New("suite, arch and release must be set")
+	}
+	if len(e.Packages) == 0 {
+		return errors.New("no packages listed")
+	}
+	for _, p := range e.Packages {
+		if p.Name == "" || p.Version == "" || p.Filename == "" || p.Size <= 0 {
+			return fmt.Errorf("package %q lacks name, version, filename or size", p.Name)
+		}
+		if !sha256RE.MatchString(p.SHA256) {
+			return fmt.Errorf("package %q has invalid sha256 %q", p.Name, p.SHA256)
+		}
+	}
+	return nil
+}
+
+// Save writes the lock atomically (temporary file in the same directory,
+// then rename) with deterministic formatting.
+func (l *Lock) Save(path string) error {
+	out := Lock{Schema: LockSchema, Kernels: map[string]LockEntry{}}
+	for name, e := range l.Kernels {
+		e.Packages = append([]debian.Package(nil), e.Packages...)
+		sort.Slice(e.Packages, func(i, j int) bool { return e.Packages[i].Name < e.Packages[j].Name })
+		out.Kernels[name] = e
+	}
+	b, err := json.MarshalIndent(out, "", "  ") // map keys are sorted
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing lock file %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("writing lock file %s: %w", path, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("writing lock file %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing lock file %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("writing lock file %s: %w", path, err)
+	}
+	return nil
+}

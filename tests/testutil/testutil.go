@@ -1,0 +1,30 @@
+// Package testutil holds what every in-guest test suite shares: the check
+// that it runs inside a bpfmatrix VM, and the memlock set-up that old
+// kernels need before any BPF object is created.
+package testutil
+
+import (
+	"os"
+	"testing"
+
+	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/bpfmatrix/bpfmatrix/guest"
+)
+
+// InGuest reports whether the process runs inside a bpfmatrix VM.
+func InGuest() bool { return os.Getenv(guest.EnvGuest) == "1" }
+
+// RequireGuest skips t outside a bpfmatrix VM. The suites load programs into
+// the running kernel and attach to it; on the host they would test the
+// host's kernel, not the matrix. The harness's integration test runs them in
+// the VMs and fails if any of them skipped there.
+func RequireGuest(t testing.TB) {
+	t.Helper()
+	if !InGuest() {
+		t.Skipf("runs inside a bpfmatrix VM (%s=1 is not set): `go run ./cmd/bpfmatrix run` runs it", guest.EnvGuest)
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		t.Fatalf("rlimit.RemoveMemlock() = %v", err)
+	}
+}

@@ -1,0 +1,61 @@
+// Package vm runs one QEMU virtual machine: its command line per
+// architecture, the accelerator probe, the console and result channels, the
+// timeout and the process-group kill. It knows nothing about test plans.
+package vm
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+)
+
+// Arch describes how to boot one guest architecture.
+type Arch struct {
+	// Name is the QEMU architecture name, e.g. "x86_64".
+	Name string
+	// GOARCH is the Go architecture of binaries for this guest.
+	GOARCH string
+	// QEMU is the system emulator binary.
+	QEMU string
+	// Machine holds the machine arguments.
+	Machine []string
+	// CPUTCG and CPUKVM are the -cpu models under each accelerator.
+	CPUTCG, CPUKVM string
+	// Console is the guest's console device (kernel console=).
+	Console string
+	// Channel is the guest device of the result channel.
+	Channel string
+	// Package is the Debian package that provides QEMU.
+	Package string
+}
+
+// Arches are the supported guest architectures, by QEMU name.
+var Arches = map[string]Arch{
+	"x86_64": {
+		Name:    "x86_64",
+		GOARCH:  "amd64",
+		QEMU:    "qemu-system-x86_64",
+		Machine: []string{"-M", "pc"},
+		CPUTCG:  "max",
+		CPUKVM:  "host",
+		Console: "ttyS0",
+		Channel: "/dev/ttyS1",
+		Package: "qemu-system-x86",
+	},
+}
+
+// ArchByGOARCH returns the Arch whose binaries are built for goarch.
+func ArchByGOARCH(goarch string) (Arch, error) {
+	var names []string
+	for _, a := range Arches {
+		if a.GOARCH == goarch {
+			return a, nil
+		}
+		names = append(names, a.GOARCH)
+	}
+	return Arch{}, fmt.Errorf("unsupported guest architecture %q (supported: %s)", goarch, strings.Join(names, ", "))
+}
+
+// Native reports whether the guest architecture matches the host, which is
+// the only case where KVM can help.
+func (a Arch) Native() bool { return a.GOARCH == runtime.GOARCH }
