@@ -15,9 +15,12 @@ import (
 
 type KprobeWriteEvent struct {
 	_     structs.HostLayout
+	Kind  uint32
 	Pid   uint32
 	Tgid  uint32
+	Pad   uint32
 	Count uint64
+	Ret   int64
 	Data  [16]uint8
 	Comm  [16]int8
 }
@@ -26,10 +29,11 @@ type KprobeWriteEvent struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	KprobeMapWriteEvents      = "write_events"
-	KprobeProgKprobeVfsWrite  = "kprobe_vfs_write"
-	KprobeVarTargetCount      = "target_count"
-	KprobeVarUnusedWriteEvent = "unused_write_event"
+	KprobeMapWriteEvents        = "write_events"
+	KprobeProgKprobeVfsWrite    = "kprobe_vfs_write"
+	KprobeProgKretprobeVfsWrite = "kretprobe_vfs_write"
+	KprobeVarTargetCount        = "target_count"
+	KprobeVarUnusedWriteEvent   = "unused_write_event"
 )
 
 // LoadKprobe returns the embedded CollectionSpec for Kprobe.
@@ -74,7 +78,8 @@ type KprobeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type KprobeProgramSpecs struct {
-	KprobeVfsWrite *ebpf.ProgramSpec `ebpf:"kprobe_vfs_write"`
+	KprobeVfsWrite    *ebpf.ProgramSpec `ebpf:"kprobe_vfs_write"`
+	KretprobeVfsWrite *ebpf.ProgramSpec `ebpf:"kretprobe_vfs_write"`
 }
 
 // KprobeMapSpecs contains maps before they are loaded into the kernel.
@@ -133,12 +138,14 @@ type KprobeVariables struct {
 //
 // It can be passed to LoadKprobeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type KprobePrograms struct {
-	KprobeVfsWrite *ebpf.Program `ebpf:"kprobe_vfs_write"`
+	KprobeVfsWrite    *ebpf.Program `ebpf:"kprobe_vfs_write"`
+	KretprobeVfsWrite *ebpf.Program `ebpf:"kretprobe_vfs_write"`
 }
 
 func (p *KprobePrograms) Close() error {
 	return _KprobeClose(
 		p.KprobeVfsWrite,
+		p.KretprobeVfsWrite,
 	)
 }
 

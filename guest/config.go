@@ -26,9 +26,18 @@ const (
 	InitPath = "/init"
 )
 
-// EnvGuest is set to "1" in the environment of every test run by the guest:
-// tests that need a bpfmatrix VM check it.
-const EnvGuest = "BPFMATRIX_GUEST"
+// Environment of the test binaries run by the guest.
+const (
+	// EnvGuest is "1": tests that need a bpfmatrix VM check it.
+	EnvGuest = "BPFMATRIX_GUEST"
+	// EnvSuite is the suite's name.
+	EnvSuite = "BPFMATRIX_SUITE"
+	// EnvRecords is the JSON Lines file tests append their records to.
+	EnvRecords = "BPFMATRIX_RECORDS"
+	// EnvInject lists the families (or "all") whose tests must compare
+	// against a wrong expected value, to prove the checks can fail.
+	EnvInject = "BPFMATRIX_INJECT"
+)
 
 // Config tells the guest what to do in one boot.
 type Config struct {

@@ -147,7 +147,8 @@ func (r *Runner) runSuite(ctx context.Context, s Suite) *wire.SuiteEnd {
 	args := append([]string{"-t", "-p", s.Package, s.Binary, "-test.v=test2json"}, s.Args...)
 	cmd := exec.CommandContext(ctx, Test2JSONPath, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), EnvGuest+"=1", "BPFMATRIX_SUITE="+s.Name, "HOME=/tmp")
+	records := filepath.Join(dir, "records.jsonl")
+	cmd.Env = append(os.Environ(), EnvGuest+"=1", EnvSuite+"="+s.Name, EnvRecords+"="+records, "HOME=/tmp")
 	cmd.Env = append(cmd.Env, r.Config.Env...)
 	cmd.Stderr = &logWriter{enc: r.Enc, prefix: s.Name + ": "}
 	cmd.WaitDelay = 2 * time.Second
@@ -162,6 +163,7 @@ func (r *Runner) runSuite(ctx context.Context, s Suite) *wire.SuiteEnd {
 	}
 	r.forward(s, out)
 	err = cmd.Wait()
+	r.sendRecords(s, records)
 	end.Seconds = time.Since(start).Seconds()
 	var exit *exec.ExitError
 	switch {
@@ -192,6 +194,24 @@ func (r *Runner) forward(s Suite, out io.Reader) {
 	}
 	if err := sc.Err(); err != nil {
 		r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: reading test2json output: %v", s.Name, err)})
+	}
+}
+
+// sendRecords forwards the records the suite's tests wrote, even if the
+// binary crashed after writing them.
+func (r *Runner) sendRecords(s Suite, path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return // no test reported a record
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var rec wire.Record
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Test == "" {
+			r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: bad record %q", s.Name, line)})
+			continue
+		}
+		rec.Suite = s.Name
+		r.Enc.Encode(wire.Event{Type: wire.TypeRecord, Record: &rec})
 	}
 }
 

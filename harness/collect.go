@@ -23,6 +23,7 @@ type collector struct {
 	guestLog     []string
 	suites       map[string]*wire.SuiteEnd
 	tests        map[string]*TestResult
+	records      map[string][]wire.Record
 	order        []string
 	pkgOutput    map[string]*strings.Builder // suite -> output outside any test
 	pkgOutcome   map[string]string
@@ -33,6 +34,7 @@ func newCollector() *collector {
 	return &collector{
 		suites:     map[string]*wire.SuiteEnd{},
 		tests:      map[string]*TestResult{},
+		records:    map[string][]wire.Record{},
 		pkgOutput:  map[string]*strings.Builder{},
 		pkgOutcome: map[string]string{},
 	}
@@ -85,6 +87,9 @@ func (c *collector) add(ev wire.Event, onHello func()) {
 		c.suites[ev.Suite.Suite] = ev.Suite
 	case wire.TypeTest:
 		c.addTest(ev.Test)
+	case wire.TypeRecord:
+		key := ev.Record.Suite + "/" + ev.Record.Test
+		c.records[key] = append(c.records[key], *ev.Record)
 	case wire.TypeDone:
 		c.done = &ev
 		c.doneAt = time.Now()
@@ -139,6 +144,7 @@ func (c *collector) results(vmStatus Status) []TestResult {
 			t.Result = Fail
 			t.Reason = fmt.Sprintf("the test never finished (VM status %s)", vmStatus)
 		}
+		applyRecords(&t, c.records[key])
 		out = append(out, t)
 	}
 	for name, end := range c.suites {
@@ -167,6 +173,25 @@ func (c *collector) output(suite string) string {
 		return b.String()
 	}
 	return ""
+}
+
+// applyRecords adds what the test reported about itself. A skip is
+// "unsupported" only when the test recorded the kernel's refusal; a record
+// of unsupported on a test that failed leaves it failed.
+func applyRecords(t *TestResult, recs []wire.Record) {
+	for _, r := range recs {
+		if r.Hook != "" {
+			t.Hook = r.Hook
+		}
+		if r.Mechanism != "" {
+			t.Mechanism = r.Mechanism
+		}
+		t.Events += r.Events
+		if r.Unsupported != "" && t.Result == Skip {
+			t.Result = Unsupported
+			t.Reason = r.Unsupported
+		}
+	}
 }
 
 // skipReason extracts the t.Skip message from a skipped test's output.

@@ -152,13 +152,16 @@ func TestWriteMatrix(t *testing.T) {
 	assert.Contains(t, out, "debian-6.1: panic: guest kernel panic")
 	assert.Contains(t, out, "console log: /x/console.log")
 	assert.Contains(t, out, "--- FAIL kprobe/TestK on debian-6.1: the test never finished")
-	assert.Contains(t, out, "FAIL: 2 kernels (1 not ok), 1 passed, 1 failed")
+	assert.Contains(t, out, "FAIL: 2 kernels (1 not ok), 1 passed, 1 failed, 0 unsupported")
 }
 
 func TestSelectSuites(t *testing.T) {
 	s, err := SelectSuites("")
 	require.NoError(t, err)
 	assert.Equal(t, Builtin, s)
+	s, err = SelectSuites("^(kprobe|tc)$")
+	require.NoError(t, err)
+	assert.Len(t, s, 2)
 	s, err = SelectSuites("^kprobe$")
 	require.NoError(t, err)
 	require.Len(t, s, 1)

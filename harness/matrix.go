@@ -14,11 +14,16 @@ func cell(t *TestResult) string {
 	}
 	switch t.Result {
 	case Pass:
+		if t.Mechanism != "" {
+			return "pass (" + t.Mechanism + ")"
+		}
 		return "pass"
 	case Fail:
 		return "FAIL"
 	case Skip:
 		return "skip"
+	case Unsupported:
+		return "unsupported"
 	}
 	return string(t.Result)
 }
@@ -88,6 +93,9 @@ func (r *Result) WriteMatrix(w io.Writer) {
 			fmt.Fprintf(w, "%s: %s\n", k.Kernel.Name, fe)
 		}
 		for _, t := range k.Tests {
+			if t.Result == Unsupported {
+				fmt.Fprintf(w, "\nunsupported %s on %s: %s\n", t.ID(), k.Kernel.Name, t.Reason)
+			}
 			if t.Result != Fail {
 				continue
 			}
@@ -120,8 +128,8 @@ func (r *Result) Summary() string {
 	if !r.OK() {
 		verdict = "FAIL"
 	}
-	s := fmt.Sprintf("%s: %d kernels (%d not ok), %d passed, %d failed, %d skipped in %.1fs",
-		verdict, len(r.Kernels), bad, n[Pass], n[Fail], n[Skip], r.Seconds)
+	s := fmt.Sprintf("%s: %d kernels (%d not ok), %d passed, %d failed, %d unsupported, %d skipped in %.1fs",
+		verdict, len(r.Kernels), bad, n[Pass], n[Fail], n[Unsupported], n[Skip], r.Seconds)
 	if !r.Complete {
 		s += " [incomplete: interrupted]"
 	}

@@ -46,6 +46,9 @@ const (
 	Pass Outcome = "pass"
 	Fail Outcome = "fail"
 	Skip Outcome = "skip"
+	// Unsupported: the kernel said no to the hook (ebpf.ErrNotSupported
+	// or an errno the test names); Reason holds the kernel's error.
+	Unsupported Outcome = "unsupported"
 )
 
 // Result is one whole run: the JSON file written by --json.
@@ -122,6 +125,13 @@ type TestResult struct {
 	Reason  string  `json:"reason,omitempty"`
 	Seconds float64 `json:"seconds"`
 	Output  string  `json:"output,omitempty"`
+	// Hook is the hook kind the test exercised, e.g. "kprobe".
+	Hook string `json:"hook,omitempty"`
+	// Mechanism is the attach mechanism actually used, e.g. "perf_event
+	// link" or "ioctl".
+	Mechanism string `json:"mechanism,omitempty"`
+	// Events is how many events the test verified by content.
+	Events int `json:"events,omitempty"`
 }
 
 // ID is the row key of a test: suite/name.

@@ -44,6 +44,10 @@ type Options struct {
 	MemoryMB int
 	// TestArgs are passed to every test binary (e.g. -test.run=X).
 	TestArgs []string
+	// InjectWrong lists suite families (or "all") whose tests compare
+	// against deliberately wrong expected values: such a run must fail,
+	// which proves the content checks can fail.
+	InjectWrong []string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 	// Console, if set, receives every guest console line, prefixed with
@@ -375,6 +379,9 @@ func summarize(tests []TestResult) string {
 func (r *runner) buildInitrd(k *kernels.Kernel, arch vm.Arch, shared sharedImages, dir string) (string, error) {
 	var modules []string
 	cfg := guest.Config{Channel: arch.Channel}
+	if len(r.opts.InjectWrong) > 0 {
+		cfg.Env = append(cfg.Env, guest.EnvInject+"="+strings.Join(r.opts.InjectWrong, ","))
+	}
 	for _, s := range r.opts.Suites {
 		modules = append(modules, s.Modules...)
 		cfg.Suites = append(cfg.Suites, guest.Suite{

@@ -30,6 +30,16 @@ func (s Suite) ImportPath() string {
 // Builtin are the suites shipped with bpfmatrix.
 var Builtin = []Suite{
 	{Name: "kprobe", Package: "./tests/kprobe", Timeout: 2 * time.Minute},
+	{Name: "uprobe", Package: "./tests/uprobe", Timeout: 2 * time.Minute},
+	{Name: "tracing", Package: "./tests/tracing", Timeout: 2 * time.Minute},
+	{Name: "tracepoint", Package: "./tests/tracepoint", Timeout: 2 * time.Minute},
+	{Name: "socket", Package: "./tests/socket", Timeout: 2 * time.Minute},
+	{Name: "cgroup", Package: "./tests/cgroup", Timeout: 2 * time.Minute},
+	{Name: "perf", Package: "./tests/perf", Timeout: 2 * time.Minute},
+	{Name: "tc", Package: "./tests/tc", Modules: []string{"veth", "sch_ingress", "cls_bpf"}, Timeout: 2 * time.Minute},
+	{Name: "xdp", Package: "./tests/xdp", Modules: []string{"veth"}, Timeout: 2 * time.Minute},
+	{Name: "lsm", Package: "./tests/lsm", Timeout: 2 * time.Minute},
+	{Name: "transport", Package: "./tests/transport", Timeout: 2 * time.Minute},
 }
 
 // SelectSuites returns the built-in suites whose name matches expr (all of

@@ -97,6 +97,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	memory := fs.Int("memory", 1024, "guest memory in `MB`")
 	source := fs.String("source", "", "bpfmatrix source `DIR` to build the guest and suites from (default: found from the working directory)")
 	runDir := fs.String("run-dir", "", "`DIR` for console logs and images of this run (default: a new directory under the cache)")
+	inject := fs.String("inject-wrong", "", "comma-separated suite `FAMILIES` (or \"all\") whose tests compare against deliberately wrong values; such a run must fail, which proves the checks can")
 	verbose := fs.Bool("verbose", false, "stream every guest console to stderr")
 	quiet := fs.Bool("quiet", false, "print only the matrix")
 	if err := fs.Parse(args); err != nil {
@@ -148,6 +149,9 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		Kernels: specs, Suites: suites, Store: store,
 		SourceDir: src, CacheDir: store.CacheDir(), RunDir: *runDir,
 		Parallel: *parallel, Timeout: *timeout, Accel: acc, MemoryMB: *memory,
+	}
+	if *inject != "" {
+		opts.InjectWrong = strings.Split(*inject, ",")
 	}
 	if *testRun != "" {
 		opts.TestArgs = []string{"-test.run=" + *testRun}

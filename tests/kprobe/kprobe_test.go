@@ -1,10 +1,7 @@
-// Package kprobe is the in-guest suite for kprobes.
+// Package kprobe is the in-guest suite for kprobes and kretprobes.
 package kprobe
 
 import (
-	"bytes"
-	"encoding/binary"
-	"errors"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -19,78 +16,77 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
-// TestKprobeVfsWrite attaches a kprobe to vfs_write, writes a buffer whose
-// size and content the test chose, and checks that the event carries this
-// process's pid, that size and the first bytes of the buffer.
-func TestKprobeVfsWrite(t *testing.T) {
-	testutil.RequireGuest(t)
+const family = "kprobe"
 
+// setup loads the kprobe objects with a write size chosen for this test
+// and returns them with a ring buffer reader.
+func setup(t *testing.T) (*bpf.KprobeObjects, *ringbuf.Reader, uint64) {
+	t.Helper()
+	testutil.RequireGuest(t)
 	// An odd size no other writer in the guest is likely to use, different
 	// on every run.
 	count := uint64(40_000 + 2*rand.IntN(10_000) + 1)
+	spec, err := bpf.LoadKprobe()
+	require.NoError(t, err)
+	require.NoError(t, spec.Variables[bpf.KprobeVarTargetCount].Set(count))
+	objs := new(bpf.KprobeObjects)
+	require.NoError(t, spec.LoadAndAssign(objs, nil))
+	t.Cleanup(func() { objs.Close() })
+	rd, err := ringbuf.NewReader(objs.WriteEvents)
+	require.NoError(t, err)
+	t.Cleanup(func() { rd.Close() })
+	return objs, rd, count
+}
+
+// write writes count bytes starting with a marker to /dev/null.
+func write(t *testing.T, count uint64) []byte {
+	t.Helper()
 	payload := make([]byte, count)
 	copy(payload, "bpfmatrix-kprobe")
 	for i := 16; i < len(payload); i++ {
 		payload[i] = byte(i)
 	}
-
-	spec, err := bpf.LoadKprobe()
-	require.NoError(t, err)
-	require.NoError(t, spec.Variables[bpf.KprobeVarTargetCount].Set(count))
-	var objs bpf.KprobeObjects
-	require.NoError(t, spec.LoadAndAssign(&objs, nil))
-	t.Cleanup(func() { objs.Close() })
-
-	l, err := link.Kprobe("vfs_write", objs.KprobeVfsWrite, nil)
-	require.NoError(t, err, "link.Kprobe(vfs_write)")
-	t.Cleanup(func() { l.Close() })
-
-	rd, err := ringbuf.NewReader(objs.WriteEvents)
-	require.NoError(t, err)
-	t.Cleanup(func() { rd.Close() })
-
 	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	require.NoError(t, err)
+	defer f.Close()
 	n, err := f.Write(payload)
 	require.NoError(t, err)
 	require.Equal(t, int(count), n)
-	require.NoError(t, f.Close())
+	return payload
+}
 
-	ev := readOwnEvent(t, rd, uint32(os.Getpid()))
-	assert.Equal(t, uint32(os.Getpid()), ev.Tgid, "event pid")
-	assert.Equal(t, count, ev.Count, "event byte count")
+// TestKprobe attaches a kprobe to vfs_write, writes a buffer whose size and
+// content the test chose, and checks that the event carries this process's
+// pid, that size and the first bytes of the buffer.
+func TestKprobe(t *testing.T) {
+	objs, rd, count := setup(t)
+	l, err := link.Kprobe("vfs_write", objs.KprobeVfsWrite, nil)
+	testutil.Unsupported(t, "kprobe", err)
+	t.Cleanup(func() { l.Close() })
+
+	payload := write(t, count)
+	ev := testutil.ReadRingbuf(t, rd, 5*time.Second, func(ev bpf.KprobeWriteEvent) bool {
+		return ev.Tgid == uint32(os.Getpid()) && ev.Kind == 1
+	})
+	assert.Equal(t, testutil.Want(family, count, count+2), ev.Count, "vfs_write count argument")
 	assert.Equal(t, payload[:16], ev.Data[:], "first bytes of the written buffer")
-	assert.Equal(t, "kprobe.test", cString(ev.Comm[:]), "event comm")
+	assert.Equal(t, "kprobe.test", testutil.CString(ev.Comm[:]), "comm")
+	testutil.Report(t, "kprobe", testutil.LinkMechanism(l), 1)
 }
 
-// readOwnEvent returns the first event from pid, failing after 5 s. Events
-// from other processes that happened to write the same size are logged and
-// skipped.
-func readOwnEvent(t *testing.T, rd *ringbuf.Reader, pid uint32) bpf.KprobeWriteEvent {
-	t.Helper()
-	rd.SetDeadline(time.Now().Add(5 * time.Second))
-	for {
-		rec, err := rd.Read()
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("no vfs_write event from pid %d within 5s", pid)
-		}
-		require.NoError(t, err)
-		var ev bpf.KprobeWriteEvent
-		require.NoError(t, binary.Read(bytes.NewReader(rec.RawSample), binary.NativeEndian, &ev))
-		if ev.Tgid == pid {
-			return ev
-		}
-		t.Logf("skipping a write of the same size by pid %d (%s)", ev.Tgid, cString(ev.Comm[:]))
-	}
-}
+// TestKretprobe attaches a kretprobe to vfs_write and checks the return
+// value (the bytes written) and pid of the test's own write.
+func TestKretprobe(t *testing.T) {
+	objs, rd, count := setup(t)
+	l, err := link.Kretprobe("vfs_write", objs.KretprobeVfsWrite, nil)
+	testutil.Unsupported(t, "kretprobe", err)
+	t.Cleanup(func() { l.Close() })
 
-func cString(b []int8) string {
-	var s []byte
-	for _, c := range b {
-		if c == 0 {
-			break
-		}
-		s = append(s, byte(c))
-	}
-	return string(s)
+	write(t, count)
+	ev := testutil.ReadRingbuf(t, rd, 5*time.Second, func(ev bpf.KprobeWriteEvent) bool {
+		return ev.Tgid == uint32(os.Getpid()) && ev.Kind == 2
+	})
+	assert.Equal(t, testutil.Want(family, int64(count), int64(count)-1), ev.Ret, "vfs_write return value")
+	assert.Equal(t, "kprobe.test", testutil.CString(ev.Comm[:]), "comm")
+	testutil.Report(t, "kretprobe", testutil.LinkMechanism(l), 1)
 }
