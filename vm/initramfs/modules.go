@@ -1,12 +1,13 @@
 package initramfs
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,37 +34,32 @@ func ModuleName(s string) string {
 	return strings.ReplaceAll(s, "-", "_")
 }
 
-// ModuleDeps is a kernel's modules.dep: module name -> file and dependencies.
+// ModuleDeps indexes a kernel's modules directory. Debian's packages do not
+// ship modules.dep (depmod writes it at install time), so dependencies are
+// read from each module's .modinfo section, on demand.
 type ModuleDeps struct {
-	files   map[string]string   // name -> relative path
-	deps    map[string][]string // name -> dependency names
+	dir     string
+	files   map[string]string // name -> path relative to dir
+	deps    map[string][]string
 	builtin map[string]bool
 }
 
-// ReadModuleDeps reads modules.dep and modules.builtin from a kernel's
-// modules directory (lib/modules/<release>).
+// ReadModuleDeps indexes the modules below dir (lib/modules/<release>) and
+// reads modules.builtin.
 func ReadModuleDeps(dir string) (*ModuleDeps, error) {
-	md := &ModuleDeps{files: map[string]string{}, deps: map[string][]string{}, builtin: map[string]bool{}}
-	f, err := os.Open(filepath.Join(dir, "modules.dep"))
+	md := &ModuleDeps{dir: dir, files: map[string]string{}, deps: map[string][]string{}, builtin: map[string]bool{}}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() && strings.Contains(d.Name(), ".ko") {
+			rel, _ := filepath.Rel(dir, p)
+			md.files[ModuleName(rel)] = rel
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("initramfs: kernel modules: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		file, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || file == "" {
-			continue
-		}
-		name := ModuleName(file)
-		md.files[name] = file
-		for _, d := range strings.Fields(rest) {
-			md.deps[name] = append(md.deps[name], ModuleName(d))
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("initramfs: read modules.dep: %w", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "modules.builtin")); err == nil {
 		for _, l := range strings.Fields(string(b)) {
@@ -71,6 +67,53 @@ func ReadModuleDeps(dir string) (*ModuleDeps, error) {
 		}
 	}
 	return md, nil
+}
+
+// depsOf returns the modules that name depends on, from its .modinfo.
+func (md *ModuleDeps) depsOf(name string) ([]string, error) {
+	if d, ok := md.deps[name]; ok {
+		return d, nil
+	}
+	data, err := readModule(filepath.Join(md.dir, md.files[name]))
+	if err != nil {
+		return nil, err
+	}
+	info, err := modinfo(data)
+	if err != nil {
+		return nil, fmt.Errorf("module %s: %w", name, err)
+	}
+	var deps []string
+	for _, d := range strings.Split(info["depends"], ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			deps = append(deps, ModuleName(d))
+		}
+	}
+	md.deps[name] = deps
+	return deps, nil
+}
+
+// modinfo parses the NUL-separated key=value strings of a module's
+// .modinfo ELF section.
+func modinfo(ko []byte) (map[string]string, error) {
+	f, err := elf.NewFile(bytes.NewReader(ko))
+	if err != nil {
+		return nil, fmt.Errorf("not an ELF module: %w", err)
+	}
+	sec := f.Section(".modinfo")
+	if sec == nil {
+		return nil, errors.New("no .modinfo section")
+	}
+	data, err := sec.Data()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, kv := range bytes.Split(data, []byte{0}) {
+		if k, v, ok := strings.Cut(string(kv), "="); ok {
+			out[k] = v
+		}
+	}
+	return out, nil
 }
 
 // Closure returns the modules to load for names, dependencies first, and
@@ -89,12 +132,16 @@ func (md *ModuleDeps) Closure(names []string) (order, builtin []string, err erro
 		}
 		if _, ok := md.files[n]; !ok {
 			if len(stack) == 0 {
-				return fmt.Errorf("%w %q: not in this kernel's modules.dep nor modules.builtin", ErrUnknownModule, n)
+				return fmt.Errorf("%w %q: neither a module file nor in modules.builtin", ErrUnknownModule, n)
 			}
 			return fmt.Errorf("%w %q (needed by %s)", ErrUnknownModule, n, strings.Join(stack, " <- "))
 		}
 		seen[n] = true
-		for _, d := range md.deps[n] {
+		deps, err := md.depsOf(n)
+		if err != nil {
+			return err
+		}
+		for _, d := range deps {
 			if err := visit(d, append(stack, n)); err != nil {
 				return err
 			}
@@ -112,8 +159,8 @@ func (md *ModuleDeps) Closure(names []string) (order, builtin []string, err erro
 
 // Modules returns an archive with the named modules of a kernel and their
 // dependencies, decompressed on the host so the guest does no
-// decompression, under lib/modules/<release>/ with a modules.dep covering
-// just them. It returns "" when there is nothing to pack.
+// decompression, under lib/modules/<release>/ with a modules.dep (for
+// u-root's kmodule) covering just them. It returns "" when there is nothing to pack.
 func Modules(cacheDir, release, modulesDir string, names []string) (string, error) {
 	if len(names) == 0 {
 		return "", nil
