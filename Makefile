@@ -1,9 +1,10 @@
 # bpfmatrix: run `make help` for the targets.
 SHELL := /bin/bash
 GO ?= go
-# Debian packages: QEMU for the VMs; clang, llvm and libbpf-dev only to regenerate BPF objects.
+# Debian packages: QEMU for the VMs; the rest only to regenerate the BPF
+# objects and the uprobe suite's static C target (amd64 and arm64).
 QEMU_PKGS ?= qemu-system-x86
-BPF_PKGS ?= clang llvm libbpf-dev
+BPF_PKGS ?= clang llvm libbpf-dev gcc gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
 ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -29,12 +30,12 @@ build: ## Build bin/bpfmatrix
 	$(GO) build -o bin/bpfmatrix ./cmd/bpfmatrix
 
 .PHONY: generate
-generate: bpf-deps ## Regenerate the BPF objects and their Go bindings (bpf2go)
-	$(GO) generate ./bpf/...
+generate: bpf-deps ## Regenerate the BPF objects, their Go bindings (bpf2go) and the uprobe target
+	$(GO) generate ./bpf/... ./tests/...
 
 .PHONY: check-generate
 check-generate: generate ## Fail if regenerating the BPF objects changes the committed ones
-	@git diff --exit-code -- bpf/ || { echo "bpf/: committed objects differ from 'make generate': run it and commit"; exit 1; }
+	@git diff --exit-code -- bpf/ tests/ && test -z "$$(git status --porcelain -- bpf/ tests/)" || { git status --short -- bpf/ tests/; echo "generated files differ from 'make generate': run it and commit"; exit 1; }
 
 .PHONY: lint
 lint: ## gofmt and go vet
@@ -48,7 +49,8 @@ deps: ## Install QEMU through apt if it is missing (as root or with sudo)
 
 .PHONY: bpf-deps
 bpf-deps:
-	@command -v clang >/dev/null && command -v llvm-strip >/dev/null && test -f /usr/include/bpf/bpf_helpers.h || $(MAKE) --no-print-directory apt PKGS="$(BPF_PKGS)"
+	@command -v clang >/dev/null && command -v llvm-strip >/dev/null && test -f /usr/include/bpf/bpf_helpers.h \
+		&& command -v aarch64-linux-gnu-gcc >/dev/null || $(MAKE) --no-print-directory apt PKGS="$(BPF_PKGS)"
 
 .PHONY: apt
 apt:

@@ -245,14 +245,14 @@ func (v *VM) Wait() *Exit {
 		e.Reason = ReasonPanic
 	case errors.As(err, &exitErr) && exitErr.ProcessState.Sys().(syscall.WaitStatus).Signaled():
 		e.Reason = ReasonKilled
-		e.Err = fmt.Errorf("qemu killed by %v", exitErr.ProcessState.Sys().(syscall.WaitStatus).Signal())
+		e.Err = fmt.Errorf("qemu killed by %v%s", exitErr.ProcessState.Sys().(syscall.WaitStatus).Signal(), stderrTail(v.stderr.String()))
 	default:
 		e.Reason = ReasonExited
 	}
 	if errors.As(err, &exitErr) {
 		e.ExitCode = exitErr.ExitCode()
 		if e.Reason == ReasonExited {
-			e.Err = fmt.Errorf("qemu exited with code %d: %s", e.ExitCode, strings.TrimSpace(v.stderr.String()))
+			e.Err = fmt.Errorf("qemu exited with code %d%s", e.ExitCode, stderrTail(v.stderr.String()))
 		}
 	}
 	close(v.exited)
@@ -302,6 +302,19 @@ func (v *VM) qemuArgs(channel string) []string {
 		"-serial", "chardev:res",
 	)
 	return args
+}
+
+// stderrTail is the end of QEMU's stderr, for error messages.
+func stderrTail(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > 3 {
+		lines = lines[len(lines)-3:]
+	}
+	return ": " + strings.Join(lines, " / ")
 }
 
 func shellQuote(s string) string {

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     []string // substrings of stderr
+	}{
+		{"no command", nil, exitUsage, []string{"no command given", "Usage:"}},
+		{"unknown command", []string{"frobnicate"}, exitUsage, []string{`unknown command "frobnicate"`, "run, kernels, help"}},
+		{"bad accel", []string{"run", "--accel", "hvf"}, exitUsage, []string{`"hvf"`, "auto, kvm, tcg"}},
+		{"unknown kernel", []string{"run", "--kernels", "debian-6.1,debian-9.9"}, exitUsage, []string{"debian-9.9", "debian-5.10"}},
+		{"unknown suite", []string{"run", "--suite", "^nosuch$"}, exitUsage, []string{"matches no suite", "kprobe"}},
+		{"bad regexp", []string{"run", "--suite", "("}, exitUsage, []string{"not a valid regular expression"}},
+		{"zero parallel", []string{"run", "--parallel", "0"}, exitUsage, []string{"--parallel 0"}},
+		{"bad timeout", []string{"run", "--timeout", "soon"}, exitUsage, []string{"invalid value", "-timeout"}},
+		{"negative timeout", []string{"run", "--timeout", "-1s"}, exitUsage, []string{"must be positive"}},
+		{"tiny memory", []string{"run", "--memory", "16"}, exitUsage, []string{"at least 128 MB"}},
+		{"stray argument", []string{"run", "debian-6.1"}, exitUsage, []string{"--kernels debian-6.1"}},
+		{"kernels without subcommand", []string{"kernels"}, exitUsage, []string{"list, pull, update"}},
+		{"kernels unknown subcommand", []string{"kernels", "drop"}, exitUsage, []string{`"drop"`}},
+		{"kernels unknown name", []string{"kernels", "pull", "linux-1.0"}, exitUsage, []string{"linux-1.0", "debian-6.1"}},
+		{"help", []string{"help"}, exitOK, nil},
+		{"run help", []string{"run", "-h"}, exitOK, []string{"-inject-wrong", "-kernels", "Examples:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), &stdout, &stderr, tt.args...)
+			code := exitCode(&stderr, err)
+			assert.Equal(t, tt.wantCode, code, "run(%q) exit code; stderr:\n%s", tt.args, stderr.String())
+			for _, w := range tt.want {
+				assert.Contains(t, stderr.String(), w)
+			}
+		})
+	}
+}
+
+func TestHelpTeaches(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	assert.NoError(t, run(context.Background(), &stdout, &stderr, "help"))
+	for _, w := range []string{"bpfmatrix run", "kernels list", "kernels pull", "kernels update", "BPFMATRIX_DEBIAN_MIRROR", "BPFMATRIX_CACHE"} {
+		assert.Contains(t, stdout.String(), w)
+	}
+}

@@ -1,0 +1,121 @@
+package initramfs
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/u-root/u-root/pkg/cpio"
+)
+
+// TestBaseSourceDirs checks that the base archive's cache key covers every
+// package of this module the guest program is built from: if it did not,
+// a change to the guest could reuse a stale base archive.
+func TestBaseSourceDirs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	cmd := exec.Command("go", "list", "-deps", "-f", `{{if .Module}}{{if eq .Module.Path "github.com/bpfmatrix/bpfmatrix"}}{{.Dir}}{{end}}{{end}}`, "./cmd/bpfmatrix-guest")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=linux", "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	covered := func(dir string) bool {
+		for _, d := range BaseSourceDirs {
+			if dir == filepath.Join(root, d) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, dir := range strings.Fields(string(out)) {
+		assert.True(t, covered(dir), "guest depends on %s, which BaseSourceDirs does not hash", dir)
+	}
+}
+
+func TestWriteArchive(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "bin")
+	require.NoError(t, os.WriteFile(src, []byte("#!binary"), 0o755))
+	entries := []Entry{
+		{Name: "bpfmatrix/run.json", Mode: 0o644, Data: []byte(`{"a":1}`)},
+		{Name: "bin/uinit", Mode: 0o755, Src: src},
+		{Name: "dev/console", Mode: 0o600, Dev: &[2]uint64{5, 1}},
+		{Name: "tmp", Mode: 0o1777, Dir: true},
+		{Name: "bin/sh", Link: "uinit"},
+	}
+	a, b := filepath.Join(dir, "a.cpio"), filepath.Join(dir, "b.cpio")
+	require.NoError(t, WriteArchive(a, entries))
+	require.NoError(t, WriteArchive(b, entries))
+	ab, err := os.ReadFile(a)
+	require.NoError(t, err)
+	bb, err := os.ReadFile(b)
+	require.NoError(t, err)
+	assert.Equal(t, ab, bb, "archives are reproducible")
+
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(ab)))
+	require.NoError(t, err)
+	got := map[string]cpio.Record{}
+	for _, r := range recs {
+		got[r.Name] = r
+	}
+	for _, name := range []string{"bpfmatrix", "bpfmatrix/run.json", "bin", "bin/uinit", "bin/sh", "dev", "dev/console", "tmp"} {
+		assert.Contains(t, got, name)
+	}
+	body := make([]byte, got["bin/uinit"].FileSize)
+	_, err = got["bin/uinit"].ReadAt(body, 0)
+	require.NoError(t, err)
+	assert.Equal(t, "#!binary", string(body))
+	assert.Equal(t, uint64(cpio.S_IFCHR|0o600), got["dev/console"].Mode)
+
+	// Concatenation keeps both archives, in order.
+	c := filepath.Join(dir, "c.cpio")
+	require.NoError(t, Concat(c, a, b))
+	cb, err := os.ReadFile(c)
+	require.NoError(t, err)
+	assert.Equal(t, append(ab, bb...), cb)
+	require.Error(t, Concat(filepath.Join(dir, "d.cpio"), a, filepath.Join(dir, "missing")))
+	assert.NoFileExists(t, filepath.Join(dir, "d.cpio"), "a failed write leaves nothing")
+}
+
+func TestModuleName(t *testing.T) {
+	for in, want := range map[string]string{
+		"kernel/net/sched/cls_bpf.ko.xz": "cls_bpf",
+		"kernel/drivers/net/veth.ko":     "veth",
+		"sch-ingress":                    "sch_ingress",
+		"x.ko.zst":                       "x",
+	} {
+		assert.Equal(t, want, ModuleName(in), "ModuleName(%q)", in)
+	}
+}
+
+func TestClosure(t *testing.T) {
+	md := &ModuleDeps{
+		files:   map[string]string{"a": "a.ko", "b": "b.ko.xz", "c": "c.ko", "d": "d.ko"},
+		deps:    map[string][]string{"a": {"b", "c"}, "b": {"c", "builtin_x"}, "c": nil, "d": {"missing"}},
+		builtin: map[string]bool{"builtin_x": true, "veth": true},
+	}
+	order, builtin, err := md.Closure([]string{"a", "veth"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"c", "b", "a"}, order, "dependencies load first, once")
+	assert.ElementsMatch(t, []string{"builtin_x", "veth"}, builtin)
+
+	_, _, err = md.Closure([]string{"nosuch"})
+	require.ErrorIs(t, err, ErrUnknownModule)
+	assert.ErrorContains(t, err, `"nosuch"`)
+	_, _, err = md.Closure([]string{"d"})
+	require.ErrorIs(t, err, ErrUnknownModule)
+	assert.ErrorContains(t, err, "needed by d")
+}
+
+func TestModinfo(t *testing.T) {
+	_, err := modinfo([]byte("not an elf"))
+	require.ErrorContains(t, err, "not an ELF module")
+}
