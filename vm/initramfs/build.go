@@ -131,6 +131,9 @@ func (b *Builder) Tests(ctx context.Context, pkgs []TestPackage) (path string, b
 		h.str(p.Name + "=" + p.ImportPath)
 	}
 	if err := hashTree(h, b.SourceDir, func(p string) bool {
+		if strings.Contains(p, string(filepath.Separator)+"testdata"+string(filepath.Separator)) {
+			return true // embedded by tests, e.g. the uprobe target
+		}
 		switch filepath.Ext(p) {
 		case ".go", ".o", ".c", ".h", ".mod", ".sum":
 			return true

@@ -119,3 +119,35 @@ func TestModinfo(t *testing.T) {
 	_, err := modinfo([]byte("not an elf"))
 	require.ErrorContains(t, err, "not an ELF module")
 }
+
+// TestBaseCached builds the base archive and checks that a second build
+// reuses it, and that the archive holds u-root's init, the guest and
+// test2json.
+func TestBaseCached(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the guest")
+	}
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	b := &Builder{SourceDir: root, CacheDir: t.TempDir(), GOARCH: "amd64"}
+	path, built, err := b.Base(t.Context())
+	require.NoError(t, err)
+	assert.True(t, built)
+	again, built, err := b.Base(t.Context())
+	require.NoError(t, err)
+	assert.False(t, built, "the second build reuses the cached archive")
+	assert.Equal(t, path, again)
+
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(f))
+	require.NoError(t, err)
+	names := map[string]bool{}
+	for _, r := range recs {
+		names[r.Name] = true
+	}
+	for _, want := range []string{"init", "bin/uinit", "bpfmatrix/bin/test2json", "dev/console"} {
+		assert.True(t, names[want], "base archive lacks %s", want)
+	}
+}
