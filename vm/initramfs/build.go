@@ -17,7 +17,7 @@ import (
 
 // format is bumped when the layout of the archives changes, so that old
 // cache entries are not reused.
-const format = "1"
+const format = "2"
 
 // BaseSourceDirs are the directories of this module whose Go files go into
 // the base archive's binaries. A test checks it against `go list -deps`.

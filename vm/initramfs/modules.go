@@ -195,13 +195,15 @@ func Modules(cacheDir, release, modulesDir string, names []string) (string, erro
 		}
 		plain := stripCompression(file)
 		entries = append(entries, Entry{Name: root + plain, Mode: 0o644, Data: data})
-		var deps []string
+		// "file:" then " dep" per dependency: kmodule reads a trailing
+		// space as a dependency on the modules directory itself.
+		dep.WriteString(plain + ":")
 		for _, d := range md.deps[n] {
 			if f, ok := md.files[d]; ok {
-				deps = append(deps, stripCompression(f))
+				dep.WriteString(" " + stripCompression(f))
 			}
 		}
-		fmt.Fprintf(&dep, "%s: %s\n", plain, strings.Join(deps, " "))
+		dep.WriteString("\n")
 	}
 	entries = append(entries, Entry{Name: root + "modules.dep", Mode: 0o644, Data: dep.Bytes()})
 	if b, err := os.ReadFile(filepath.Join(modulesDir, "modules.builtin")); err == nil {
