@@ -52,19 +52,8 @@ enum cgroup_counter {
 	COUNT_MAX,
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, COUNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-static __always_inline void count(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &which);
-	if (v)
-		__sync_fetch_and_add(v, 1);
-}
+#define COUNTERS_MAX COUNT_MAX
+#include "counters.h"
 
 /* udp_info finds a UDP/IPv4 datagram's destination port (host order) and
  * the offset of its payload from the network header. cgroup_skb programs

@@ -29,19 +29,8 @@ enum verdict_counter {
 	COUNT_MAX,
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, COUNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} verdicts SEC(".maps");
-
-static __always_inline void count(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&verdicts, &which);
-	if (v)
-		__sync_fetch_and_add(v, 1);
-}
+#define COUNTERS_MAX COUNT_MAX
+#include "counters.h"
 
 static __always_inline bool has_marker(const __u8 *payload, const volatile __u8 *marker)
 {

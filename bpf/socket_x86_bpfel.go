@@ -16,7 +16,7 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	SocketMapVerdicts            = "verdicts"
+	SocketMapCounters            = "counters"
 	SocketProgSocketMarkerFilter = "socket_marker_filter"
 	SocketVarDropMarker          = "drop_marker"
 	SocketVarKeepMarker          = "keep_marker"
@@ -71,7 +71,7 @@ type SocketProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type SocketMapSpecs struct {
-	Verdicts *ebpf.MapSpec `ebpf:"verdicts"`
+	Counters *ebpf.MapSpec `ebpf:"counters"`
 }
 
 // SocketVariableSpecs contains global variables before they are loaded into the kernel.
@@ -102,12 +102,12 @@ func (o *SocketObjects) Close() error {
 //
 // It can be passed to LoadSocketObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SocketMaps struct {
-	Verdicts *ebpf.Map `ebpf:"verdicts"`
+	Counters *ebpf.Map `ebpf:"counters"`
 }
 
 func (m *SocketMaps) Close() error {
 	return _SocketClose(
-		m.Verdicts,
+		m.Counters,
 	)
 }
 

@@ -22,34 +22,7 @@ struct xdp_md {
 	__u32 rx_queue_index;
 };
 
-struct ethhdr {
-	__u8 h_dest[6];
-	__u8 h_source[6];
-	__be16 h_proto;
-};
-
-struct iphdr {
-	__u8 ver_ihl; /* version in the high nibble, header words in the low */
-	__u8 tos;
-	__be16 tot_len;
-	__be16 id;
-	__be16 frag_off;
-	__u8 ttl;
-	__u8 protocol;
-	__u16 check;
-	__be32 saddr;
-	__be32 daddr;
-};
-
-struct udphdr {
-	__be16 source;
-	__be16 dest;
-	__be16 len;
-	__u16 check;
-};
-
-#define ETH_P_IP 0x0800
-#define IPPROTO_UDP 17
+#include "net.h"
 #define XDP_DROP 1
 #define XDP_PASS 2
 
@@ -61,19 +34,8 @@ enum xdp_counter {
 	XDP_NCOUNTERS = 3,
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, XDP_NCOUNTERS);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-static __always_inline void count(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
-	if (v)
-		__sync_fetch_and_add(v, 1);
-}
+#define COUNTERS_MAX XDP_NCOUNTERS
+#include "counters.h"
 
 /* xdp_filter drops the test's UDP datagrams whose payload starts with
  * drop_marker and passes everything else; it counts the test's datagrams

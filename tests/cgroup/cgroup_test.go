@@ -22,7 +22,6 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
@@ -46,15 +45,6 @@ const (
 	connectRewritten
 	connectAllowed
 )
-
-// loopbackUp brings lo up through netlink; the kernel then gives it
-// 127.0.0.1/8.
-func loopbackUp(t *testing.T) {
-	t.Helper()
-	lo, err := netlink.LinkByName("lo")
-	require.NoError(t, err, "find lo")
-	require.NoError(t, netlink.LinkSetUp(lo), "bring lo up")
-}
 
 // currentCgroup returns the cgroup v2 directory of this process.
 func currentCgroup(t *testing.T) string {
@@ -185,7 +175,7 @@ func sortBytes(d [][]byte) [][]byte {
 // to the other socket arrive intact.
 func TestCgroupSKBEgress(t *testing.T) {
 	testutil.RequireGuest(t)
-	loopbackUp(t)
+	testutil.LoopbackUp(t)
 	dir := enterCgroup(t)
 	// Bind both receivers first: the dropped port must be known at load.
 	dropRx, dropPort := listenUDP(t)
@@ -225,7 +215,7 @@ func TestCgroupSKBEgress(t *testing.T) {
 // datagrams reach the socket.
 func TestCgroupSKBIngress(t *testing.T) {
 	testutil.RequireGuest(t)
-	loopbackUp(t)
+	testutil.LoopbackUp(t)
 	dir := enterCgroup(t)
 	rx, port := listenUDP(t)
 	marker := make([]byte, markerLen)
@@ -287,7 +277,7 @@ func freePort(t *testing.T, avoid ...uint16) uint16 {
 // direct connect to the listener is left alone. Ports are chosen per run.
 func TestCgroupConnect4(t *testing.T) {
 	testutil.RequireGuest(t)
-	loopbackUp(t)
+	testutil.LoopbackUp(t)
 	dir := enterCgroup(t)
 	ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)

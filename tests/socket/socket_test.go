@@ -17,7 +17,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
@@ -30,21 +29,12 @@ const (
 	timeout   = 5 * time.Second
 )
 
-// Indexes of the program's verdicts map (enum verdict_counter in socket.c).
+// Indexes of the program's counters map (enum verdict_counter in socket.c).
 const (
 	countKept uint32 = iota
 	countDropped
 	countOther
 )
-
-// loopbackUp brings lo up through netlink; the kernel then gives it
-// 127.0.0.1/8.
-func loopbackUp(t *testing.T) {
-	t.Helper()
-	lo, err := netlink.LinkByName("lo")
-	require.NoError(t, err, "find lo")
-	require.NoError(t, netlink.LinkSetUp(lo), "bring lo up")
-}
 
 // marker returns 8 random bytes that differ from avoid.
 func marker(t *testing.T, avoid []byte) []byte {
@@ -95,7 +85,7 @@ func attach(conn *net.UDPConn, progFD int) error {
 func counter(t *testing.T, objs *bpf.SocketObjects, which uint32) uint64 {
 	t.Helper()
 	var v uint64
-	require.NoError(t, objs.Verdicts.Lookup(which, &v))
+	require.NoError(t, objs.Counters.Lookup(which, &v))
 	return v
 }
 
@@ -105,7 +95,7 @@ func counter(t *testing.T, objs *bpf.SocketObjects, which uint32) uint64 {
 // program counted every datagram of each kind.
 func TestSocketFilter(t *testing.T) {
 	testutil.RequireGuest(t)
-	loopbackUp(t)
+	testutil.LoopbackUp(t)
 
 	keepMarker := marker(t, nil)
 	dropMarker := marker(t, keepMarker)
