@@ -15,19 +15,21 @@ const maxOutput = 64 << 10
 
 // collector turns the guest's events into test results.
 type collector struct {
-	hello, done  *wire.Event
-	helloAt      time.Time
-	doneAt       time.Time
-	modules      []wire.Module
-	frameErrs    []string
-	guestLog     []string
-	suites       map[string]*wire.SuiteEnd
-	tests        map[string]*TestResult
-	records      map[string][]wire.Record
-	order        []string
-	pkgOutput    map[string]*strings.Builder // suite -> output outside any test
-	pkgOutcome   map[string]string
-	lastFrameErr error
+	hello, done *wire.Event
+	helloAt     time.Time
+	doneAt      time.Time
+	modules     []wire.Module
+	frameErrs   []string
+	guestLog    []string
+	suites      map[string]*wire.SuiteEnd
+	tests       map[string]*TestResult
+	records     map[string][]wire.Record
+	order       []string
+	pkgOutput   map[string]*strings.Builder // suite -> output outside any test
+	pkgOutcome  map[string]string
+	// onTest, if set, is told when a test starts: its suite, the suite's
+	// 1-based index and the test's name.
+	onTest func(suite string, index int, test string)
 }
 
 func newCollector() *collector {
@@ -120,6 +122,10 @@ func (c *collector) addTest(te *wire.TestEvent) {
 		c.order = append(c.order, key)
 	}
 	switch te.Action {
+	case "run":
+		if c.onTest != nil {
+			c.onTest(te.Suite, len(c.suites)+1, te.Test)
+		}
 	case "output":
 		if len(t.Output) < maxOutput {
 			t.Output += te.Output

@@ -132,6 +132,23 @@ type TestResult struct {
 	Mechanism string `json:"mechanism,omitempty"`
 	// Events is how many events the test verified by content.
 	Events int `json:"events,omitempty"`
+	// Expect is what the expectation model said about this cell, if it
+	// has a rule for it.
+	Expect *Expectation `json:"expect,omitempty"`
+}
+
+// Expectation is the expectation model's verdict on one cell.
+type Expectation struct {
+	// Outcome is the outcome the model expects: pass or unsupported.
+	Outcome Outcome `json:"outcome"`
+	// Mechanism is the attach mechanism the model expects, if it says.
+	Mechanism string `json:"mechanism,omitempty"`
+	// Met is true when the cell matches the expectation.
+	Met bool `json:"met"`
+	// Rule and Source say why: the rule's text and where it comes from
+	// (a minimum kernel version, a config option, a boot parameter).
+	Rule   string `json:"rule"`
+	Source string `json:"source"`
 }
 
 // ID is the row key of a test: suite/name.

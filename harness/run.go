@@ -53,6 +53,9 @@ type Options struct {
 	// Console, if set, receives every guest console line, prefixed with
 	// the kernel name (--verbose).
 	Console io.Writer
+	// OnProgress, if set, receives phase changes of every column; it is
+	// called from several goroutines.
+	OnProgress func(Progress)
 }
 
 func (o *Options) defaults() {
@@ -116,6 +119,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			t0 := time.Now()
+			r.progress(Progress{Column: spec.Name, Phase: PhaseFetching})
 			k, err := opts.Store.Pull(ctx, spec)
 			pulls[i] <- pulled{k, err, time.Since(t0).Seconds()}
 		}()
@@ -155,6 +159,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 					kr.Status = StatusInterrupted
 				}
 				r.logf("%s: %v", spec.Name, p.err)
+				r.progress(Progress{Column: spec.Name, Phase: PhaseDone, Status: kr.Status, Message: kr.Error})
 				return
 			}
 			kr.Kernel.Release = p.k.Release
@@ -255,11 +260,15 @@ func (r *runner) probe(ctx context.Context, k *kernels.Kernel, arch vm.Arch, bas
 // into kr.
 func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Kernel, images map[string]sharedImages, resolveAccel func(*kernels.Kernel, vm.Arch) (vm.Verdict, error), kr *KernelResult) {
 	t0 := time.Now()
-	defer func() { kr.Seconds = time.Since(t0).Seconds() + kr.Phases.Fetch }()
+	defer func() {
+		kr.Seconds = time.Since(t0).Seconds() + kr.Phases.Fetch
+		r.progress(Progress{Column: k.Name, Phase: PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
+	}()
 	fail := func(err error) {
 		kr.Status, kr.Error = StatusError, err.Error()
 		r.logf("%s: %v", k.Name, err)
 	}
+	r.progress(Progress{Column: k.Name, Phase: PhaseImage})
 	arch, err := archOf(spec)
 	if err != nil {
 		fail(err)
@@ -288,6 +297,7 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 	}
 	kr.ConsoleLog = filepath.Join(dir, "console.log")
 	r.logf("%s: booting %s (%s)", k.Name, k.Release, verdict.Accel)
+	r.progress(Progress{Column: k.Name, Phase: PhaseBooting, Elapsed: time.Since(t0), Message: string(verdict.Accel)})
 	bootStart := time.Now()
 	v, err := vm.Start(ctx, vm.Options{
 		Arch: arch, Kernel: k.Vmlinuz, Initrd: initrd, Accel: verdict.Accel,
@@ -300,6 +310,9 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 	}
 	kr.Reproduce = v.Reproduce()
 	c := newCollector()
+	c.onTest = func(suite string, index int, test string) {
+		r.progress(Progress{Column: k.Name, Phase: PhaseTesting, Suite: suite, SuiteIndex: index, Suites: len(r.opts.Suites), Test: test, Elapsed: time.Since(t0)})
+	}
 	c.consume(v.Results(), func() { r.logf("%s: guest up after %.1fs, running tests", k.Name, time.Since(bootStart).Seconds()) })
 	exit := v.Wait()
 	end := time.Now()
