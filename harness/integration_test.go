@@ -41,23 +41,6 @@ func sourceDir(t *testing.T) string {
 	return dir
 }
 
-// allowedUnsupported lists the cells that may be "unsupported", by test and
-// kernel series, with the reason the kernel gives. Anything else that comes
-// back unsupported fails the test: a regression must not hide as
-// "unsupported".
-var allowedUnsupported = map[string]map[string]string{
-	"perf/TestPerfEventHardware": {"*": "TCG has no PMU"},
-	"tc/TestTCX":                 {"5.10": "TCX needs 6.6", "6.1": "TCX needs 6.6"},
-	"lsm/TestLSMFileOpen":        {"5.10": "Debian 5.10's CONFIG_LSM lacks bpf"},
-}
-
-func unsupportedAllowed(test, version string) bool {
-	m := allowedUnsupported[test]
-	_, all := m["*"]
-	_, v := m[version]
-	return all || v
-}
-
 func newStore(t *testing.T) *kernels.Store {
 	t.Helper()
 	store, err := kernels.Open(kernels.Options{LockPath: filepath.Join(testCache(t), "integration.lock")})
@@ -84,21 +67,27 @@ func runMatrix(t *testing.T, opts harness.Options) *harness.Result {
 	return res
 }
 
-// TestDefaultMatrix boots every default kernel with every built-in suite
-// and checks that each test passed (its event content checks ran inside
-// the guest) or was reported unsupported where that is expected. Then it
-// runs every suite again on one kernel with wrong expectations injected and
-// checks that every test that passed now fails: the checks can fail.
+// TestDefaultMatrix boots every default kernel (x86_64 and arm64, under
+// every boot profile that changes something) with every built-in suite and
+// checks that each cell is what the expectation model says: passed (its
+// event content checks ran inside the guest) or unsupported with the
+// kernel's reason, through the expected mechanism. Then it checks that a
+// wrong rule fails the run, and runs every suite again on one kernel with
+// wrong expected values injected: every test that passed must now fail.
 func TestDefaultMatrix(t *testing.T) {
 	requireVMs(t)
 	specs := kernels.DefaultCatalog().Defaults()
 	require.GreaterOrEqual(t, len(specs), 2)
 
-	res := runMatrix(t, harness.Options{Kernels: specs, Suites: harness.Builtin})
-	require.Len(t, res.Kernels, len(specs))
+	res := runMatrix(t, harness.Options{Kernels: specs, Suites: harness.Builtin, Profiles: harness.Profiles})
+	require.GreaterOrEqual(t, len(res.Kernels), len(specs))
+	arches := map[string]bool{}
+	profiles := map[string]bool{}
 	passed := map[string]bool{}
 	for _, k := range res.Kernels {
-		t.Run(k.Kernel.Name, func(t *testing.T) {
+		arches[k.Kernel.Arch] = true
+		profiles[k.Profile] = true
+		t.Run(k.Column(), func(t *testing.T) {
 			require.Equal(t, harness.StatusOK, k.Status, "VM status (error: %s)", k.Error)
 			require.NotNil(t, k.Guest, "hello event")
 			assert.Equal(t, k.Kernel.Release, k.Guest.Release, "the guest runs the kernel we fetched")
@@ -108,17 +97,19 @@ func TestDefaultMatrix(t *testing.T) {
 			ran := map[string]bool{}
 			for _, tr := range k.Tests {
 				ran[tr.Suite] = true
+				if assert.NotNil(t, tr.Expect, "%s has no rule in the expectation model", tr.ID()) {
+					assert.True(t, tr.Expect.Met, "%s on %s: got %s via %q, the model expects %s via %q (%s [%s])",
+						tr.ID(), k.Column(), tr.Result, tr.Mechanism, tr.Expect.Outcome, tr.Expect.Mechanism, tr.Expect.Rule, tr.Expect.Source)
+				}
 				switch tr.Result {
 				case harness.Pass:
 					assert.NotEmpty(t, tr.Hook, "%s reported no hook record", tr.ID())
 					assert.NotEmpty(t, tr.Mechanism, "%s reported no mechanism", tr.ID())
 					assert.Positive(t, tr.Events, "%s verified no event", tr.ID())
-					if k.Kernel.Name == specs[0].Name {
+					if k.Column() == specs[0].Name {
 						passed[tr.ID()] = true
 					}
 				case harness.Unsupported:
-					assert.True(t, unsupportedAllowed(tr.ID(), k.Kernel.Version),
-						"%s unsupported on %s, which should support it: %s", tr.ID(), k.Kernel.Name, tr.Reason)
 					assert.Contains(t, tr.Reason, k.Kernel.Release, "the reason names the kernel")
 				default:
 					t.Errorf("%s: %s (%s)\n%s", tr.ID(), tr.Result, tr.Reason, tr.Output)
@@ -130,6 +121,21 @@ func TestDefaultMatrix(t *testing.T) {
 		})
 	}
 	assert.True(t, res.OK(), res.Summary())
+	assert.Equal(t, map[string]bool{"amd64": true, "arm64": true}, arches)
+	assert.True(t, profiles["lsm-bpf"], "the lsm-bpf profile ran where it changes the boot")
+
+	t.Run("a wrong rule fails the run", func(t *testing.T) {
+		wrong := harness.Model{{Test: "kprobe/TestKprobe", Cases: []harness.Case{{Outcome: harness.Unsupported, Why: "deliberately wrong", Source: "test"}}}}
+		k := res.Kernels[0]
+		k.Tests = append([]harness.TestResult(nil), k.Tests...)
+		major, minor, err := harness.ParseRelease(k.Kernel.Release)
+		require.NoError(t, err)
+		f := harness.Facts{Arch: k.Kernel.Arch, Accel: k.Accel, Major: major, Minor: minor}
+		wrong.Judge(&k, f)
+		judged := &harness.Result{Complete: true, Kernels: []harness.KernelResult{k}}
+		assert.Equal(t, 1, judged.Unexpected())
+		assert.False(t, judged.OK())
+	})
 
 	// The JSON results round-trip.
 	path := filepath.Join(t.TempDir(), "results.json")

@@ -99,7 +99,13 @@ type Phases struct {
 
 // KernelResult is one column of the matrix.
 type KernelResult struct {
-	Kernel      KernelInfo    `json:"kernel"`
+	Kernel KernelInfo `json:"kernel"`
+	// Profile names the boot profile; Cmdline is what it added to the
+	// kernel command line.
+	Profile string   `json:"profile"`
+	Cmdline []string `json:"cmdline,omitempty"`
+	// Accel is the accelerator the VM ran under: kvm or tcg.
+	Accel       string        `json:"accel,omitempty"`
 	Status      Status        `json:"status"`
 	Error       string        `json:"error,omitempty"`
 	Seconds     float64       `json:"seconds"`
@@ -151,13 +157,24 @@ type Expectation struct {
 	Source string `json:"source"`
 }
 
+// Column is the matrix column's label: the kernel's name, with the boot
+// profile when it is not the default one.
+func (k *KernelResult) Column() string {
+	if k.Profile == "" || k.Profile == DefaultProfile.Name {
+		return k.Kernel.Name
+	}
+	return k.Kernel.Name + "+" + k.Profile
+}
+
 // ID is the row key of a test: suite/name.
 func (t TestResult) ID() string { return t.Suite + "/" + t.Name }
 
 // OK reports whether the run passed: every kernel ran to completion, at
-// least one test ran on each, and nothing failed.
+// least one test ran on each, nothing failed, and every cell met the
+// expectation model (an unexpected fallback and an unexpected success
+// alike fail the run).
 func (r *Result) OK() bool {
-	if !r.Complete || len(r.Kernels) == 0 {
+	if !r.Complete || len(r.Kernels) == 0 || r.Unexpected() > 0 {
 		return false
 	}
 	for _, k := range r.Kernels {

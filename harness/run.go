@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,13 @@ type Options struct {
 	// OnProgress, if set, receives phase changes of every column; it is
 	// called from several goroutines.
 	OnProgress func(Progress)
+	// Profiles are the boot command lines each kernel runs under; default
+	// DefaultProfile only. A profile that would boot a kernel exactly as an
+	// earlier one does is not run twice.
+	Profiles []Profile
+	// Model gives the expected outcome of each cell; nil means
+	// DefaultModel.
+	Model Model
 }
 
 func (o *Options) defaults() {
@@ -103,7 +111,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	for _, s := range opts.Suites {
 		res.Suites = append(res.Suites, s.Name)
 	}
-	res.Kernels = make([]KernelResult, len(opts.Kernels))
 
 	// Fetch kernels and build the shared archives at the same time.
 	type pulled struct {
@@ -129,58 +136,120 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 
-	var verdictOnce sync.Once
-	var verdict vm.Verdict
-	var verdictErr error
+	// One accelerator verdict per guest architecture: KVM can only help a
+	// native guest.
+	var accelMu sync.Mutex
+	verdicts := map[string]*vm.Verdict{}
 	resolveAccel := func(k *kernels.Kernel, arch vm.Arch) (vm.Verdict, error) {
-		verdictOnce.Do(func() {
-			verdict, verdictErr = vm.ResolveAccel(ctx, opts.Accel, arch, filepath.Join(opts.CacheDir, "accel.json"),
-				func(ctx context.Context, a vm.Accel) error { return r.probe(ctx, k, arch, images[arch.GOARCH].base, a) })
-			if verdictErr == nil {
-				r.logf("%s", verdict)
-			}
-		})
-		return verdict, verdictErr
+		accelMu.Lock()
+		defer accelMu.Unlock()
+		if v, ok := verdicts[arch.Name]; ok {
+			return *v, nil
+		}
+		v, err := vm.ResolveAccel(ctx, opts.Accel, arch, filepath.Join(opts.CacheDir, "accel.json"),
+			func(ctx context.Context, a vm.Accel) error { return r.probe(ctx, k, arch, images[arch.GOARCH].base, a) })
+		if err != nil {
+			return v, err
+		}
+		r.logf("%s: %s", arch.Name, v)
+		verdicts[arch.Name] = &v
+		if res.Accel.Accel == "" {
+			res.Accel = v
+		}
+		return v, nil
 	}
 
+	type column struct {
+		order int // kernel index * 100 + profile index: the matrix order
+		kr    KernelResult
+	}
+	var (
+		colMu sync.Mutex
+		cols  []column
+	)
+	addColumn := func(order int, kr KernelResult) {
+		colMu.Lock()
+		cols = append(cols, column{order, kr})
+		colMu.Unlock()
+	}
 	vmSem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
 	for i, spec := range opts.Kernels {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			kr := &res.Kernels[i]
-			kr.Kernel = KernelInfo{Name: spec.Name, Distro: spec.Distro, Suite: spec.Suite, Arch: spec.Arch, Flavour: spec.Flavour, Version: spec.Version}
+			info := KernelInfo{Name: spec.Name, Distro: spec.Distro, Suite: spec.Suite, Arch: spec.Arch, Flavour: spec.Flavour, Version: spec.Version}
 			p := <-pulls[i]
-			kr.Phases.Fetch = p.seconds
 			if p.err != nil {
-				kr.Status, kr.Error = StatusError, p.err.Error()
+				kr := KernelResult{Kernel: info, Status: StatusError, Error: p.err.Error(), Profile: DefaultProfile.Name}
+				kr.Phases.Fetch = p.seconds
 				if ctx.Err() != nil {
 					kr.Status = StatusInterrupted
 				}
 				r.logf("%s: %v", spec.Name, p.err)
 				r.progress(Progress{Column: spec.Name, Phase: PhaseDone, Status: kr.Status, Message: kr.Error})
+				addColumn(i*100, kr)
 				return
 			}
-			kr.Kernel.Release = p.k.Release
+			info.Release = p.k.Release
 			for _, pkg := range p.k.Packages {
-				kr.Kernel.Packages = append(kr.Kernel.Packages, PackageInfo{Name: pkg.Name, Version: pkg.Version, SHA256: pkg.SHA256})
+				info.Packages = append(info.Packages, PackageInfo{Name: pkg.Name, Version: pkg.Version, SHA256: pkg.SHA256})
 			}
-			select {
-			case vmSem <- struct{}{}:
-			case <-ctx.Done():
-				kr.Status, kr.Error = StatusInterrupted, "interrupted before the VM started"
-				return
+			config, err := ReadConfig(p.k.Config)
+			if err != nil {
+				r.logf("%s: %v", spec.Name, err)
 			}
-			defer func() { <-vmSem }()
-			r.runKernel(ctx, spec, p.k, images, resolveAccel, kr)
+			var wgp sync.WaitGroup
+			for j, prof := range profilesFor(opts.Profiles, config) {
+				wgp.Add(1)
+				go func() {
+					defer wgp.Done()
+					kr := KernelResult{Kernel: info, Profile: prof.Name, Cmdline: prof.args}
+					kr.Phases.Fetch = p.seconds
+					select {
+					case vmSem <- struct{}{}:
+					case <-ctx.Done():
+						kr.Status, kr.Error = StatusInterrupted, "interrupted before the VM started"
+						addColumn(i*100+j, kr)
+						return
+					}
+					defer func() { <-vmSem }()
+					r.runKernel(ctx, spec, p.k, images, resolveAccel, &kr)
+					r.judge(&kr, config)
+					addColumn(i*100+j, kr)
+				}()
+			}
+			wgp.Wait()
 		}()
 	}
 	wg.Wait()
-	res.Accel = verdict
+	sort.Slice(cols, func(a, b int) bool { return cols[a].order < cols[b].order })
+	for _, c := range cols {
+		res.Kernels = append(res.Kernels, c.kr)
+	}
 	res.Seconds = time.Since(r.start).Seconds()
 	res.Complete = ctx.Err() == nil
 	return res, nil
+}
+
+// judge applies the expectation model to one finished column.
+func (r *runner) judge(kr *KernelResult, config map[string]string) {
+	model := r.opts.Model
+	if model == nil {
+		model = DefaultModel
+	}
+	f := Facts{Arch: kr.Kernel.Arch, Config: config, Accel: kr.Accel}
+	var err error
+	if f.Major, f.Minor, err = ParseRelease(kr.Kernel.Release); err != nil {
+		r.logf("%s: %v: no expectations", kr.Column(), err)
+		return
+	}
+	if kr.Guest != nil {
+		f.LSM = strings.Split(kr.Guest.LSM, ",")
+	} else {
+		f.LSM = BootLSM(config, kr.Cmdline)
+	}
+	model.Judge(kr, f)
 }
 
 type sharedImages struct{ base, tests string }
@@ -262,13 +331,13 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 	t0 := time.Now()
 	defer func() {
 		kr.Seconds = time.Since(t0).Seconds() + kr.Phases.Fetch
-		r.progress(Progress{Column: k.Name, Phase: PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
+		r.progress(Progress{Column: kr.Column(), Phase: PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
 	}()
 	fail := func(err error) {
 		kr.Status, kr.Error = StatusError, err.Error()
-		r.logf("%s: %v", k.Name, err)
+		r.logf("%s: %v", kr.Column(), err)
 	}
-	r.progress(Progress{Column: k.Name, Phase: PhaseImage})
+	r.progress(Progress{Column: kr.Column(), Phase: PhaseImage})
 	arch, err := archOf(spec)
 	if err != nil {
 		fail(err)
@@ -279,7 +348,8 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 		fail(err)
 		return
 	}
-	dir := filepath.Join(r.opts.RunDir, k.Name)
+	kr.Accel = string(verdict.Accel)
+	dir := filepath.Join(r.opts.RunDir, kr.Column())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fail(err)
 		return
@@ -293,16 +363,16 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 
 	var console io.Writer
 	if r.opts.Console != nil {
-		console = &prefixWriter{w: r.opts.Console, prefix: k.Name + "| "}
+		console = &prefixWriter{w: r.opts.Console, prefix: kr.Column() + "| "}
 	}
 	kr.ConsoleLog = filepath.Join(dir, "console.log")
-	r.logf("%s: booting %s (%s)", k.Name, k.Release, verdict.Accel)
-	r.progress(Progress{Column: k.Name, Phase: PhaseBooting, Elapsed: time.Since(t0), Message: string(verdict.Accel)})
+	r.logf("%s: booting %s (%s)", kr.Column(), k.Release, verdict.Accel)
+	r.progress(Progress{Column: kr.Column(), Phase: PhaseBooting, Elapsed: time.Since(t0), Message: string(verdict.Accel)})
 	bootStart := time.Now()
 	v, err := vm.Start(ctx, vm.Options{
 		Arch: arch, Kernel: k.Vmlinuz, Initrd: initrd, Accel: verdict.Accel,
 		MemoryMB: r.opts.MemoryMB, Timeout: r.opts.Timeout,
-		ConsoleLog: kr.ConsoleLog, Console: console,
+		ConsoleLog: kr.ConsoleLog, Console: console, Append: kr.Cmdline,
 	})
 	if err != nil {
 		fail(err)
@@ -311,9 +381,9 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 	kr.Reproduce = v.Reproduce()
 	c := newCollector()
 	c.onTest = func(suite string, index int, test string) {
-		r.progress(Progress{Column: k.Name, Phase: PhaseTesting, Suite: suite, SuiteIndex: index, Suites: len(r.opts.Suites), Test: test, Elapsed: time.Since(t0)})
+		r.progress(Progress{Column: kr.Column(), Phase: PhaseTesting, Suite: suite, SuiteIndex: index, Suites: len(r.opts.Suites), Test: test, Elapsed: time.Since(t0)})
 	}
-	c.consume(v.Results(), func() { r.logf("%s: guest up after %.1fs, running tests", k.Name, time.Since(bootStart).Seconds()) })
+	c.consume(v.Results(), func() { r.logf("%s: guest up after %.1fs, running tests", kr.Column(), time.Since(bootStart).Seconds()) })
 	exit := v.Wait()
 	end := time.Now()
 
@@ -339,7 +409,7 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 	if kr.Status == StatusOK && len(kr.Tests) == 0 {
 		kr.Error = "the guest ran no tests"
 	}
-	r.logf("%s: %s in %.1fs (%s)", k.Name, kr.Status, exit.Duration.Seconds(), summarize(kr.Tests))
+	r.logf("%s: %s in %.1fs (%s)", kr.Column(), kr.Status, exit.Duration.Seconds(), summarize(kr.Tests))
 }
 
 // status derives a kernel's status from how its VM ended and what the

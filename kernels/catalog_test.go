@@ -12,8 +12,14 @@ import (
 
 func TestDefaultCatalog(t *testing.T) {
 	c := kernels.DefaultCatalog()
-	assert.Equal(t, []string{"debian-5.10", "debian-6.1", "debian-6.12", "debian-7.2"}, c.Names())
-	assert.Len(t, c.Defaults(), 4)
+	assert.Equal(t, []string{"debian-5.10", "debian-6.1", "debian-6.12", "debian-7.2",
+		"debian-5.10-arm64", "debian-6.1-arm64", "debian-6.12-arm64", "debian-7.2-arm64"}, c.Names())
+	var defaults []string
+	for _, s := range c.Defaults() {
+		defaults = append(defaults, s.Name+"/"+s.Arch)
+	}
+	assert.Equal(t, []string{"debian-5.10/amd64", "debian-6.1/amd64", "debian-6.12/amd64", "debian-7.2/amd64",
+		"debian-5.10-arm64/arm64", "debian-6.1-arm64/arm64", "debian-6.12-arm64/arm64"}, defaults)
 	specs, err := c.Lookup([]string{"debian-7.2", "debian-5.10"})
 	require.NoError(t, err)
 	require.Len(t, specs, 2)
@@ -27,7 +33,7 @@ func TestCatalogLookupUnknown(t *testing.T) {
 	_, err := kernels.DefaultCatalog().Lookup([]string{"debian-6.1", "debian-9.9"})
 	require.ErrorIs(t, err, kernels.ErrUnknownKernel)
 	assert.Contains(t, err.Error(), `"debian-9.9"`)
-	assert.Contains(t, err.Error(), "debian-5.10, debian-6.1, debian-6.12, debian-7.2")
+	assert.Contains(t, err.Error(), "debian-5.10, debian-6.1, debian-6.12, debian-7.2, debian-5.10-arm64")
 }
 
 func TestArch(t *testing.T) {

@@ -299,9 +299,8 @@ func (v *VM) qemuArgs(channel string) []string {
 		"-chardev", "stdio,id=con,signal=off",
 		"-serial", "chardev:con",
 		"-chardev", "file,id=res,path="+channel,
-		"-serial", "chardev:res",
 	)
-	return args
+	return append(args, o.Arch.ChannelArgs...)
 }
 
 // stderrTail is the end of QEMU's stderr, for error messages.

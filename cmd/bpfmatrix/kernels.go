@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
@@ -16,6 +17,7 @@ const kernelsUsage = `Usage:
   bpfmatrix kernels list [flags]             catalog, pinned release, package and cache state
   bpfmatrix kernels pull [flags] [NAME...]   download, verify and cache (default: the default matrix)
   bpfmatrix kernels update [flags] [NAME...] resolve the newest package again and re-pin it
+  bpfmatrix kernels show [flags] NAME...     what the expectation model expects of each test on that kernel, and why
 
 Kernels come from the Debian mirror of this machine's apt configuration
 (override with --mirror or BPFMATRIX_DEBIAN_MIRROR). The first pull of a
@@ -28,7 +30,7 @@ Flags:
 func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, kernelsUsage)
-		return fmt.Errorf("%w: kernels needs a subcommand (list, pull, update)", errUsage)
+		return fmt.Errorf("%w: kernels needs a subcommand (list, pull, update, show)", errUsage)
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("kernels "+sub, flag.ContinueOnError)
@@ -36,6 +38,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	var sf storeFlags
 	sf.register(fs)
 	all := fs.Bool("all", false, "with pull or update: every kernel of the catalog, not only the default matrix")
+	accel := fs.String("accel", "tcg", "with show: the accelerator to assume (kvm or tcg): it decides whether a PMU is there")
 	fs.Usage = func() { fmt.Fprint(stderr, kernelsUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -110,9 +113,30 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", k.Name, k.Release, packageNames(k), k.Dir)
 		}
 		return errors.Join(errs...)
+	case "show":
+		if fs.NArg() == 0 {
+			return fmt.Errorf("%w: kernels show needs kernel names (see `bpfmatrix kernels list`)", errUsage)
+		}
+		if *accel != "kvm" && *accel != "tcg" {
+			return fmt.Errorf("%w: --accel %q: kvm or tcg", errUsage, *accel)
+		}
+		store, err := sf.open(stderr)
+		if err != nil {
+			return err
+		}
+		for _, s := range specs {
+			k, err := store.Pull(ctx, s)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.Name, err)
+			}
+			if err := showKernel(stdout, k, *accel); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	fmt.Fprint(stderr, kernelsUsage)
-	return fmt.Errorf("%w: unknown kernels subcommand %q (list, pull, update)", errUsage, sub)
+	return fmt.Errorf("%w: unknown kernels subcommand %q (list, pull, update, show)", errUsage, sub)
 }
 
 func packageNames(k *kernels.Kernel) string {
@@ -121,4 +145,53 @@ func packageNames(k *kernels.Kernel) string {
 		names = append(names, p.Name+"="+p.Version)
 	}
 	return strings.Join(names, ",")
+}
+
+// modelOptions are the config options the expectation model reads.
+var modelOptions = []string{"DYNAMIC_FTRACE_WITH_DIRECT_CALLS", "BPF_LSM", "LSM", "DEBUG_INFO_BTF_MODULES", "FPROBE"}
+
+// showKernel prints the facts the expectation model sees for k and, per
+// boot profile, what it expects of every built-in test and why.
+func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
+	config, err := harness.ReadConfig(k.Config)
+	if err != nil {
+		return fmt.Errorf("%s: %w", k.Name, err)
+	}
+	major, minor, err := harness.ParseRelease(k.Release)
+	if err != nil {
+		return fmt.Errorf("%s: %w", k.Name, err)
+	}
+	fmt.Fprintf(w, "%s: %s (%s, %s, %s)\n", k.Name, k.Release, k.Arch, k.Suite, packageNames(k))
+	fmt.Fprintf(w, "  version %d.%d, accelerator %s (assumed; --accel)\n", major, minor, accel)
+	for _, o := range modelOptions {
+		v := config["CONFIG_"+o]
+		if v == "" {
+			v = "(absent)"
+		}
+		fmt.Fprintf(w, "  CONFIG_%s=%s\n", o, v)
+	}
+	for _, p := range harness.Profiles {
+		args := p.Args(config)
+		if p.Name != harness.DefaultProfile.Name && len(args) == 0 {
+			fmt.Fprintf(w, "\n  profile %s: boots like default on this kernel, not run separately\n", p.Name)
+			continue
+		}
+		f := harness.Facts{Arch: k.Arch, Major: major, Minor: minor, Config: config, LSM: harness.BootLSM(config, args), Accel: accel}
+		fmt.Fprintf(w, "\n  profile %s (%s): command line %q, active LSMs %s\n", p.Name, p.Description, strings.Join(args, " "), strings.Join(f.LSM, ","))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, r := range harness.DefaultModel {
+			e := harness.DefaultModel.Expect(r.Test, f)
+			if e == nil {
+				continue
+			}
+			mech := ""
+			if e.Mechanism != "" {
+				mech = "via " + e.Mechanism
+			}
+			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s [%s]\n", r.Test, e.Outcome, mech, e.Rule, e.Source)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintln(w)
+	return nil
 }

@@ -88,6 +88,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	var sf storeFlags
 	sf.register(fs)
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix; see `bpfmatrix kernels list`)")
+	profileList := fs.String("profiles", "default,lsm-bpf", "comma-separated boot `PROFILES` per kernel ("+profileNames()+"); a profile that boots a kernel exactly like an earlier one is not run twice")
 	suiteExpr := fs.String("suite", "", "run only suites matching `REGEXP` (suites: "+suiteNames()+")")
 	testRun := fs.String("run", "", "run only tests matching `REGEXP` (passed to the test binaries as -test.run)")
 	jsonOut := fs.String("json", "", "write the results as JSON to `FILE` (schema bpfmatrix/v1, see docs/results.md)")
@@ -130,6 +131,10 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	profiles, err := harness.SelectProfiles(splitList(*profileList))
+	if err != nil {
+		return fmt.Errorf("%w: --profiles: %v", errUsage, err)
+	}
 	src, err := findSource(*source)
 	if err != nil {
 		return err
@@ -149,6 +154,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		Kernels: specs, Suites: suites, Store: store,
 		SourceDir: src, CacheDir: store.CacheDir(), RunDir: *runDir,
 		Parallel: *parallel, Timeout: *timeout, Accel: acc, MemoryMB: *memory,
+		Profiles: profiles,
 	}
 	if *inject != "" {
 		opts.InjectWrong = strings.Split(*inject, ",")
@@ -180,6 +186,25 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return errFailed
 	}
 	return nil
+}
+
+func profileNames() string {
+	var names []string
+	for _, p := range harness.Profiles {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func suiteNames() string {

@@ -1,0 +1,86 @@
+package harness
+
+// Conditions the built-in rules share. Each names, in its Case, where it
+// comes from.
+var (
+	// perfLink: BPF_LINK_CREATE for perf events (kprobes, uprobes,
+	// tracepoints, perf_event programs) arrived in 5.15; before, the
+	// PERF_EVENT_IOC_SET_BPF ioctl.
+	perfLink = func(f Facts) bool { return f.AtLeast(5, 15) }
+	// trampoline: fentry, fexit and the BPF LSM need BPF trampolines,
+	// which need ftrace direct calls (x86_64 since 5.5; arm64 since 6.4).
+	trampoline = func(f Facts) bool { return f.Enabled("DYNAMIC_FTRACE_WITH_DIRECT_CALLS") }
+	// tcx: TCX links arrived in 6.6.
+	tcx = func(f Facts) bool { return f.AtLeast(6, 6) }
+	// bpfLSM: the BPF LSM runs only if built, active in this boot and
+	// backed by trampolines.
+	bpfLSM = func(f Facts) bool { return f.Enabled("BPF_LSM") && f.LSMActive("bpf") && trampoline(f) }
+	// noPMU: QEMU's TCG emulates no PMU for x86; the arm64 "max" CPU has
+	// PMUv3.
+	noPMU = func(f Facts) bool { return f.Accel == "tcg" && f.Arch == "amd64" }
+)
+
+const (
+	srcPerfLink   = "min version 5.15 (perf_event bpf_link)"
+	srcTrampoline = "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS (BPF trampoline)"
+	srcTCX        = "min version 6.6 (TCX)"
+	srcLSM        = "CONFIG_BPF_LSM, boot LSM list (lsm= or CONFIG_LSM), BPF trampoline"
+	srcBase       = "catalog minimum (5.10): no further requirement"
+)
+
+// perfEventRule expects a pass through a perf_event bpf_link from 5.15 and
+// through the ioctl before.
+func perfEventRule(test string) Rule {
+	return Rule{Test: test, Cases: []Case{
+		{When: perfLink, Outcome: Pass, Mechanism: "bpf_link (perf_event)", Why: "attached through a perf_event bpf_link", Source: srcPerfLink},
+		{Outcome: Pass, Mechanism: "perf_event ioctl", Why: "attached through PERF_EVENT_IOC_SET_BPF (no perf_event link before 5.15)", Source: srcPerfLink},
+	}}
+}
+
+// passRule expects a pass on every supported kernel.
+func passRule(test, why string) Rule {
+	return Rule{Test: test, Cases: []Case{{Outcome: Pass, Why: why, Source: srcBase}}}
+}
+
+func trampolineRule(test string) Rule {
+	return Rule{Test: test, Cases: []Case{
+		{When: trampoline, Outcome: Pass, Mechanism: "bpf_link (tracing)", Why: "BPF trampolines available", Source: srcTrampoline},
+		{Outcome: Unsupported, Why: "no BPF trampoline (ftrace direct calls) on this kernel", Source: srcTrampoline},
+	}}
+}
+
+// DefaultModel holds the expectations for the built-in suites.
+var DefaultModel = Model{
+	perfEventRule("kprobe/TestKprobe"),
+	perfEventRule("kprobe/TestKretprobe"),
+	perfEventRule("uprobe/TestUprobe"),
+	perfEventRule("uprobe/TestUretprobe"),
+	trampolineRule("tracing/TestFentry"),
+	trampolineRule("tracing/TestFexit"),
+	perfEventRule("tracepoint/TestTracepoint"),
+	passRule("tracepoint/TestRawTracepoint", "raw tracepoints (4.17)"),
+	passRule("tracepoint/TestTpBTF", "BTF tracepoints (5.5)"),
+	passRule("socket/TestSocketFilter", "socket filters"),
+	passRule("cgroup/TestCgroupSKBEgress", "cgroup_skb (4.10) with bpf_link (5.7)"),
+	passRule("cgroup/TestCgroupSKBIngress", "cgroup_skb (4.10) with bpf_link (5.7)"),
+	passRule("cgroup/TestCgroupConnect4", "cgroup sock_addr (4.17) with bpf_link (5.7)"),
+	perfEventRule("perf/TestPerfEventSoftware"),
+	{Test: "perf/TestPerfEventHardware", Cases: []Case{
+		{When: noPMU, Outcome: Unsupported, Why: "no PMU: QEMU TCG emulates none for x86", Source: "accelerator tcg, arch amd64"},
+		{When: perfLink, Outcome: Pass, Mechanism: "bpf_link (perf_event)", Why: "a PMU is there (arm64 'max' CPU: PMUv3, or KVM)", Source: srcPerfLink},
+		{Outcome: Pass, Mechanism: "perf_event ioctl", Why: "a PMU is there (arm64 'max' CPU: PMUv3, or KVM)", Source: srcPerfLink},
+	}},
+	{Test: "tc/TestTCNetlink", Cases: []Case{{Outcome: Pass, Mechanism: "netlink clsact/cls_bpf", Why: "clsact (4.5) and cls_bpf direct-action (4.4)", Source: srcBase}}},
+	{Test: "tc/TestTCX", Cases: []Case{
+		{When: tcx, Outcome: Pass, Mechanism: "bpf_link (tcx)", Why: "TCX links", Source: srcTCX},
+		{Outcome: Unsupported, Why: "no TCX before 6.6", Source: srcTCX},
+	}},
+	{Test: "xdp/TestXDPGeneric", Cases: []Case{{Outcome: Pass, Mechanism: "xdp generic", Why: "generic XDP (4.12) with bpf_link (5.9)", Source: srcBase}}},
+	{Test: "xdp/TestXDPNative", Cases: []Case{{Outcome: Pass, Mechanism: "xdp native", Why: "veth native XDP (4.19) with bpf_link (5.9)", Source: srcBase}}},
+	{Test: "lsm/TestLSMFileOpen", Cases: []Case{
+		{When: bpfLSM, Outcome: Pass, Why: "BPF LSM built, active and backed by trampolines", Source: srcLSM},
+		{Outcome: Unsupported, Why: "BPF LSM not active in this boot, or no BPF trampoline", Source: srcLSM},
+	}},
+	passRule("transport/TestRingbuf", "BPF ring buffer (5.8)"),
+	passRule("transport/TestPerfEventArray", "perf event array (4.4)"),
+}
