@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,10 @@ type collector struct {
 	// onTest, if set, is told when a test starts: its suite, the suite's
 	// 1-based index and the test's name.
 	onTest func(suite string, index int, test string)
+	// sink, if set, receives every decoded event as a JSON line as it
+	// arrives, so a crash of bpfmatrix itself loses at most what was in
+	// flight.
+	sink io.Writer
 }
 
 func newCollector() *collector {
@@ -61,6 +66,11 @@ func (c *collector) consume(r io.Reader, onHello func()) {
 		if err != nil {
 			c.frameErrs = append(c.frameErrs, "result channel: "+err.Error())
 			return
+		}
+		if c.sink != nil {
+			if b, err := json.Marshal(ev); err == nil {
+				c.sink.Write(append(b, '\n'))
+			}
 		}
 		if ev.Lost > 0 {
 			c.frameErrs = append(c.frameErrs, fmt.Sprintf("%d frame(s) lost before frame %d", ev.Lost, ev.Seq))

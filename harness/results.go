@@ -169,8 +169,8 @@ func (k *KernelResult) Column() string {
 // ID is the row key of a test: suite/name.
 func (t TestResult) ID() string { return t.Suite + "/" + t.Name }
 
-// OK reports whether the run passed: every kernel ran to completion, at
-// least one test ran on each, nothing failed, and every cell met the
+// OK reports whether the run passed: every kernel ran to completion with
+// an intact result channel, at least one test ran on each, nothing failed, and every cell met the
 // expectation model (an unexpected fallback and an unexpected success
 // alike fail the run).
 func (r *Result) OK() bool {
@@ -178,7 +178,7 @@ func (r *Result) OK() bool {
 		return false
 	}
 	for _, k := range r.Kernels {
-		if k.Status != StatusOK || len(k.Tests) == 0 {
+		if k.Status != StatusOK || len(k.Tests) == 0 || len(k.FrameErrors) > 0 {
 			return false
 		}
 		for _, t := range k.Tests {

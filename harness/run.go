@@ -45,6 +45,8 @@ type Options struct {
 	MemoryMB int
 	// TestArgs are passed to every test binary (e.g. -test.run=X).
 	TestArgs []string
+	// Env is added to the environment of every test binary (KEY=VALUE).
+	Env []string
 	// InjectWrong lists suite families (or "all") whose tests compare
 	// against deliberately wrong expected values: such a run must fail,
 	// which proves the content checks can fail.
@@ -216,6 +218,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 					defer func() { <-vmSem }()
 					r.runKernel(ctx, spec, p.k, images, resolveAccel, &kr)
 					r.judge(&kr, config)
+					r.saveColumn(&kr)
 					addColumn(i*100+j, kr)
 				}()
 			}
@@ -230,6 +233,23 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res.Seconds = time.Since(r.start).Seconds()
 	res.Complete = ctx.Err() == nil
 	return res, nil
+}
+
+// saveColumn writes one finished column's result next to its console log,
+// so that results survive even if bpfmatrix dies before the end of the run.
+func (r *runner) saveColumn(kr *KernelResult) {
+	b, err := json.MarshalIndent(kr, "", "  ")
+	if err != nil {
+		return
+	}
+	dir := filepath.Join(r.opts.RunDir, kr.Column())
+	err = os.MkdirAll(dir, 0o755)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "result.json"), append(b, '\n'), 0o644)
+	}
+	if err != nil {
+		r.logf("%s: %v", kr.Column(), err)
+	}
 }
 
 // judge applies the expectation model to one finished column.
@@ -380,10 +400,16 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 	}
 	kr.Reproduce = v.Reproduce()
 	c := newCollector()
+	if f, err := os.Create(filepath.Join(dir, "events.jsonl")); err == nil {
+		defer f.Close()
+		c.sink = f
+	}
 	c.onTest = func(suite string, index int, test string) {
 		r.progress(Progress{Column: kr.Column(), Phase: PhaseTesting, Suite: suite, SuiteIndex: index, Suites: len(r.opts.Suites), Test: test, Elapsed: time.Since(t0)})
 	}
-	c.consume(v.Results(), func() { r.logf("%s: guest up after %.1fs, running tests", kr.Column(), time.Since(bootStart).Seconds()) })
+	c.consume(v.Results(), func() {
+		r.logf("%s: guest up after %.1fs, running tests", kr.Column(), time.Since(bootStart).Seconds())
+	})
 	exit := v.Wait()
 	end := time.Now()
 
@@ -405,6 +431,9 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 		kr.Phases.Boot = end.Sub(bootStart).Seconds()
 	}
 	kr.Status, kr.Error = status(exit, c)
+	if len(c.frameErrs) > 0 && kr.Error == "" {
+		kr.Error = fmt.Sprintf("%d bad frame(s) on the result channel: results may be incomplete (first: %s)", len(c.frameErrs), c.frameErrs[0])
+	}
 	kr.Tests = c.results(kr.Status)
 	if kr.Status == StatusOK && len(kr.Tests) == 0 {
 		kr.Error = "the guest ran no tests"
@@ -461,7 +490,7 @@ func summarize(tests []TestResult) string {
 // modules + the run configuration.
 func (r *runner) buildInitrd(k *kernels.Kernel, arch vm.Arch, shared sharedImages, dir string) (string, error) {
 	var modules []string
-	cfg := guest.Config{Channel: arch.Channel}
+	cfg := guest.Config{Channel: arch.Channel, Env: append([]string(nil), r.opts.Env...)}
 	if len(r.opts.InjectWrong) > 0 {
 		cfg.Env = append(cfg.Env, guest.EnvInject+"="+strings.Join(r.opts.InjectWrong, ","))
 	}

@@ -1,0 +1,190 @@
+package harness_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/vm"
+)
+
+// faultSuite breaks the guest on purpose (tests/faults).
+var faultSuite = harness.Suite{Name: "faults", Package: "./tests/faults", Timeout: 10 * time.Minute}
+
+// faultKernel is the kernel the fault tests boot: one is enough.
+func faultKernel(t *testing.T) []kernels.Spec {
+	t.Helper()
+	specs, err := kernels.DefaultCatalog().Lookup([]string{"debian-6.1"})
+	require.NoError(t, err)
+	return specs
+}
+
+// runFault runs the fault suite with fault injected and returns the one
+// column.
+func runFault(t *testing.T, fault string, timeout time.Duration, onProgress func(harness.Progress)) (harness.KernelResult, time.Duration) {
+	t.Helper()
+	store := newStore(t)
+	start := time.Now()
+	res, err := harness.Run(context.Background(), harness.Options{
+		Kernels: faultKernel(t), Suites: []harness.Suite{faultSuite}, Store: store,
+		SourceDir: sourceDir(t), CacheDir: store.CacheDir(), RunDir: t.TempDir(),
+		Timeout: timeout, Log: testWriter{t}, OnProgress: onProgress,
+		Env: []string{"BPFMATRIX_FAULT=" + fault},
+	})
+	require.NoError(t, err)
+	require.Len(t, res.Kernels, 1)
+	assert.False(t, res.OK(), "a broken guest must fail the run")
+	return res.Kernels[0], time.Since(start)
+}
+
+func result(k harness.KernelResult, id string) harness.Outcome {
+	for _, tr := range k.Tests {
+		if tr.ID() == id {
+			return tr.Result
+		}
+	}
+	return ""
+}
+
+func TestFaultHangTimesOut(t *testing.T) {
+	requireVMs(t)
+	k, took := runFault(t, "hang", 30*time.Second, nil)
+	assert.Equal(t, harness.StatusTimeout, k.Status, k.Error)
+	assert.Equal(t, harness.Pass, result(k, "faults/TestBefore"), "results before the hang are kept")
+	assert.Equal(t, harness.Fail, result(k, "faults/TestFault"), "the hanging test is a failure")
+	assert.NotEmpty(t, k.ConsoleTail)
+	assert.Less(t, took, 2*time.Minute)
+}
+
+func TestFaultPanicDetected(t *testing.T) {
+	requireVMs(t)
+	k, took := runFault(t, "panic", 5*time.Minute, nil)
+	assert.Equal(t, harness.StatusPanic, k.Status, k.Error)
+	require.NotEmpty(t, k.PanicLines)
+	assert.Contains(t, k.PanicLines[0], "Kernel panic")
+	assert.Contains(t, strings.Join(k.PanicLines, "\n")+strings.Join(k.ConsoleTail, "\n"), "sysrq")
+	assert.Equal(t, harness.Pass, result(k, "faults/TestBefore"))
+	assert.Less(t, took, 90*time.Second, "a panic is seen on the console, not at the 5m timeout")
+}
+
+func TestFaultQEMUKilled(t *testing.T) {
+	requireVMs(t)
+	var once sync.Once
+	k, _ := runFault(t, "hang", 3*time.Minute, func(p harness.Progress) {
+		if p.Phase != harness.PhaseTesting || p.Test != "TestFault" {
+			return
+		}
+		once.Do(func() {
+			// TestBefore has been reported by now; kill QEMU from outside.
+			time.Sleep(time.Second)
+			for _, pid := range vm.Leftovers() {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
+	})
+	assert.Equal(t, harness.StatusCrashed, k.Status, k.Error)
+	assert.Contains(t, k.Error, "killed")
+	assert.Equal(t, harness.Pass, result(k, "faults/TestBefore"), "results received before the crash are kept")
+}
+
+func TestFaultTestBinaryExits(t *testing.T) {
+	requireVMs(t)
+	k, _ := runFault(t, "exit", 3*time.Minute, nil)
+	assert.Equal(t, harness.StatusOK, k.Status, "the guest itself survives: %s", k.Error)
+	assert.Equal(t, harness.Pass, result(k, "faults/TestBefore"))
+	assert.Equal(t, harness.Fail, result(k, "faults/TestFault"), "a test cut short is a failure")
+}
+
+// TestInterrupt sends SIGINT to a running bpfmatrix and checks that every
+// QEMU it started is gone within 2 s, that it exits with 130 and that the
+// partial results are written and marked incomplete.
+func TestInterrupt(t *testing.T) {
+	requireVMs(t)
+	bin := filepath.Join(t.TempDir(), "bpfmatrix")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/bpfmatrix")
+	build.Dir = sourceDir(t)
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	runDir := t.TempDir()
+	jsonOut := filepath.Join(t.TempDir(), "results.json")
+	cmd := exec.Command(bin, "run", "--kernels", "debian-6.1", "--suite", "kprobe", "--run-dir", runDir,
+		"--lock", filepath.Join(testCache(t), "integration.lock"), "--json", jsonOut, "--timeout", "3m")
+	cmd.Dir = sourceDir(t)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	booted := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		signalled := false
+		for sc.Scan() {
+			t.Log(sc.Text())
+			if !signalled && strings.Contains(sc.Text(), "booting") {
+				signalled = true
+				close(booted)
+			}
+		}
+	}()
+	select {
+	case <-booted:
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the VM never started booting")
+	}
+	time.Sleep(time.Second)
+	require.NotEmpty(t, qemuUsing(runDir), "QEMU is running before the interrupt")
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	sent := time.Now()
+	assert.Eventually(t, func() bool { return len(qemuUsing(runDir)) == 0 }, 2*time.Second, 50*time.Millisecond, "QEMU still running 2s after SIGINT")
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 130, exit.ExitCode())
+	assert.Less(t, time.Since(sent), 10*time.Second)
+
+	b, err := os.ReadFile(jsonOut)
+	require.NoError(t, err, "partial results are written")
+	var res harness.Result
+	require.NoError(t, json.Unmarshal(b, &res))
+	assert.False(t, res.Complete, "results are marked incomplete")
+	require.Len(t, res.Kernels, 1)
+	assert.Equal(t, harness.StatusInterrupted, res.Kernels[0].Status)
+}
+
+// qemuUsing returns the pids of QEMU processes whose command line mentions
+// dir, whoever their parent is now.
+func qemuUsing(dir string) []int {
+	var pids []int
+	matches, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil || !strings.Contains(string(b), "qemu-system") || !strings.Contains(string(b), dir) {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join(filepath.Dir(m), "stat"))
+		if err == nil && strings.Contains(string(stat), ") Z ") {
+			continue // a zombie is dead
+		}
+		var pid int
+		if _, err := fmt.Sscan(filepath.Base(filepath.Dir(m)), &pid); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}

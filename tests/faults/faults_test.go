@@ -1,0 +1,48 @@
+// Package faults breaks the guest on purpose, for the harness's own fault
+// tests (harness/faults_test.go). It is not a built-in suite: its tests do
+// nothing unless BPFMATRIX_FAULT names a fault.
+package faults
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
+)
+
+// EnvFault selects the fault.
+const EnvFault = "BPFMATRIX_FAULT"
+
+// TestBefore passes, so that a fault test can check that results received
+// before the fault are kept.
+func TestBefore(t *testing.T) {
+	testutil.RequireGuest(t)
+	testutil.Report(t, "none", "none", 1)
+}
+
+// TestFault injects the fault named by BPFMATRIX_FAULT:
+//
+//	hang    never return (the VM must hit its timeout)
+//	panic   crash the kernel through sysrq (the harness must see the panic)
+//	exit    end the test binary abruptly, mid-test
+func TestFault(t *testing.T) {
+	testutil.RequireGuest(t)
+	switch f := os.Getenv(EnvFault); f {
+	case "":
+		t.Skip("no fault requested")
+	case "hang":
+		t.Log("hanging on purpose")
+		time.Sleep(time.Hour)
+	case "panic":
+		t.Log("crashing the kernel on purpose")
+		if err := os.WriteFile("/proc/sysrq-trigger", []byte("c"), 0); err != nil {
+			t.Fatalf("sysrq: %v", err)
+		}
+		time.Sleep(time.Hour)
+	case "exit":
+		os.Exit(3)
+	default:
+		t.Fatalf("unknown fault %q", f)
+	}
+}
