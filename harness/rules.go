@@ -84,3 +84,37 @@ var DefaultModel = Model{
 	passRule("transport/TestRingbuf", "BPF ring buffer (5.8)"),
 	passRule("transport/TestPerfEventArray", "perf event array (4.4)"),
 }
+
+// The fallback suite's chains (bpf/attach). Each rule names the mechanism
+// that must win: the preferred one where the kernel has what it needs, the
+// fallback (marked "(fallback: ...") elsewhere. An unexpected fallback is a
+// regression; an unexpected native attach means the model is wrong.
+func chainRule(test string, native func(Facts) bool, preferred, fallback, why, source string) Rule {
+	return Rule{Test: test, Cases: []Case{
+		{When: native, Outcome: Pass, Mechanism: preferred, Why: why, Source: source},
+		{Outcome: Pass, Mechanism: fallback + " (fallback: " + preferred, Why: "falls back: the kernel lacks what " + preferred + " needs", Source: source},
+	}}
+}
+
+var (
+	moduleBTF   = func(f Facts) bool { return trampoline(f) && f.Enabled("DEBUG_INFO_BTF_MODULES") }
+	kprobeMulti = func(f Facts) bool { return f.AtLeast(5, 18) && f.Enabled("FPROBE") }
+	uprobeMulti = func(f Facts) bool { return f.AtLeast(6, 6) }
+	ringbuf     = func(f Facts) bool { return f.AtLeast(5, 8) }
+)
+
+func init() {
+	DefaultModel = append(DefaultModel,
+		chainRule("fallback/TestEntry", trampoline, "fentry", "kprobe", "fentry needs a BPF trampoline", srcTrampoline),
+		chainRule("fallback/TestExit", trampoline, "fexit", "kretprobe", "fexit needs a BPF trampoline", srcTrampoline),
+		chainRule("fallback/TestModuleFunc", moduleBTF, "fentry", "kprobe", "fentry on a module function needs module BTF and a trampoline",
+			"CONFIG_DEBUG_INFO_BTF_MODULES, "+srcTrampoline),
+		chainRule("fallback/TestMultiKprobe", kprobeMulti, "kprobe.multi", "kprobe each", "kprobe.multi needs 5.18 and fprobe",
+			"min version 5.18, CONFIG_FPROBE"),
+		chainRule("fallback/TestMultiUprobe", uprobeMulti, "uprobe.multi", "uprobe each", "uprobe.multi links", "min version 6.6 (uprobe.multi)"),
+		chainRule("fallback/TestTC", tcx, "tcx", "netlink clsact/cls_bpf", "TCX links", srcTCX),
+		chainRule("fallback/TestLSM", bpfLSM, "bpf lsm", "kprobe security_file_open (observe only: cannot deny)",
+			"the BPF LSM must be built, active in this boot and backed by trampolines", srcLSM),
+		chainRule("fallback/TestEvents", ringbuf, "ringbuf", "perf event array", "BPF ring buffer", "min version 5.8 (ring buffer)"),
+	)
+}

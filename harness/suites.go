@@ -40,6 +40,7 @@ var Builtin = []Suite{
 	{Name: "xdp", Package: "./tests/xdp", Modules: []string{"veth"}, Timeout: 2 * time.Minute},
 	{Name: "lsm", Package: "./tests/lsm", Timeout: 2 * time.Minute},
 	{Name: "transport", Package: "./tests/transport", Timeout: 2 * time.Minute},
+	{Name: "fallback", Package: "./tests/fallback", Modules: []string{"veth", "sch_ingress", "cls_bpf"}, Timeout: 3 * time.Minute},
 }
 
 // SelectSuites returns the built-in suites whose name matches expr (all of
