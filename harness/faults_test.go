@@ -188,3 +188,77 @@ func qemuUsing(dir string) []int {
 	}
 	return pids
 }
+
+// TestConcurrentRunsShareCache runs four runs at once on one fresh cache:
+// each must complete, and the cache must hold one copy of the kernel.
+func TestConcurrentRunsShareCache(t *testing.T) {
+	requireVMs(t)
+	cache := t.TempDir()
+	lock := filepath.Join(t.TempDir(), "bpfmatrix.lock")
+	var wg sync.WaitGroup
+	results := make([]*harness.Result, 4)
+	errs := make([]error, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			store, err := kernels.Open(kernels.Options{CacheDir: cache, LockPath: lock})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			results[i], errs[i] = harness.Run(context.Background(), harness.Options{
+				Kernels: faultKernel(t), Suites: []harness.Suite{harness.Builtin[0]}, Store: store,
+				SourceDir: sourceDir(t), CacheDir: cache, RunDir: t.TempDir(), Parallel: 1,
+				Timeout: 5 * time.Minute, Log: testWriter{t},
+			})
+		}()
+	}
+	wg.Wait()
+	for i, res := range results {
+		require.NoError(t, errs[i], "run %d", i)
+		assert.True(t, res.OK(), "run %d: %s", i, res.Summary())
+	}
+	dirs, err := filepath.Glob(filepath.Join(cache, "kernels", "debian-6.1-*"))
+	require.NoError(t, err)
+	var complete []string
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "kernel.json")); err == nil {
+			complete = append(complete, d)
+		}
+	}
+	assert.Len(t, complete, 1, "one verified copy of the kernel in the cache: %v", dirs)
+}
+
+// TestRunRefusesFullOrReadOnlyCache checks that a cache that is full or
+// not writable is reported before any download or VM.
+func TestRunRefusesFullOrReadOnlyCache(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tiny tmpfs and to make a directory read-only for root")
+	}
+	store := newStore(t)
+	opts := func(cache string) harness.Options {
+		return harness.Options{
+			Kernels: faultKernel(t), Suites: []harness.Suite{harness.Builtin[0]}, Store: store,
+			SourceDir: sourceDir(t), CacheDir: cache, RunDir: filepath.Join(cache, "run"), Log: testWriter{t},
+		}
+	}
+	full := t.TempDir()
+	require.NoError(t, syscall.Mount("tmpfs", full, "tmpfs", 0, "size=1m"))
+	t.Cleanup(func() { syscall.Unmount(full, syscall.MNT_DETACH) })
+	start := time.Now()
+	_, err := harness.Run(context.Background(), opts(full))
+	require.ErrorIs(t, err, harness.ErrNoSpace)
+	assert.Contains(t, err.Error(), full)
+	assert.Contains(t, err.Error(), "BPFMATRIX_CACHE")
+	assert.Less(t, time.Since(start), 5*time.Second, "refused before any work")
+
+	ro := t.TempDir()
+	require.NoError(t, syscall.Mount("tmpfs", ro, "tmpfs", syscall.MS_RDONLY, "size=64m"))
+	t.Cleanup(func() { syscall.Unmount(ro, syscall.MNT_DETACH) })
+	_, err = harness.Run(context.Background(), opts(ro))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), ro)
+	assert.Contains(t, err.Error(), "writable")
+	assert.Empty(t, vm.Leftovers())
+}

@@ -105,10 +105,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if len(opts.Kernels) == 0 || len(opts.Suites) == 0 {
 		return nil, errors.New("harness: nothing to run (no kernels or no suites)")
 	}
-	if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
-		return nil, fmt.Errorf("harness: run directory: %w", err)
-	}
 	r := &runner{opts: opts, start: time.Now()}
+	if err := r.preflight(); err != nil {
+		return nil, err
+	}
 	res := &Result{Schema: Schema, Started: r.start, RunDir: opts.RunDir}
 	for _, s := range opts.Suites {
 		res.Suites = append(res.Suites, s.Name)
