@@ -129,6 +129,7 @@ func TestResultOK(t *testing.T) {
 		{"incomplete", Result{Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass}}}}, false},
 		{"no kernels", Result{Complete: true}, false},
 		{"no tests", Result{Complete: true, Kernels: []KernelResult{{Status: StatusOK}}}, false},
+		{"bad frames", Result{Complete: true, Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass}, FrameErrors: []string{"checksum mismatch"}}}}, false},
 		{"vm crashed", Result{Complete: true, Kernels: []KernelResult{{Status: StatusCrashed, Tests: []TestResult{pass}}}}, false},
 		{"a failure", Result{Complete: true, Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass, {Suite: "s", Name: "U", Result: Fail}}}}}, false},
 	}

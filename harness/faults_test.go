@@ -109,9 +109,10 @@ func TestFaultTestBinaryExits(t *testing.T) {
 	assert.Equal(t, harness.Fail, result(k, "faults/TestFault"), "a test cut short is a failure")
 }
 
-// TestInterrupt sends SIGINT to a running bpfmatrix and checks that every
-// QEMU it started is gone within 2 s, that it exits with 130 and that the
-// partial results are written and marked incomplete.
+// TestInterrupt sends SIGINT (and, separately, SIGTERM) to a running
+// bpfmatrix and checks that every QEMU it started is gone within 2 s, that
+// it exits with 130 and that the partial results are written and marked
+// incomplete.
 func TestInterrupt(t *testing.T) {
 	requireVMs(t)
 	bin := filepath.Join(t.TempDir(), "bpfmatrix")
@@ -119,7 +120,12 @@ func TestInterrupt(t *testing.T) {
 	build.Dir = sourceDir(t)
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) { interrupt(t, bin, sig) })
+	}
+}
 
+func interrupt(t *testing.T, bin string, sig os.Signal) {
 	runDir := t.TempDir()
 	jsonOut := filepath.Join(t.TempDir(), "results.json")
 	cmd := exec.Command(bin, "run", "--kernels", "debian-6.1", "--suite", "kprobe", "--run-dir", runDir,
@@ -149,9 +155,9 @@ func TestInterrupt(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	require.NotEmpty(t, qemuUsing(runDir), "QEMU is running before the interrupt")
-	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	require.NoError(t, cmd.Process.Signal(sig))
 	sent := time.Now()
-	assert.Eventually(t, func() bool { return len(qemuUsing(runDir)) == 0 }, 2*time.Second, 50*time.Millisecond, "QEMU still running 2s after SIGINT")
+	assert.Eventually(t, func() bool { return len(qemuUsing(runDir)) == 0 }, 2*time.Second, 50*time.Millisecond, "QEMU still running 2s after %v", sig)
 	err = cmd.Wait()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)

@@ -40,7 +40,8 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	all := fs.Bool("all", false, "with pull or update: every kernel of the catalog, not only the default matrix")
 	accel := fs.String("accel", "tcg", "with show: the accelerator to assume (kvm or tcg): it decides whether a PMU is there")
 	fs.Usage = func() { fmt.Fprint(stderr, kernelsUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args[1:]); err != nil {
+	names, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
@@ -51,9 +52,8 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	if *all {
 		specs = cat.All()
 	}
-	if fs.NArg() > 0 {
-		var err error
-		if specs, err = cat.Lookup(fs.Args()); err != nil {
+	if len(names) > 0 {
+		if specs, err = cat.Lookup(names); err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 	}
@@ -114,7 +114,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		}
 		return errors.Join(errs...)
 	case "show":
-		if fs.NArg() == 0 {
+		if len(names) == 0 {
 			return fmt.Errorf("%w: kernels show needs kernel names (see `bpfmatrix kernels list`)", errUsage)
 		}
 		if *accel != "kvm" && *accel != "tcg" {
@@ -194,4 +194,25 @@ func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
 	}
 	fmt.Fprintln(w)
 	return nil
+}
+
+// parseInterspersed parses flags that may come before, between or after
+// the positional arguments ("kernels pull NAME --mirror URL"), and returns
+// the positional ones. A "--" ends flag parsing.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }

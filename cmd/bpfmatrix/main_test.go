@@ -29,6 +29,10 @@ func TestUsageErrors(t *testing.T) {
 		{"kernels without subcommand", []string{"kernels"}, exitUsage, []string{"list, pull, update"}},
 		{"kernels unknown subcommand", []string{"kernels", "drop"}, exitUsage, []string{`"drop"`}},
 		{"kernels unknown name", []string{"kernels", "pull", "linux-1.0"}, exitUsage, []string{"linux-1.0", "debian-6.1"}},
+		{"flags after names", []string{"kernels", "pull", "linux-1.0", "--cache", "/tmp"}, exitUsage, []string{`"linux-1.0"`}},
+		{"bad flag after names", []string{"kernels", "pull", "debian-6.1", "--frob"}, exitUsage, []string{"-frob"}},
+		{"show without names", []string{"kernels", "show"}, exitUsage, []string{"needs kernel names"}},
+		{"unknown profile", []string{"run", "--profiles", "default,fast"}, exitUsage, []string{`"fast"`, "lsm-bpf"}},
 		{"help", []string{"help"}, exitOK, nil},
 		{"run help", []string{"run", "-h"}, exitOK, []string{"-inject-wrong", "-kernels", "Examples:"}},
 	}

@@ -7,6 +7,9 @@ import (
 	"net/http"
 )
 
+// ErrUnreachable is returned when the mirror cannot be reached at all.
+var ErrUnreachable = errors.New("mirror unreachable")
+
 // ErrNotFound matches (via errors.Is) an *HTTPError with status 404.
 var ErrNotFound = errors.New("not found on mirror")
 
@@ -37,7 +40,10 @@ func get(ctx context.Context, client *http.Client, url string) (*http.Response, 
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("GET %s: %w", url, ctx.Err())
+		}
+		return nil, fmt.Errorf("%w: GET %s: %v; check the network, or set BPFMATRIX_DEBIAN_MIRROR (or --mirror) to a reachable Debian mirror", ErrUnreachable, url, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()

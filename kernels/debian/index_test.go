@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -115,6 +116,15 @@ func TestFetchIndexErrors(t *testing.T) {
 		assert.Equal(t, 500, he.StatusCode)
 		assert.Contains(t, err.Error(), m.URL+"/dists/sid/main/binary-amd64/Packages.xz")
 		assert.Contains(t, err.Error(), "500")
+	})
+	t.Run("mirror unreachable", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		url := srv.URL
+		srv.Close() // nothing listens there any more
+		_, err := debian.FetchIndex(ctx, srv.Client(), url, "sid", "amd64")
+		require.ErrorIs(t, err, debian.ErrUnreachable)
+		assert.Contains(t, err.Error(), url)
+		assert.Contains(t, err.Error(), "BPFMATRIX_DEBIAN_MIRROR")
 	})
 	t.Run("unknown suite", func(t *testing.T) {
 		m := fakeArchive(t, false)
