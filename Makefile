@@ -3,7 +3,7 @@ SHELL := /bin/bash
 GO ?= go
 # Debian packages: QEMU for the VMs; the rest only to regenerate the BPF
 # objects and the uprobe suite's static C target (amd64 and arm64).
-QEMU_PKGS ?= qemu-system-x86
+QEMU_PKGS ?= qemu-system-x86 qemu-system-arm
 BPF_PKGS ?= clang llvm libbpf-dev gcc gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
 ARGS ?=
 
@@ -25,6 +25,12 @@ test: deps ## Run every test, including the VM integration tests (boots the defa
 test-short: ## Unit tests only, no VMs
 	$(GO) test -short ./...
 
+.PHONY: bench
+bench: deps ## Time every phase against the boot floor: one trivial test, then every suite on x86_64 and arm64 (BENCH_COLD=1: downloads too)
+	$(GO) run ./cmd/bpfmatrix bench --kernels debian-6.1 --suite '^kprobe$$' --run 'TestKprobe$$' $(if $(BENCH_COLD),--cold)
+	$(GO) run ./cmd/bpfmatrix bench --kernels debian-5.10,debian-6.1,debian-6.12,debian-7.2 $(if $(BENCH_COLD),--cold)
+	$(GO) run ./cmd/bpfmatrix bench --kernels debian-5.10-arm64,debian-6.1-arm64,debian-6.12-arm64 --floor-runs 1
+
 .PHONY: build
 build: ## Build bin/bpfmatrix
 	$(GO) build -o bin/bpfmatrix ./cmd/bpfmatrix
@@ -45,7 +51,7 @@ lint: ## gofmt and go vet
 .PHONY: deps
 deps: ## Install QEMU through apt if it is missing (as root or with sudo)
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.24 or newer (https://go.dev/doc/install)"; exit 1; }
-	@command -v qemu-system-x86_64 >/dev/null || $(MAKE) --no-print-directory apt PKGS="$(QEMU_PKGS)"
+	@command -v qemu-system-x86_64 >/dev/null && command -v qemu-system-aarch64 >/dev/null || $(MAKE) --no-print-directory apt PKGS="$(QEMU_PKGS)"
 
 .PHONY: bpf-deps
 bpf-deps:

@@ -20,17 +20,20 @@ import (
 // inCI reports whether missing prerequisites must fail rather than skip.
 func inCI() bool { return os.Getenv("CI") == "true" }
 
-// requireVMs skips (or, in CI, fails) when QEMU is missing.
+// requireVMs skips (or, in CI, fails) when a QEMU the default matrix needs
+// is missing.
 func requireVMs(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("boots VMs; run without -short")
 	}
-	if _, err := exec.LookPath(vm.Arches["x86_64"].QEMU); err != nil {
-		if inCI() {
-			t.Fatalf("CI=true and QEMU is missing: %v (install %s)", err, vm.Arches["x86_64"].Package)
+	for _, arch := range []vm.Arch{vm.Arches["x86_64"], vm.Arches["aarch64"]} {
+		if _, err := exec.LookPath(arch.QEMU); err != nil {
+			if inCI() {
+				t.Fatalf("CI=true and QEMU is missing: %v (install %s)", err, arch.Package)
+			}
+			t.Skipf("QEMU is missing (%v): run `make deps` or `sudo apt-get install -y %s`", err, arch.Package)
 		}
-		t.Skipf("QEMU is missing (%v): run `make deps` or `sudo apt-get install -y %s`", err, vm.Arches["x86_64"].Package)
 	}
 }
 

@@ -105,20 +105,22 @@ type KernelResult struct {
 	Profile string   `json:"profile"`
 	Cmdline []string `json:"cmdline,omitempty"`
 	// Accel is the accelerator the VM ran under: kvm or tcg.
-	Accel       string        `json:"accel,omitempty"`
-	Status      Status        `json:"status"`
-	Error       string        `json:"error,omitempty"`
-	Seconds     float64       `json:"seconds"`
-	Phases      Phases        `json:"phases"`
-	ConsoleLog  string        `json:"console_log,omitempty"`
-	ConsoleTail []string      `json:"console_tail,omitempty"`
-	PanicLines  []string      `json:"panic_lines,omitempty"`
-	Reproduce   string        `json:"reproduce,omitempty"`
-	Guest       *wire.Hello   `json:"guest,omitempty"`
-	Modules     []wire.Module `json:"modules,omitempty"`
-	FrameErrors []string      `json:"frame_errors,omitempty"`
-	GuestLog    []string      `json:"guest_log,omitempty"`
-	Tests       []TestResult  `json:"tests"`
+	Accel string `json:"accel,omitempty"`
+	// QEMUMaxRSSKiB is the VM's QEMU process's peak resident memory.
+	QEMUMaxRSSKiB int64         `json:"qemu_max_rss_kib,omitempty"`
+	Status        Status        `json:"status"`
+	Error         string        `json:"error,omitempty"`
+	Seconds       float64       `json:"seconds"`
+	Phases        Phases        `json:"phases"`
+	ConsoleLog    string        `json:"console_log,omitempty"`
+	ConsoleTail   []string      `json:"console_tail,omitempty"`
+	PanicLines    []string      `json:"panic_lines,omitempty"`
+	Reproduce     string        `json:"reproduce,omitempty"`
+	Guest         *wire.Hello   `json:"guest,omitempty"`
+	Modules       []wire.Module `json:"modules,omitempty"`
+	FrameErrors   []string      `json:"frame_errors,omitempty"`
+	GuestLog      []string      `json:"guest_log,omitempty"`
+	Tests         []TestResult  `json:"tests"`
 }
 
 // TestResult is one cell of the matrix.

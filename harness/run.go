@@ -414,6 +414,7 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 	end := time.Now()
 
 	kr.ConsoleTail = exit.ConsoleTail
+	kr.QEMUMaxRSSKiB = exit.MaxRSSKiB
 	kr.PanicLines = exit.PanicLines
 	kr.Modules = c.modules
 	kr.FrameErrors = c.frameErrs

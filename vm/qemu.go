@@ -86,6 +86,8 @@ type Exit struct {
 	Duration    time.Duration
 	PanicLines  []string
 	ConsoleTail []string
+	// MaxRSSKiB is QEMU's peak resident memory.
+	MaxRSSKiB int64
 }
 
 // VM is one running QEMU process.
@@ -233,6 +235,9 @@ func (v *VM) Wait() *Exit {
 	v.log.Close()
 	e := v.exit
 	e.Duration = time.Since(v.start)
+	if ru, ok := v.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		e.MaxRSSKiB = ru.Maxrss
+	}
 	e.ConsoleTail, e.PanicLines = v.con.snapshot()
 	v.mu.Lock()
 	reason := v.reason

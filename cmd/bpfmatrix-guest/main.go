@@ -17,7 +17,12 @@ import (
 
 func main() {
 	probe := flag.String("probe", "", "send a hello event on this channel device and power off (accelerator probe)")
+	floor := flag.Bool("floor", false, "power off at once: the boot floor that `bpfmatrix bench` measures (run as /init)")
 	flag.Parse()
+	if *floor {
+		guest.PowerOff()
+		select {}
+	}
 	log.SetPrefix("bpfmatrix-guest: ")
 	if err := run(*probe); err != nil {
 		log.Print(err)

@@ -67,6 +67,7 @@ Usage:
   bpfmatrix kernels list [flags]    list the kernel catalog, pinned releases and the cache
   bpfmatrix kernels pull [NAME...]  download and verify kernels (default: the default matrix)
   bpfmatrix kernels update [NAME...] resolve the newest package again and re-pin it in the lock file
+  bpfmatrix bench [flags]           time every phase against the boot floor (make bench)
   bpfmatrix help                    this text
 
 Run "bpfmatrix run -h" for the flags of run.
@@ -86,6 +87,8 @@ func run(ctx context.Context, stdout, stderr io.Writer, args ...string) error {
 		return runCmd(ctx, stdout, stderr, args[1:])
 	case "kernels":
 		return kernelsCmd(ctx, stdout, stderr, args[1:])
+	case "bench":
+		return benchCmd(ctx, stdout, stderr, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

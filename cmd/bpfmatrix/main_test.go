@@ -33,6 +33,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad flag after names", []string{"kernels", "pull", "debian-6.1", "--frob"}, exitUsage, []string{"-frob"}},
 		{"show without names", []string{"kernels", "show"}, exitUsage, []string{"needs kernel names"}},
 		{"unknown profile", []string{"run", "--profiles", "default,fast"}, exitUsage, []string{`"fast"`, "lsm-bpf"}},
+		{"bench bad floor runs", []string{"bench", "--floor-runs", "0"}, exitUsage, []string{"--floor-runs"}},
+		{"bench unknown kernel", []string{"bench", "--kernels", "nope"}, exitUsage, []string{`"nope"`}},
 		{"help", []string{"help"}, exitOK, nil},
 		{"run help", []string{"run", "-h"}, exitOK, []string{"-inject-wrong", "-kernels", "Examples:"}},
 	}

@@ -17,7 +17,7 @@ import (
 
 // format is bumped when the layout of the archives changes, so that old
 // cache entries are not reused.
-const format = "2"
+const format = "3"
 
 // BaseSourceDirs are the directories of this module whose Go files go into
 // the base archive's binaries. A test checks it against `go list -deps`.
@@ -103,11 +103,27 @@ func (b *Builder) Base(ctx context.Context) (path string, built bool, err error)
 		entries = append(entries, Entry{Name: strings.TrimPrefix(p.Path, "/"), Mode: 0o755, Src: filepath.Join(out, filepath.Base(p.Pkg))})
 	}
 	entries = append(entries, Entry{Name: "bpfmatrix/tests", Mode: 0o755, Dir: true})
+	// The floor image: the guest program alone as /init, run with -floor
+	// it powers off at once. `bpfmatrix bench` boots it to measure what
+	// the kernel and QEMU cost by themselves.
+	floor := append(devEntries(), Entry{Name: "init", Mode: 0o755, Src: filepath.Join(out, "bpfmatrix-guest")})
+	if err := WriteArchive(FloorPath(path), floor); err != nil {
+		return "", false, err
+	}
 	if err := WriteArchive(path, entries); err != nil {
 		return "", false, err
 	}
 	return path, true, nil
 }
+
+// FloorPath is the floor image built next to the base archive at base.
+// Boot it with the kernel arguments FloorArgs.
+func FloorPath(base string) string {
+	return strings.TrimSuffix(base, ".cpio") + "-floor.cpio"
+}
+
+// FloorArgs make the floor image's /init power off at once.
+var FloorArgs = []string{"--", "-floor"}
 
 // TestPackage is one Go package whose test binary runs in the guest.
 type TestPackage struct {

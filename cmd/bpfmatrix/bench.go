@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/vm"
+	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
+)
+
+const benchUsage = `Usage: bpfmatrix bench [flags]
+
+Measures every phase of a run against the boot floor: for each kernel, QEMU
+booting an initramfs whose /init powers off at once. Prints, per kernel and
+arch: download (with --cold), image build (cold and warm), boot to guest
+start, suites, power-off, the VM's total as a ratio to the floor, and peak
+memory of QEMU and of bpfmatrix.
+
+Examples:
+  bpfmatrix bench --kernels debian-6.1 --suite kprobe --run TestKprobe$
+  bpfmatrix bench --kernels debian-5.10,debian-6.1,debian-6.12,debian-7.2
+  bpfmatrix bench --cold                 also time downloads into a fresh cache
+
+Flags:
+`
+
+func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
+	var sf storeFlags
+	sf.register(fs)
+	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix)")
+	suiteExpr := fs.String("suite", "", "suites matching `REGEXP` (default: all)")
+	testRun := fs.String("run", "", "only tests matching `REGEXP`")
+	floorRuns := fs.Int("floor-runs", 3, "boot the floor image `N` times per kernel and take the median")
+	cold := fs.Bool("cold", false, "also time downloads and image builds into a fresh cache (downloads every kernel again)")
+	parallel := fs.Int("parallel", runtime.NumCPU(), "run at most `N` VMs at once")
+	source := fs.String("source", "", "bpfmatrix source `DIR` (default: found from the working directory)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *floorRuns < 1 || *parallel < 1 {
+		return fmt.Errorf("%w: --floor-runs and --parallel must be at least 1", errUsage)
+	}
+	specs, err := selectKernels(*kernelList)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	suites, err := harness.SelectSuites(*suiteExpr)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	src, err := findSource(*source)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	store, err := sf.open(nil)
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "bpfmatrix-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	download := map[string]time.Duration{}
+	if *cold {
+		fresh, err := kernels.Open(kernels.Options{CacheDir: filepath.Join(work, "cache"), Mirror: sf.mirror, LockPath: store.LockPath()})
+		if err != nil {
+			return err
+		}
+		for _, s := range specs {
+			t0 := time.Now()
+			if _, err := fresh.Pull(ctx, s); err != nil {
+				return fmt.Errorf("cold download of %s: %w", s.Name, err)
+			}
+			download[s.Name] = time.Since(t0)
+		}
+	}
+
+	// Shared images: cold (an empty image cache; Go's build cache stays
+	// warm) and warm (the real cache).
+	var pkgs []initramfs.TestPackage
+	for _, s := range suites {
+		pkgs = append(pkgs, initramfs.TestPackage{Name: s.Name, ImportPath: s.Package})
+	}
+	type imageTimes struct{ cold, warm time.Duration }
+	images := map[string]imageTimes{}
+	bases := map[string]string{}
+	for _, s := range specs {
+		goarch := s.GOARCH()
+		if _, ok := images[goarch]; ok {
+			continue
+		}
+		var it imageTimes
+		for i, dir := range []string{filepath.Join(work, "images"), filepath.Join(store.CacheDir(), "initramfs")} {
+			b := &initramfs.Builder{SourceDir: src, CacheDir: dir, GOARCH: goarch}
+			if i == 1 {
+				// Make sure the real cache is warm before timing it.
+				if _, _, err := b.Base(ctx); err != nil {
+					return err
+				}
+				if _, _, err := b.Tests(ctx, pkgs); err != nil {
+					return err
+				}
+			}
+			t0 := time.Now()
+			base, _, err := b.Base(ctx)
+			if err != nil {
+				return err
+			}
+			if _, _, err := b.Tests(ctx, pkgs); err != nil {
+				return err
+			}
+			if i == 0 {
+				it.cold = time.Since(t0)
+			} else {
+				it.warm = time.Since(t0)
+				bases[goarch] = base
+			}
+		}
+		images[goarch] = it
+	}
+
+	opts := harness.Options{
+		Kernels: specs, Suites: suites, Store: store, SourceDir: src,
+		CacheDir: store.CacheDir(), RunDir: filepath.Join(work, "run"), Parallel: *parallel,
+		Profiles: []harness.Profile{harness.DefaultProfile},
+	}
+	if *testRun != "" {
+		opts.TestArgs = []string{"-test.run=" + *testRun}
+	}
+	t0 := time.Now()
+	res, err := harness.Run(ctx, opts)
+	if err != nil {
+		return err
+	}
+	runWall := time.Since(t0)
+
+	floors := map[string]harness.FloorResult{}
+	for _, s := range specs {
+		k, ok := store.Cached(s)
+		if !ok {
+			return fmt.Errorf("%s is not cached after the run", s.Name)
+		}
+		accel := vm.AccelTCG
+		for _, kr := range res.Kernels {
+			if kr.Kernel.Name == s.Name && kr.Accel != "" {
+				accel = vm.Accel(kr.Accel)
+			}
+		}
+		f, err := harness.MeasureFloor(ctx, s, k, bases[s.GOARCH()], accel, *floorRuns, work)
+		if err != nil {
+			return err
+		}
+		floors[s.Name] = f
+	}
+
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "KERNEL\tARCH\tSTATUS\tDOWNLOAD\tIMAGE\tBOOT\tSUITES\tPOWEROFF\tVM\tFLOOR\tVM/FLOOR\tQEMU RSS\t")
+	for _, kr := range res.Kernels {
+		f := floors[kr.Kernel.Name]
+		vmTime := kr.Phases.Boot + kr.Phases.Tests + kr.Phases.PowerOff
+		dl := "-"
+		if d, ok := download[kr.Kernel.Name]; ok {
+			dl = fmt.Sprintf("%.1fs", d.Seconds())
+		}
+		ratio := "-"
+		if f.Median() > 0 {
+			ratio = fmt.Sprintf("%.2fx", vmTime/f.Median().Seconds())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2fs\t%.2fs\t%.2fs\t%.2fs\t%.2fs\t%.2fs\t%s\t%d MiB\t\n",
+			kr.Column(), kr.Kernel.Arch, kr.Status, dl, kr.Phases.Image, kr.Phases.Boot, kr.Phases.Tests, kr.Phases.PowerOff,
+			vmTime, f.Median().Seconds(), ratio, max(kr.QEMUMaxRSSKiB, f.MaxRSSKiB)>>10)
+	}
+	tw.Flush()
+	fmt.Fprintln(stdout)
+	for goarch, it := range images {
+		fmt.Fprintf(stdout, "shared images (%s, %d suites): cold %.2fs (empty image cache, warm Go build cache), warm %.2fs\n", goarch, len(suites), it.cold.Seconds(), it.warm.Seconds())
+	}
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	fmt.Fprintf(stdout, "run (warm): %.2fs wall for %d column(s), %d VM(s) at once; %s\n", runWall.Seconds(), len(res.Kernels), *parallel, res.Summary())
+	fmt.Fprintf(stdout, "bench total: %.1fs; bpfmatrix peak RSS %d MiB\n", time.Since(start).Seconds(), ru.Maxrss>>10)
+	if !res.OK() {
+		return errFailed
+	}
+	return nil
+}
