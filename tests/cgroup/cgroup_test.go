@@ -143,7 +143,9 @@ func payload(t *testing.T, prefix []byte, i int) []byte {
 }
 
 // receiveAll reads datagrams from c until none arrives for quiet, or the
-// overall timeout passes.
+// overall timeout passes. Loopback delivers a datagram within the sender's
+// sendto, so a short quiet period only guards against stragglers; the
+// program's counters check the drops independently.
 func receiveAll(t *testing.T, c *net.UDPConn, quiet time.Duration) [][]byte {
 	t.Helper()
 	var got [][]byte
@@ -200,7 +202,7 @@ func TestCgroupSKBEgress(t *testing.T) {
 	}
 
 	assert.Empty(t, receiveAll(t, dropRx, 300*time.Millisecond), "datagrams that reached the dropped port")
-	got := receiveAll(t, passRx, time.Second)
+	got := receiveAll(t, passRx, 300*time.Millisecond)
 	assert.Equal(t, testutil.Want(family, sortBytes(passed), sortBytes(passed[1:])), sortBytes(got), "datagrams that reached port %d", passPort)
 	assert.Equal(t, testutil.Want(family, uint64(nDrop), uint64(nDrop+1)), counter(t, objs, egressDropped), "dropped counter")
 	assert.Equal(t, testutil.Want(family, uint64(nPass), uint64(nPass-1)), counter(t, objs, egressPassed), "passed counter")
@@ -248,7 +250,7 @@ func TestCgroupSKBIngress(t *testing.T) {
 		require.NoError(t, err, "send %d (ingress drops do not fail the send)", i)
 	}
 
-	got := receiveAll(t, rx, time.Second)
+	got := receiveAll(t, rx, 300*time.Millisecond)
 	assert.Equal(t, testutil.Want(family, sortBytes(plain), sortBytes(plain[1:])), sortBytes(got), "datagrams that reached the socket")
 	assert.Equal(t, testutil.Want(family, uint64(nMarked), uint64(nMarked+1)), counter(t, objs, ingressDropped), "dropped counter")
 	assert.Equal(t, testutil.Want(family, uint64(nPlain), uint64(nPlain-1)), counter(t, objs, ingressPassed), "passed counter")

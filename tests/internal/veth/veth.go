@@ -231,7 +231,7 @@ func Exchange(t testing.TB, from, to *net.UDPConn, payloads [][]byte, want int, 
 			t.Fatalf("send datagram %d: %v", i, err)
 		}
 	}
-	const quiet = 500 * time.Millisecond
+	const quiet = 250 * time.Millisecond
 	var got [][]byte
 	buf := make([]byte, 65536)
 	deadline := time.Now().Add(timeout)
