@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 )
 
-// Cell is what the matrix shows for one test on one kernel.
+// cell is what the plain matrix shows for one test on one kernel.
 func cell(t *TestResult) string {
 	if t == nil {
 		return "-"
@@ -28,30 +28,23 @@ func cell(t *TestResult) string {
 	return string(t.Result)
 }
 
-// WriteMatrix prints the matrix (rows: tests, columns: kernels), then the
-// details of every failure, then a one-line summary.
+// WriteMatrix prints the matrix as plain text (rows: tests, columns:
+// kernels), then the details of every failure, then a one-line summary. It
+// is the dependency-free version for logs and tests; package
+// harness/report renders the full report (colour, legend, expectations,
+// fallbacks) and the JUnit, Markdown and HTML files.
 func (r *Result) WriteMatrix(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header := []string{"TEST"}
 	for _, k := range r.Kernels {
-		header = append(header, k.Kernel.Name)
+		header = append(header, k.Column())
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 
-	var rows []string
-	seen := map[string]bool{}
-	for _, k := range r.Kernels {
-		for _, t := range k.Tests {
-			if !seen[t.ID()] {
-				seen[t.ID()] = true
-				rows = append(rows, t.ID())
-			}
-		}
-	}
-	for _, id := range rows {
+	for _, id := range r.Rows() {
 		line := []string{id}
 		for _, k := range r.Kernels {
-			line = append(line, cell(k.test(id)))
+			line = append(line, cell(k.Test(id)))
 		}
 		fmt.Fprintln(tw, strings.Join(line, "\t"))
 	}
@@ -73,7 +66,7 @@ func (r *Result) WriteMatrix(w io.Writer) {
 
 	for _, k := range r.Kernels {
 		if k.Status != StatusOK || k.Error != "" {
-			fmt.Fprintf(w, "\n%s: %s: %s\n", k.Kernel.Name, k.Status, k.Error)
+			fmt.Fprintf(w, "\n%s: %s: %s\n", k.Column(), k.Status, k.Error)
 			for _, l := range tail(k.PanicLines, 20) {
 				fmt.Fprintf(w, "  | %s\n", l)
 			}
@@ -90,16 +83,16 @@ func (r *Result) WriteMatrix(w io.Writer) {
 			}
 		}
 		for _, fe := range k.FrameErrors {
-			fmt.Fprintf(w, "%s: %s\n", k.Kernel.Name, fe)
+			fmt.Fprintf(w, "%s: %s\n", k.Column(), fe)
 		}
 		for _, t := range k.Tests {
 			if t.Result == Unsupported {
-				fmt.Fprintf(w, "\nunsupported %s on %s: %s\n", t.ID(), k.Kernel.Name, t.Reason)
+				fmt.Fprintf(w, "\nunsupported %s on %s: %s\n", t.ID(), k.Column(), t.Reason)
 			}
 			if t.Result != Fail {
 				continue
 			}
-			fmt.Fprintf(w, "\n--- FAIL %s on %s", t.ID(), k.Kernel.Name)
+			fmt.Fprintf(w, "\n--- FAIL %s on %s", t.ID(), k.Column())
 			if t.Reason != "" {
 				fmt.Fprintf(w, ": %s", t.Reason)
 			}
@@ -136,7 +129,25 @@ func (r *Result) Summary() string {
 	return s
 }
 
-func (k *KernelResult) test(id string) *TestResult {
+// Rows returns the row keys of the matrix (TestResult.ID), in order of
+// first appearance across the columns.
+func (r *Result) Rows() []string {
+	var rows []string
+	seen := map[string]bool{}
+	for _, k := range r.Kernels {
+		for _, t := range k.Tests {
+			if !seen[t.ID()] {
+				seen[t.ID()] = true
+				rows = append(rows, t.ID())
+			}
+		}
+	}
+	return rows
+}
+
+// Test returns the cell of row id (TestResult.ID) in this column, or nil
+// if the column has no such test.
+func (k *KernelResult) Test(id string) *TestResult {
 	for i := range k.Tests {
 		if k.Tests[i].ID() == id {
 			return &k.Tests[i]

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
@@ -29,11 +30,17 @@ func (s *storeFlags) register(fs *flag.FlagSet) {
 }
 
 func (s *storeFlags) open(progress io.Writer) (*kernels.Store, error) {
+	return s.openWithProgress(downloadProgress(progress))
+}
+
+// openWithProgress opens the store with a download progress callback
+// (nil: none).
+func (s *storeFlags) openWithProgress(progress func(kernel, phase string, done, total int64)) (*kernels.Store, error) {
 	return kernels.Open(kernels.Options{
 		CacheDir: s.cache,
 		Mirror:   s.mirror,
 		LockPath: s.lock,
-		Progress: downloadProgress(progress),
+		Progress: progress,
 	})
 }
 
@@ -77,6 +84,10 @@ Examples:
   bpfmatrix run                                 the default kernels, every suite
   bpfmatrix run --kernels debian-6.1 --suite kprobe
   bpfmatrix run --json results.json --timeout 3m
+  bpfmatrix run --shard 2/3 --json shard-2.json --junit junit-2.xml
+  bpfmatrix run --markdown "$GITHUB_STEP_SUMMARY" --html matrix.html
+
+Reports: "bpfmatrix report" renders, merges and diffs results files.
 
 Flags:
 `
@@ -101,6 +112,10 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	inject := fs.String("inject-wrong", "", "comma-separated suite `FAMILIES` (or \"all\") whose tests compare against deliberately wrong values; such a run must fail, which proves the checks can")
 	verbose := fs.Bool("verbose", false, "stream every guest console to stderr")
 	quiet := fs.Bool("quiet", false, "print only the matrix")
+	junitOut := fs.String("junit", "", "write the results as JUnit XML to `FILE` (one testsuite per kernel)")
+	markdownOut := fs.String("markdown", "", "write the matrix as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
+	htmlOut := fs.String("html", "", "write a self-contained HTML report to `FILE`")
+	shardFlag := fs.String("shard", "", "run only shard `I/N` of the kernels: kernel j (0-based, in --kernels order) goes to shard j%N+1; merge with \"bpfmatrix report merge\"")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -127,6 +142,9 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
+	if specs, err = shardKernels(specs, *shardFlag); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	suites, err := harness.SelectSuites(*suiteExpr)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -139,11 +157,21 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err != nil {
 		return err
 	}
-	var progress io.Writer = stderr
-	if *quiet {
-		progress = nil
+	var live *report.Live
+	var download func(kernel, phase string, done, total int64)
+	if !*quiet {
+		var names []string
+		for _, s := range specs {
+			names = append(names, s.Name)
+		}
+		live = report.NewLive(stderr, report.LiveOptions{
+			TTY: report.IsTerminal(stderr) && !*verbose, Color: report.ColorEnabled(stderr),
+			Width: report.TerminalWidth(stderr), Columns: names,
+		})
+		defer live.Close()
+		download = live.Download
 	}
-	store, err := sf.open(progress)
+	store, err := sf.openWithProgress(download)
 	if err != nil {
 		return err
 	}
@@ -162,9 +190,16 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if *testRun != "" {
 		opts.TestArgs = []string{"-test.run=" + *testRun}
 	}
-	if !*quiet {
-		opts.Log = stderr
-		fmt.Fprintf(stderr, "bpfmatrix: %d kernel(s) x %d suite(s), %d VM(s) at once; logs in %s\n", len(specs), len(suites), *parallel, *runDir)
+	if live != nil {
+		opts.OnProgress = live.Update
+		shard := ""
+		if *shardFlag != "" {
+			shard = " (shard " + *shardFlag + ")"
+		}
+		fmt.Fprintf(live.Log(), "bpfmatrix: %d kernel(s)%s x %d suite(s), %d VM(s) at once; logs in %s\n", len(specs), shard, len(suites), *parallel, *runDir)
+		if *verbose {
+			opts.Log = live.Log()
+		}
 	}
 	if *verbose {
 		opts.Console = stderr
@@ -173,12 +208,22 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err != nil {
 		return err
 	}
-	if *jsonOut != "" {
-		if err := res.WriteJSON(*jsonOut); err != nil {
-			return err
+	if live != nil {
+		live.Close()
+	}
+	for _, out := range []struct {
+		path   string
+		format report.Format
+	}{{*jsonOut, report.FormatJSON}, {*junitOut, report.FormatJUnit}, {*markdownOut, report.FormatMarkdown}, {*htmlOut, report.FormatHTML}} {
+		if out.path != "" {
+			if err := report.WriteFile(out.path, res, out.format); err != nil {
+				return err
+			}
 		}
 	}
-	res.WriteMatrix(stdout)
+	if err := report.Text(stdout, res, report.TextOptions{Color: report.ColorEnabled(stdout)}); err != nil {
+		return err
+	}
 	switch {
 	case !res.Complete:
 		return errInterrupted
@@ -205,6 +250,22 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// shardKernels returns the kernels of shard ("i/n"; "" is every kernel).
+func shardKernels(specs []kernels.Spec, shard string) ([]kernels.Spec, error) {
+	if shard == "" {
+		return specs, nil
+	}
+	sh, err := harness.ParseShard(shard)
+	if err != nil {
+		return nil, fmt.Errorf("--shard: %w", err)
+	}
+	out := harness.SelectShard(sh, specs)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--shard %s: no kernel falls in this shard (%d kernels, %d shards): use at most %d shards", sh, len(specs), sh.N, len(specs))
+	}
+	return out, nil
 }
 
 func suiteNames() string {

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/report"
+)
+
+const reportUsage = `Usage:
+  bpfmatrix report [--format text|json|junit|markdown|html] [-o FILE] results.json
+  bpfmatrix report merge [-o FILE] a.json b.json ...
+  bpfmatrix report diff old.json new.json
+
+report renders a results file written by "bpfmatrix run --json" in any
+format; the output is the same, byte for byte, as what run wrote.
+merge combines the results of the shards of one run (run --shard i/n):
+columns in catalog order, complete only if every shard is, seconds of the
+slowest shard. diff lists the cells that changed between two runs,
+regressions first, and exits 1 if there is a regression.
+
+Flags:
+`
+
+func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "merge":
+			return reportMerge(stdout, stderr, args[1:])
+		case "diff":
+			return reportDiff(stdout, stderr, args[1:])
+		}
+	}
+	fs := newReportFlags("report", stderr)
+	format := fs.String("format", "text", "output `FORMAT`: text, json, junit, markdown or html")
+	out := fs.String("o", "", "write to `FILE` instead of stdout")
+	if help, err := parseReportFlags(fs, args); help || err != nil {
+		return err
+	}
+	f, err := report.ParseFormat(*format)
+	if err != nil {
+		return fmt.Errorf("%w: --format: %v", errUsage, err)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%w: report needs exactly one results file (written by run --json), got %d arguments", errUsage, fs.NArg())
+	}
+	res, err := harness.ReadJSON(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		return report.WriteFile(*out, res, f)
+	}
+	if f == report.FormatText {
+		return report.Text(stdout, res, report.TextOptions{Color: report.ColorEnabled(stdout)})
+	}
+	return report.Render(stdout, res, f)
+}
+
+func reportMerge(stdout, stderr io.Writer, args []string) error {
+	fs := newReportFlags("report merge", stderr)
+	out := fs.String("o", "", "write the merged results to `FILE` instead of stdout")
+	if help, err := parseReportFlags(fs, args); help || err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("%w: report merge needs the results files of the shards (report merge -o all.json a.json b.json)", errUsage)
+	}
+	var inputs []report.Input
+	for _, path := range fs.Args() {
+		r, err := harness.ReadJSON(path)
+		if err != nil {
+			return err
+		}
+		inputs = append(inputs, report.Input{Name: path, Result: r})
+	}
+	merged, err := report.Merge(inputs...)
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		return report.WriteFile(*out, merged, report.FormatJSON)
+	}
+	return report.JSON(stdout, merged)
+}
+
+func reportDiff(stdout, stderr io.Writer, args []string) error {
+	fs := newReportFlags("report diff", stderr)
+	if help, err := parseReportFlags(fs, args); help || err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return fmt.Errorf("%w: report diff needs two results files, old then new, got %d", errUsage, fs.NArg())
+	}
+	old, err := harness.ReadJSON(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	cur, err := harness.ReadJSON(fs.Arg(1))
+	if err != nil {
+		return err
+	}
+	changes := report.Diff(old, cur)
+	if err := report.WriteDiff(stdout, changes); err != nil {
+		return err
+	}
+	if report.HasRegression(changes) {
+		return fmt.Errorf("%w: regressions from %s to %s", errFailed, fs.Arg(0), fs.Arg(1))
+	}
+	return nil
+}
+
+func newReportFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, reportUsage); fs.PrintDefaults() }
+	return fs
+}
+
+// parseReportFlags parses args, allowing flags after the file names
+// ("report results.json -o out.html"). help is true when -h printed the
+// usage.
+func parseReportFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return true, nil
+			}
+			return false, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return false, fs.Parse(append([]string{"--"}, pos...))
+}

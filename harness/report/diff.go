@@ -1,0 +1,213 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bpfmatrix/bpfmatrix/harness"
+)
+
+// ChangeKind ranks a change between two runs.
+type ChangeKind int
+
+// Change kinds, in the order Diff lists them.
+const (
+	// Regression: pass -> fail or unsupported, anything -> fail, native
+	// mechanism -> fallback, expected -> unexpected, VM ok -> not ok.
+	Regression ChangeKind = iota
+	// Improvement: the reverse of a regression.
+	Improvement
+	// Other: any other change (mechanism, new or removed cells, skips).
+	Other
+)
+
+func (k ChangeKind) String() string {
+	return [...]string{"regression", "improvement", "other"}[k]
+}
+
+// Change is one cell (or column) that differs between two runs.
+type Change struct {
+	Kind ChangeKind
+	// Column is the column's key (ColumnKey); Row the test ID, or "(vm)"
+	// for the VM status.
+	Column, Row string
+	// Old and New describe the cell in each run ("-" when absent).
+	Old, New string
+	// Why lists what changed, e.g. "pass -> fail".
+	Why []string
+}
+
+// describe is a cell as one short string for a diff.
+func describe(c *Cell) string {
+	if c == nil || c.Test == nil {
+		return "-"
+	}
+	s := string(c.Test.Result)
+	if c.Test.Mechanism != "" {
+		s += " (" + c.Test.Mechanism + ")"
+	}
+	if c.Unexpected {
+		s += " [unexpected]"
+	}
+	return s
+}
+
+type cellIndex map[string]map[string]*Cell // column key -> row -> cell
+
+func index(m *Matrix) cellIndex {
+	idx := cellIndex{}
+	for j, col := range m.Columns {
+		idx[col.Key] = map[string]*Cell{}
+		for i, id := range m.Rows {
+			if m.Cells[i][j].Test != nil {
+				idx[col.Key][id] = &m.Cells[i][j]
+			}
+		}
+	}
+	return idx
+}
+
+// compare classifies the change of one cell; ok is false when nothing
+// changed.
+func compare(o, n *Cell) (kind ChangeKind, why []string, ok bool) {
+	if o == nil || n == nil {
+		if o == nil && n == nil {
+			return 0, nil, false
+		}
+		if n == nil {
+			return Other, []string{"removed"}, true
+		}
+		if n.Test.Result == harness.Fail || n.Unexpected {
+			return Regression, []string{"new cell: " + string(n.Test.Result)}, true
+		}
+		return Other, []string{"new cell"}, true
+	}
+	var reg, imp, other []string
+	or, nr := o.Test.Result, n.Test.Result
+	if or != nr {
+		step := string(or) + " -> " + string(nr)
+		switch {
+		case nr == harness.Fail, or == harness.Pass && nr == harness.Unsupported:
+			reg = append(reg, step)
+		case or == harness.Fail, or == harness.Unsupported && nr == harness.Pass:
+			imp = append(imp, step)
+		default:
+			other = append(other, step)
+		}
+	}
+	switch {
+	case !o.IsFallback() && n.IsFallback():
+		reg = append(reg, "native -> fallback ("+n.Fallback+")")
+	case o.IsFallback() && !n.IsFallback():
+		imp = append(imp, "fallback -> native")
+	}
+	if o.Mechanism != n.Mechanism && o.Mechanism != "" && n.Mechanism != "" {
+		other = append(other, "mechanism "+o.Mechanism+" -> "+n.Mechanism)
+	}
+	switch {
+	case !o.Unexpected && n.Unexpected:
+		reg = append(reg, "expected -> unexpected ("+n.Test.Expect.Rule+")")
+	case o.Unexpected && !n.Unexpected:
+		imp = append(imp, "unexpected -> expected")
+	}
+	why = append(append(append(why, reg...), imp...), other...)
+	switch {
+	case len(reg) > 0:
+		return Regression, why, true
+	case len(imp) > 0:
+		return Improvement, why, true
+	case len(other) > 0:
+		return Other, why, true
+	}
+	return 0, nil, false
+}
+
+// Diff lists the cells that changed from old to new: regressions first,
+// then improvements, then other changes; within a kind, in the new run's
+// column and row order (then the old run's, for what disappeared).
+func Diff(old, new *harness.Result) []Change {
+	om, nm := Build(old), Build(new)
+	oi, ni := index(om), index(nm)
+	var changes []Change
+	seen := map[string]bool{}
+	visit := func(col, row string) {
+		if seen[col+"\x00"+row] {
+			return
+		}
+		seen[col+"\x00"+row] = true
+		o, n := oi[col][row], ni[col][row]
+		if kind, why, ok := compare(o, n); ok {
+			changes = append(changes, Change{Kind: kind, Column: col, Row: row, Old: describe(o), New: describe(n), Why: why})
+		}
+	}
+	oldCols := map[string]*harness.KernelResult{}
+	for _, c := range om.Columns {
+		oldCols[c.Key] = c.Kernel
+	}
+	for _, c := range nm.Columns {
+		if ok, found := oldCols[c.Key]; found && ok.Status != c.Kernel.Status {
+			kind := Other
+			switch {
+			case ok.Status == harness.StatusOK:
+				kind = Regression
+			case c.Kernel.Status == harness.StatusOK:
+				kind = Improvement
+			}
+			changes = append(changes, Change{Kind: kind, Column: c.Key, Row: "(vm)", Old: string(ok.Status), New: string(c.Kernel.Status),
+				Why: []string{"vm " + string(ok.Status) + " -> " + string(c.Kernel.Status)}})
+		}
+		for _, row := range nm.Rows {
+			visit(c.Key, row)
+		}
+		for _, row := range om.Rows {
+			visit(c.Key, row)
+		}
+	}
+	for _, c := range om.Columns {
+		for _, row := range om.Rows {
+			visit(c.Key, row)
+		}
+	}
+	var out []Change
+	for _, kind := range []ChangeKind{Regression, Improvement, Other} {
+		for _, c := range changes {
+			if c.Kind == kind {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// HasRegression reports whether changes holds a regression.
+func HasRegression(changes []Change) bool {
+	for _, c := range changes {
+		if c.Kind == Regression {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteDiff prints changes grouped by kind, one line per cell, and a count
+// line.
+func WriteDiff(w io.Writer, changes []Change) error {
+	n := map[ChangeKind]int{}
+	for _, c := range changes {
+		n[c.Kind]++
+	}
+	for _, kind := range []ChangeKind{Regression, Improvement, Other} {
+		if n[kind] == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%ss (%d):\n", kind, n[kind])
+		for _, c := range changes {
+			if c.Kind == kind {
+				fmt.Fprintf(w, "  %s on %s: %s -> %s [%s]\n", c.Row, c.Column, c.Old, c.New, strings.Join(c.Why, "; "))
+			}
+		}
+	}
+	_, err := fmt.Fprintf(w, "%d regressions, %d improvements, %d other changes\n", n[Regression], n[Improvement], n[Other])
+	return err
+}

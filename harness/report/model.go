@@ -1,0 +1,280 @@
+// Package report renders the results of a bpfmatrix run for people and for
+// CI: the terminal matrix, JUnit XML, Markdown, a self-contained HTML page,
+// and the live progress of a run. It also merges the results of sharded
+// runs and diffs two runs.
+//
+// Every renderer is a pure function of a harness.Result: rendering the same
+// results file twice gives the same bytes, so `bpfmatrix report` re-renders
+// exactly what `bpfmatrix run` wrote.
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/bpfmatrix/bpfmatrix/harness"
+)
+
+// fallbackMarker starts the fallback part of a mechanism, e.g.
+// "kprobe (fallback: fentry: not supported)".
+const fallbackMarker = " (fallback:"
+
+// Column is one column of the matrix: one VM.
+type Column struct {
+	// Key identifies the column across runs: kernel name, arch and
+	// profile (see ColumnKey).
+	Key string
+	// Label is what the column header shows (see Labels).
+	Label string
+	// Kernel is the column's results.
+	Kernel *harness.KernelResult
+}
+
+// Cell is one test on one column, classified for display.
+type Cell struct {
+	// Test is the cell's result; nil when the column has no such test.
+	Test *harness.TestResult
+	// NotRun is true for a missing test in a column whose VM did not
+	// finish: the test never got its chance.
+	NotRun bool
+	// Mechanism is the attach mechanism without its fallback part.
+	Mechanism string
+	// Fallback is the fallback part of the mechanism ("fentry: not
+	// supported"); empty when the preferred mechanism was used.
+	Fallback string
+	// Expected is true when the expectation model has a rule for the
+	// cell and the cell matches it; Unexpected when it contradicts it.
+	Expected, Unexpected bool
+}
+
+// Outcome returns the test's outcome, or "" for a missing cell.
+func (c Cell) Outcome() harness.Outcome {
+	if c.Test == nil {
+		return ""
+	}
+	return c.Test.Result
+}
+
+// IsFallback reports whether the test attached through a fallback
+// mechanism.
+func (c Cell) IsFallback() bool { return c.Fallback != "" }
+
+// Matrix is a Result laid out as rows (tests) and columns (VMs).
+type Matrix struct {
+	Result  *harness.Result
+	Columns []Column
+	// Rows are the test IDs (suite/name), in order of first appearance.
+	Rows []string
+	// Cells is indexed [row][column].
+	Cells [][]Cell
+}
+
+// Build lays r out as a matrix.
+func Build(r *harness.Result) *Matrix {
+	m := &Matrix{Result: r, Rows: r.Rows()}
+	labels := Labels(r)
+	for i := range r.Kernels {
+		k := &r.Kernels[i]
+		m.Columns = append(m.Columns, Column{Key: ColumnKey(*k), Label: labels[i], Kernel: k})
+	}
+	for _, id := range m.Rows {
+		row := make([]Cell, len(m.Columns))
+		for j, c := range m.Columns {
+			row[j] = classify(c.Kernel, c.Kernel.Test(id))
+		}
+		m.Cells = append(m.Cells, row)
+	}
+	return m
+}
+
+func classify(k *harness.KernelResult, t *harness.TestResult) Cell {
+	if t == nil {
+		return Cell{NotRun: k.Status != harness.StatusOK}
+	}
+	c := Cell{Test: t}
+	c.Mechanism, c.Fallback = SplitMechanism(t.Mechanism)
+	if t.Expect != nil {
+		c.Expected, c.Unexpected = t.Expect.Met, !t.Expect.Met
+	}
+	return c
+}
+
+// SplitMechanism splits "kprobe (fallback: fentry: not supported)" into
+// the mechanism used, "kprobe", and the fallback reasons, "fentry: not
+// supported". A mechanism without a fallback part is returned whole.
+func SplitMechanism(m string) (mechanism, fallback string) {
+	i := strings.Index(m, fallbackMarker)
+	if i < 0 {
+		return m, ""
+	}
+	fb := strings.TrimSpace(m[i+len(fallbackMarker):])
+	fb = strings.TrimSuffix(fb, ")")
+	if fb == "" {
+		fb = "(no reason given)"
+	}
+	return m[:i], fb
+}
+
+// ColumnKey identifies a column across runs: the column name
+// (KernelResult.Column: kernel and boot profile) and the arch, e.g.
+// "debian-6.1+lsm-bpf/arm64". Merge and Diff match columns by it.
+func ColumnKey(k harness.KernelResult) string {
+	key := k.Column()
+	if k.Kernel.Arch != "" {
+		key += "/" + k.Kernel.Arch
+	}
+	return key
+}
+
+// Labels returns the header of each column of r: the column name (kernel,
+// and the boot profile unless it is the default one), plus the arch when
+// the columns do not all share one ("debian-6.1+lsm-bpf arm64").
+func Labels(r *harness.Result) []string {
+	arches := map[string]bool{}
+	for _, k := range r.Kernels {
+		arches[k.Kernel.Arch] = true
+	}
+	out := make([]string, len(r.Kernels))
+	for i, k := range r.Kernels {
+		out[i] = ColumnLabel(k, len(arches) > 1)
+	}
+	return out
+}
+
+// ColumnLabel is the header of one column: KernelResult.Column, plus the
+// arch if withArch.
+func ColumnLabel(k harness.KernelResult, withArch bool) string {
+	l := k.Column()
+	if withArch && k.Kernel.Arch != "" {
+		l += " " + k.Kernel.Arch
+	}
+	return l
+}
+
+// Stats counts the cells of a matrix.
+type Stats struct {
+	Kernels, NotOK                 int
+	Pass, Fail, Unsupported, Skip  int
+	Missing, NotRun                int
+	Fallback, Expected, Unexpected int
+	Seconds                        float64
+}
+
+// Stats counts m's cells.
+func (m *Matrix) Stats() Stats {
+	s := Stats{Kernels: len(m.Columns), Seconds: m.Result.Seconds}
+	for _, c := range m.Columns {
+		if c.Kernel.Status != harness.StatusOK {
+			s.NotOK++
+		}
+	}
+	for _, row := range m.Cells {
+		for _, c := range row {
+			switch {
+			case c.Test == nil && c.NotRun:
+				s.NotRun++
+			case c.Test == nil:
+				s.Missing++
+			}
+			switch c.Outcome() {
+			case harness.Pass:
+				s.Pass++
+			case harness.Fail:
+				s.Fail++
+			case harness.Unsupported:
+				s.Unsupported++
+			case harness.Skip:
+				s.Skip++
+			}
+			if c.IsFallback() {
+				s.Fallback++
+			}
+			if c.Expected {
+				s.Expected++
+			}
+			if c.Unexpected {
+				s.Unexpected++
+			}
+		}
+	}
+	return s
+}
+
+// Verdict is "PASS" when the run passed (harness.Result.OK), else "FAIL".
+func (m *Matrix) Verdict() string {
+	if m.Result.OK() {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+// Summary is the one-line verdict: counts, unexpected cells and time.
+func (m *Matrix) Summary() string {
+	s := m.Stats()
+	out := fmt.Sprintf("%s: %d kernels (%d not ok), %d passed, %d failed, %d unsupported, %d skipped",
+		m.Verdict(), s.Kernels, s.NotOK, s.Pass, s.Fail, s.Unsupported, s.Skip)
+	if s.NotRun > 0 {
+		out += fmt.Sprintf(", %d not run", s.NotRun)
+	}
+	out += fmt.Sprintf("; %d fallback, %d unexpected", s.Fallback, s.Unexpected)
+	out += fmt.Sprintf(" in %.1fs", s.Seconds)
+	if !m.Result.Complete {
+		out += " [incomplete: interrupted]"
+	}
+	return out
+}
+
+// clean makes a line of guest output safe to print: control characters
+// (terminal escapes of the guest console) become caret notation ("^[").
+func clean(s string) string {
+	if !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == 0x7f:
+			b.WriteString("^?")
+		case isControl(r):
+			b.WriteByte('^')
+			b.WriteRune(r + '@')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return (r < 0x20 && r != '\t') || r == 0x7f }
+
+func cleanAll(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = clean(l)
+	}
+	return out
+}
+
+func tail(lines []string, n int) []string {
+	if len(lines) > n {
+		return lines[len(lines)-n:]
+	}
+	return lines
+}
+
+func outputLines(s string, n int) []string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return cleanAll(tail(strings.Split(s, "\n"), n))
+}
+
+// consoleOf returns the console lines that explain a column's end: the
+// panic if there was one, else the console tail.
+func consoleOf(k *harness.KernelResult, n int) []string {
+	if len(k.PanicLines) > 0 {
+		return cleanAll(tail(k.PanicLines, n))
+	}
+	return cleanAll(tail(k.ConsoleTail, n))
+}

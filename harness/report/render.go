@@ -1,0 +1,96 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bpfmatrix/bpfmatrix/harness"
+)
+
+// Format names an output format of Render.
+type Format string
+
+// Output formats.
+const (
+	FormatText     Format = "text"
+	FormatJSON     Format = "json"
+	FormatJUnit    Format = "junit"
+	FormatMarkdown Format = "markdown"
+	FormatHTML     Format = "html"
+)
+
+// Formats lists every format, for usage texts.
+var Formats = []Format{FormatText, FormatJSON, FormatJUnit, FormatMarkdown, FormatHTML}
+
+// ParseFormat checks a format name.
+func ParseFormat(s string) (Format, error) {
+	for _, f := range Formats {
+		if string(f) == s {
+			return f, nil
+		}
+	}
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
+	}
+	return "", fmt.Errorf("format %q: want one of %s", s, strings.Join(names, ", "))
+}
+
+// JSON writes r exactly as harness.Result.WriteJSON does (indented, with a
+// final newline), so a results file read and written again is unchanged.
+func JSON(w io.Writer, r *harness.Result) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("json report: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// Render writes r in format f. Text is never coloured here; use Text for
+// a terminal.
+func Render(w io.Writer, r *harness.Result, f Format) error {
+	switch f {
+	case FormatText:
+		return Text(w, r, TextOptions{})
+	case FormatJSON:
+		return JSON(w, r)
+	case FormatJUnit:
+		return JUnit(w, r)
+	case FormatMarkdown:
+		return Markdown(w, r)
+	case FormatHTML:
+		return HTML(w, r)
+	}
+	_, err := ParseFormat(string(f))
+	return err
+}
+
+// WriteFile renders r in format f to path, atomically (a temporary file in
+// the same directory, then a rename).
+func WriteFile(path string, r *harness.Result, f Format) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s report %s: %w", f, path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := Render(tmp, r, f); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s report %s: %w", f, path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s report %s: %w", f, path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s report %s: %w", f, path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s report %s: %w", f, path, err)
+	}
+	return nil
+}

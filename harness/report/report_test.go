@@ -1,0 +1,271 @@
+package report
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bpfmatrix/bpfmatrix/harness"
+)
+
+// Fixtures: results.json is a real run (debian-5.10 and debian-6.12,
+// suites kprobe, tc, lsm); results-expect.json adds expectation rules, an
+// unexpected cell, a fallback mechanism, a failure and a VM that timed out.
+const (
+	fixture       = "testdata/results.json"
+	fixtureExpect = "testdata/results-expect.json"
+)
+
+func load(t *testing.T, path string) *harness.Result {
+	t.Helper()
+	r, err := harness.ReadJSON(path)
+	require.NoError(t, err)
+	return r
+}
+
+func render(t *testing.T, r *harness.Result, f Format) string {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, Render(&b, r, f))
+	return b.String()
+}
+
+func TestSplitMechanism(t *testing.T) {
+	tests := []struct{ in, mech, fallback string }{
+		{"bpf_link (tcx)", "bpf_link (tcx)", ""},
+		{"kprobe (fallback: fentry: no BTF for module veth: not supported)", "kprobe", "fentry: no BTF for module veth: not supported"},
+		{"c (fallback: a: not supported; b: permission denied)", "c", "a: not supported; b: permission denied"},
+		{"x (fallback:)", "x", "(no reason given)"},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			m, fb := SplitMechanism(tt.in)
+			assert.Equal(t, tt.mech, m)
+			assert.Equal(t, tt.fallback, fb)
+		})
+	}
+}
+
+func TestCellText(t *testing.T) {
+	okK := &harness.KernelResult{Status: harness.StatusOK}
+	deadK := &harness.KernelResult{Status: harness.StatusTimeout}
+	tests := []struct {
+		name string
+		k    *harness.KernelResult
+		t    *harness.TestResult
+		want string
+		md   string
+	}{
+		{"pass", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "bpf_link (tcx)"}, "pass (bpf_link (tcx))", "✅ bpf_link (tcx)"},
+		{"fallback", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "kprobe (fallback: fentry: no)"}, "pass (kprobe)*", "✅ kprobe ↩️"},
+		{"fail", okK, &harness.TestResult{Result: harness.Fail}, "FAIL", "❌ **fail**"},
+		{"unsupported expected", okK, &harness.TestResult{Result: harness.Unsupported, Expect: &harness.Expectation{Met: true}}, "unsupported =", "➖ unsupported 🎯"},
+		{"unexpected", okK, &harness.TestResult{Result: harness.Pass, Expect: &harness.Expectation{Met: false}}, "!! pass", "‼️ **UNEXPECTED** ✅"},
+		{"skip", okK, &harness.TestResult{Result: harness.Skip}, "skip", "⏭️ skip"},
+		{"missing", okK, nil, "-", "·"},
+		{"not run", deadK, nil, "not run", "⛔ not run"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := classify(tt.k, tt.t)
+			assert.Equal(t, tt.want, CellText(c))
+			assert.Equal(t, tt.md, MarkdownCell(c))
+		})
+	}
+}
+
+func TestLabels(t *testing.T) {
+	k := func(name, arch string) harness.KernelResult {
+		return harness.KernelResult{Kernel: harness.KernelInfo{Name: name, Arch: arch}}
+	}
+	one := &harness.Result{Kernels: []harness.KernelResult{k("debian-6.1", "amd64"), k("debian-6.12", "amd64")}}
+	assert.Equal(t, []string{"debian-6.1", "debian-6.12"}, Labels(one))
+	mixed := &harness.Result{Kernels: []harness.KernelResult{k("debian-6.1", "amd64"), k("debian-6.1", "arm64")}}
+	assert.Equal(t, []string{"debian-6.1 amd64", "debian-6.1 arm64"}, Labels(mixed))
+	assert.Equal(t, "debian-6.1/arm64", ColumnKey(mixed.Kernels[1]))
+}
+
+func TestTextFixture(t *testing.T) {
+	out := render(t, load(t, fixtureExpect), FormatText)
+	for _, want := range []string{
+		"TEST", "debian-7.2",
+		"!! pass (perf_event ioctl)*",
+		"unsupported =",
+		"not run",
+		"debian-7.2: timeout: killed after 5m0s",
+		"!! UNEXPECTED lsm/TestLSMFileOpen on debian-6.12: got pass (bpf_link (tracing)), the model expects unsupported",
+		"fallback* kprobe/TestKprobe on debian-6.12: used perf_event ioctl; fallback: bpf_link (perf_event): not supported",
+		"--- FAIL kprobe/TestKretprobe on debian-5.10",
+		"got 12, want 13",
+		Legend,
+		"FAIL: 3 kernels (1 not ok), 9 passed, 2 failed, 2 unsupported, 0 skipped, 2 not run; 1 fallback, 2 unexpected in 312.5s",
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.NotContains(t, out, "\x1b", "plain text has no escapes, not even the guest console's")
+	assert.Contains(t, out, "^[[31mred", "console escapes are shown in caret notation")
+
+	var col bytes.Buffer
+	require.NoError(t, Text(&col, load(t, fixtureExpect), TextOptions{Color: true}))
+	assert.Contains(t, col.String(), sgrUnexpected+"!! pass (perf_event ioctl)*")
+	assert.Contains(t, col.String(), sgrFail+"FAIL")
+	assert.Regexp(t, `kprobe/TestKprobe\s+\x1b\[32mpass \(perf_event ioctl\)\x1b\[0m\s+\x1b`, col.String(), "padding stays outside the colour")
+
+	ok := render(t, load(t, fixture), FormatText)
+	assert.Regexp(t, `tc/TestTCX\s+unsupported\s+pass \(bpf_link \(tcx\)\)`, ok)
+	assert.Contains(t, ok, "PASS: 2 kernels (0 not ok), 8 passed, 0 failed, 2 unsupported, 0 skipped; 0 fallback, 0 unexpected in 37.9s")
+}
+
+// TestRenderIsPure checks that every format renders the same bytes twice,
+// and after a round trip through the JSON file: what report prints is what
+// run wrote.
+func TestRenderIsPure(t *testing.T) {
+	for _, path := range []string{fixture, fixtureExpect} {
+		for _, f := range Formats {
+			t.Run(filepath.Base(path)+"/"+string(f), func(t *testing.T) {
+				r := load(t, path)
+				first := render(t, r, f)
+				assert.Equal(t, first, render(t, r, f))
+				tmp := filepath.Join(t.TempDir(), "r.json")
+				require.NoError(t, WriteFile(tmp, r, FormatJSON))
+				assert.Equal(t, first, render(t, load(t, tmp), f))
+			})
+		}
+	}
+	b, err := os.ReadFile(fixtureExpect)
+	require.NoError(t, err)
+	assert.Equal(t, string(b), render(t, load(t, fixtureExpect), FormatJSON), "JSON re-renders the file byte for byte")
+}
+
+func TestParseFormat(t *testing.T) {
+	f, err := ParseFormat("junit")
+	require.NoError(t, err)
+	assert.Equal(t, FormatJUnit, f)
+	_, err = ParseFormat("pdf")
+	assert.ErrorContains(t, err, "text, json, junit, markdown, html")
+}
+
+// junitDoc mirrors what CI systems read from JUnit XML.
+type junitDoc struct {
+	XMLName  xml.Name `xml:"testsuites"`
+	Tests    int      `xml:"tests,attr"`
+	Failures int      `xml:"failures,attr"`
+	Errors   int      `xml:"errors,attr"`
+	Skipped  int      `xml:"skipped,attr"`
+	Suites   []struct {
+		Name     string `xml:"name,attr"`
+		Failures int    `xml:"failures,attr"`
+		Cases    []struct {
+			Name      string `xml:"name,attr"`
+			Classname string `xml:"classname,attr"`
+			Time      string `xml:"time,attr"`
+			Failure   *struct {
+				Message string `xml:"message,attr"`
+				Type    string `xml:"type,attr"`
+				Text    string `xml:",chardata"`
+			} `xml:"failure"`
+			Error *struct {
+				Message string `xml:"message,attr"`
+				Type    string `xml:"type,attr"`
+				Text    string `xml:",chardata"`
+			} `xml:"error"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+func TestJUnit(t *testing.T) {
+	out := render(t, load(t, fixtureExpect), FormatJUnit)
+	require.True(t, strings.HasPrefix(out, `<?xml version="1.0" encoding="UTF-8"?>`))
+	// Well-formed: a strict decoder reads every token.
+	d := xml.NewDecoder(strings.NewReader(out))
+	for {
+		_, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+	}
+	var doc junitDoc
+	require.NoError(t, xml.Unmarshal([]byte(out), &doc))
+	require.Len(t, doc.Suites, 3)
+	assert.Equal(t, []string{"debian-5.10", "debian-6.12", "debian-7.2"}, []string{doc.Suites[0].Name, doc.Suites[1].Name, doc.Suites[2].Name})
+	assert.Equal(t, 16, doc.Tests)
+	assert.Equal(t, 3, doc.Failures, "one failing test and two unexpected cells")
+	assert.Equal(t, 4, doc.Errors, "the timed-out VM, its unfinished test and its two tests never run")
+	assert.Equal(t, 2, doc.Skipped)
+
+	s510 := doc.Suites[0]
+	assert.Equal(t, "TestKretprobe", s510.Cases[1].Name)
+	assert.Equal(t, "debian-5.10.kprobe", s510.Cases[1].Classname)
+	require.NotNil(t, s510.Cases[1].Failure)
+	assert.Contains(t, s510.Cases[1].Failure.Text, "got 12, want 13")
+	require.NotNil(t, s510.Cases[3].Skipped)
+	assert.Equal(t, "unsupported: tcx not supported (requires >= v6.6) (kernel 5.10.0-32-cloud-amd64)", s510.Cases[3].Skipped.Message)
+
+	lsm := doc.Suites[1].Cases[4]
+	require.NotNil(t, lsm.Failure)
+	assert.Equal(t, "unexpected", lsm.Failure.Type)
+	assert.Contains(t, lsm.Failure.Message, "BPF LSM needs bpf in the lsm= list")
+
+	vm := doc.Suites[2].Cases[0]
+	assert.Equal(t, "(vm)", vm.Name)
+	require.NotNil(t, vm.Error)
+	assert.Equal(t, "timeout", vm.Error.Type)
+	assert.Contains(t, vm.Error.Text, "rcu_preempt detected stalls")
+	assert.Contains(t, vm.Error.Text, `<- ^[[31mred^[[0m & "quoted"`)
+	notRun := doc.Suites[2].Cases[4]
+	require.NotNil(t, notRun.Error)
+	assert.Equal(t, "not-run", notRun.Error.Type)
+}
+
+func TestMarkdown(t *testing.T) {
+	out := render(t, load(t, fixtureExpect), FormatMarkdown)
+	for _, want := range []string{
+		"## ❌ bpfmatrix",
+		"| test | debian-5.10 | debian-6.12 | debian-7.2 |",
+		"|---|---|---|---|",
+		"| `kprobe/TestKprobe` | ✅ perf_event ioctl | ‼️ **UNEXPECTED** ✅ perf_event ioctl ↩️ | ✅ bpf_link (perf_event) |",
+		"| `tc/TestTCX` | ➖ unsupported 🎯 | ✅ bpf_link (tcx) 🎯 | ⛔ not run |",
+		"### ‼️ Unexpected cells",
+		"### ⛔ VMs that did not finish",
+		"### ❌ Failures",
+		"<details><summary><code>kprobe/TestKretprobe</code> on <b>debian-5.10</b></summary>",
+		"### ↩️ Fallback mechanisms",
+		"requires &gt;= v6.6",
+	} {
+		assert.Contains(t, out, want)
+	}
+	// Every table row has as many cells as the header.
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "| ") {
+			assert.Equal(t, 5, strings.Count(strings.ReplaceAll(l, `\|`, ""), "|"), l)
+		}
+	}
+	assert.NotContains(t, out, "\x1b")
+}
+
+func TestHTMLSelfContained(t *testing.T) {
+	out := render(t, load(t, fixtureExpect), FormatHTML)
+	assert.True(t, strings.HasPrefix(out, "<!DOCTYPE html>"))
+	for _, banned := range []string{"<link", " src=", "@import", "url(", "http://", "https://"} {
+		assert.NotContains(t, out, banned, "no network assets")
+	}
+	assert.Equal(t, 15, strings.Count(out, `<td id="c`), "one cell per test and column")
+	assert.Contains(t, out, `class="cell pass fallback unexpected"`)
+	assert.Contains(t, out, `class="cell notrun"`)
+	assert.Contains(t, out, "kprobe links need Linux &gt;= 5.15")
+	assert.Contains(t, out, "rcu_preempt detected stalls")
+	assert.NotContains(t, out, "\x1b")
+}
