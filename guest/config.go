@@ -49,6 +49,9 @@ type Config struct {
 	Suites []Suite `json:"suites"`
 	// Env is added to every test's environment (KEY=VALUE).
 	Env []string `json:"env,omitempty"`
+	// Exec, if set, selects raw-exec mode: the guest runs this one program
+	// instead of the suites (see [Exec]).
+	Exec *Exec `json:"exec,omitempty"`
 }
 
 // Suite is one test binary.
@@ -99,6 +102,9 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	if c.Channel == "" {
 		return nil, fmt.Errorf("guest config %s: no result channel", path)
+	}
+	if c.Exec != nil && c.Exec.Path == "" {
+		return nil, fmt.Errorf("guest config %s: exec has no program path", path)
 	}
 	for i, s := range c.Suites {
 		if s.Name == "" || s.Binary == "" {

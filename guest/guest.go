@@ -124,6 +124,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		r.Enc.Encode(wire.Event{Type: wire.TypeModule, Module: ev})
 	}
+	if r.Config.Exec != nil {
+		r.runExec(ctx, r.Config.Exec)
+		return r.Enc.Encode(wire.Event{Type: wire.TypeDone, Done: &wire.Done{}})
+	}
 	for _, s := range r.Config.Suites {
 		end := r.runSuite(ctx, s)
 		r.Enc.Encode(wire.Event{Type: wire.TypeSuite, Suite: end})

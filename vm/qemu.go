@@ -56,6 +56,12 @@ type Options struct {
 	Console io.Writer
 	// QEMU overrides the emulator binary of Arch.
 	QEMU string
+	// Stdin, if set, is the console's input, for an interactive console
+	// (bpfmatrix shell). Reading it never delays Wait.
+	Stdin io.Reader
+	// RawConsole, if set, receives the console's bytes as they arrive,
+	// not split into lines (a shell prompt has no newline).
+	RawConsole io.Writer
 }
 
 // Reason says why a VM stopped.
@@ -149,6 +155,19 @@ func Start(ctx context.Context, o Options) (*VM, error) {
 	v.args = v.qemuArgs("/dev/fd/3")
 	v.cmd = exec.Command(path, v.args...)
 	v.cmd.ExtraFiles = []*os.File{rw}
+	if o.Stdin != nil {
+		in, owned, err := stdinFile(o.Stdin)
+		if err != nil {
+			rr.Close()
+			rw.Close()
+			logf.Close()
+			return nil, err
+		}
+		if owned {
+			defer in.Close() // QEMU has its own copy once started
+		}
+		v.cmd.Stdin = in
+	}
 	v.cmd.Stderr = io.MultiWriter(&v.stderr, logf)
 	// Own process group, so that the kill reaches every thread and child;
 	// and die with us if we die without cleaning up.
@@ -178,7 +197,11 @@ func Start(ctx context.Context, o Options) (*VM, error) {
 		if o.Console != nil {
 			w = io.MultiWriter(logf, o.Console)
 		}
-		v.con.consume(conR, w)
+		var r io.Reader = conR
+		if o.RawConsole != nil {
+			r = io.TeeReader(conR, o.RawConsole)
+		}
+		v.con.consume(r, w)
 		close(v.conDone)
 	}()
 	go v.watch(ctx)
@@ -262,6 +285,25 @@ func (v *VM) Wait() *Exit {
 	}
 	close(v.exited)
 	return e
+}
+
+// stdinFile returns a file QEMU can read r from. Any reader but a file is
+// copied through a pipe by a goroutine that Wait does not wait for, so a
+// terminal that is never typed at again cannot keep Wait from returning.
+// owned says the file is ours to close.
+func stdinFile(r io.Reader) (f *os.File, owned bool, err error) {
+	if f, ok := r.(*os.File); ok {
+		return f, false, nil
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, false, fmt.Errorf("vm: console input: %w", err)
+	}
+	go func() {
+		io.Copy(pw, r)
+		pw.Close()
+	}()
+	return pr, true, nil
 }
 
 // Stderr is what QEMU itself printed (not the guest console).

@@ -67,7 +67,12 @@ Usage:
   bpfmatrix kernels list [flags]    list the kernel catalog, pinned releases and the cache
   bpfmatrix kernels pull [NAME...]  download and verify kernels (default: the default matrix)
   bpfmatrix kernels update [NAME...] resolve the newest package again and re-pin it in the lock file
+  bpfmatrix report [flags] FILE     render a results file: text, json, junit, markdown, html
+  bpfmatrix report merge -o OUT A.json B.json...  merge shard results into one
+  bpfmatrix report diff OLD.json NEW.json         changed cells, regressions first (exit 1 on one)
   bpfmatrix bench [flags]           time every phase against the boot floor (make bench)
+  bpfmatrix exec [flags] PROGRAM... run a static binary (or, as go test -exec, your tests) in each kernel
+  bpfmatrix shell --kernel NAME     an interactive shell in a VM of that kernel (Ctrl-] quits)
   bpfmatrix help                    this text
 
 Run "bpfmatrix run -h" for the flags of run.
@@ -89,10 +94,16 @@ func run(ctx context.Context, stdout, stderr io.Writer, args ...string) error {
 		return kernelsCmd(ctx, stdout, stderr, args[1:])
 	case "bench":
 		return benchCmd(ctx, stdout, stderr, args[1:])
+	case "report":
+		return reportCmd(ctx, stdout, stderr, args[1:])
+	case "exec":
+		return execCmd(ctx, stdout, stderr, args[1:])
+	case "shell":
+		return shellCmd(ctx, os.Stdin, stdout, stderr, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown command %q (commands: run, kernels, help)", errUsage, args[0])
+	return fmt.Errorf("%w: unknown command %q (commands: run, kernels, report, exec, shell, bench, help)", errUsage, args[0])
 }

@@ -165,6 +165,10 @@ func (ev *Event) validate() error {
 		want = true
 	case TypeDone:
 		want = ev.Done != nil
+	case TypeOutput:
+		want = ev.Output != nil && (ev.Output.Stream == Stdout || ev.Output.Stream == Stderr)
+	case TypeExit:
+		want = ev.Exit != nil
 	default:
 		return fmt.Errorf("unknown event type %q", ev.Type)
 	}

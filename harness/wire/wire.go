@@ -48,6 +48,10 @@ const (
 	TypeLog Type = "log"
 	// TypeDone is the last event of a complete run.
 	TypeDone Type = "done"
+	// TypeOutput carries a chunk of a raw-exec program's stdout or stderr.
+	TypeOutput Type = "output"
+	// TypeExit reports how a raw-exec program ended.
+	TypeExit Type = "exit"
 )
 
 // Event is one message from the guest. Exactly one of the payload fields
@@ -63,6 +67,8 @@ type Event struct {
 	Suite  *SuiteEnd  `json:"suite,omitempty"`
 	Log    string     `json:"log,omitempty"`
 	Done   *Done      `json:"done,omitempty"`
+	Output *Output    `json:"output,omitempty"`
+	Exit   *Exit      `json:"exit,omitempty"`
 
 	// Lost is set by the Decoder: how many frames were missing just before
 	// this one (a gap in the sequence numbers). It is never encoded.
@@ -121,6 +127,30 @@ type SuiteEnd struct {
 type Done struct {
 	Suites int    `json:"suites"`
 	Error  string `json:"error,omitempty"`
+}
+
+// The streams of an [Output] event.
+const (
+	Stdout = "stdout"
+	Stderr = "stderr"
+)
+
+// Output is a chunk of what a raw-exec program wrote, exactly as written.
+type Output struct {
+	// Stream is [Stdout] or [Stderr].
+	Stream string `json:"stream"`
+	// Data is base64 in JSON, so any bytes survive.
+	Data []byte `json:"data"`
+}
+
+// Exit reports how a raw-exec program ended.
+type Exit struct {
+	// Code is the exit code; -1 if the program did not start or was
+	// killed by a signal.
+	Code int `json:"code"`
+	// Error says why the program did not start or how it died.
+	Error   string  `json:"error,omitempty"`
+	Seconds float64 `json:"seconds"`
 }
 
 // Encoder writes frames. It is safe for concurrent use.

@@ -143,3 +143,19 @@ func FuzzDecoder(f *testing.F) {
 		t.Fatalf("decoder did not reach EOF after %d calls", len(data)+2)
 	})
 }
+
+func TestOutputAndExitRoundTrip(t *testing.T) {
+	raw := []byte("\x16=== RUN   TestX\n\xff\x00binary")
+	evs, ferrs := decodeAll(t, bytes.NewReader(encodeAll(t,
+		Event{Type: TypeOutput, Output: &Output{Stream: Stdout, Data: raw}},
+		Event{Type: TypeExit, Exit: &Exit{Code: 3}},
+	)))
+	require.Empty(t, ferrs)
+	require.Len(t, evs, 2)
+	assert.Equal(t, raw, evs[0].Output.Data, "bytes survive exactly")
+	assert.Equal(t, 3, evs[1].Exit.Code)
+
+	_, ferrs = decodeAll(t, bytes.NewReader(AppendFrame(nil, 1, []byte(`{"seq":1,"type":"output","output":{"stream":"stdin"}}`))))
+	require.Len(t, ferrs, 1)
+	assert.Contains(t, ferrs[0].Reason, "without its payload")
+}
