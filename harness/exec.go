@@ -436,31 +436,13 @@ func collectExec(r io.Reader) *execCollector {
 // execStatus derives a kernel's status from how its VM ended and what the
 // guest said. No exit event is never a pass.
 func execStatus(exit *vm.Exit, c *execCollector) (Status, string) {
-	switch exit.Reason {
-	case vm.ReasonTimeout:
-		return StatusTimeout, fmt.Sprintf("VM killed after the %s timeout (raise it with --timeout)", exit.Duration.Round(time.Second))
-	case vm.ReasonPanic:
-		return StatusPanic, "guest kernel panic: " + firstLine(exit.PanicLines)
-	case vm.ReasonCanceled:
-		return StatusInterrupted, "interrupted"
-	}
 	var detail string
 	if len(c.log) > 0 {
 		detail = " (guest: " + strings.Join(c.log, "; ") + ")"
 	}
-	switch {
-	case c.hello == nil:
-		msg := "the guest never reported in"
-		if exit.Err != nil {
-			msg += ": " + exit.Err.Error()
-		}
-		return StatusBootFailed, msg
-	case c.exit == nil || !c.done:
-		return StatusCrashed, "the guest stopped before the program's exit was reported" + detail
-	case len(c.frameErrs) > 0:
+	st, msg := vmStatus(exit, c.hello != nil, c.exit != nil && c.done, "the guest stopped before the program's exit was reported"+detail)
+	if st == StatusOK && len(c.frameErrs) > 0 {
 		return StatusCrashed, fmt.Sprintf("%d bad frame(s) on the result channel: output may be incomplete (first: %s)", len(c.frameErrs), c.frameErrs[0])
-	case exit.Err != nil:
-		return StatusCrashed, exit.Err.Error()
 	}
-	return StatusOK, ""
+	return st, msg
 }

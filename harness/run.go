@@ -445,27 +445,33 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 // status derives a kernel's status from how its VM ended and what the
 // guest said. No done event is never a pass.
 func status(exit *vm.Exit, c *collector) (Status, string) {
+	return vmStatus(exit, c.hello != nil, c.done != nil, "the guest stopped without its done event")
+}
+
+// vmStatus is the status of a VM that ended with exit, whose guest did or
+// did not report in (hello) and report its work finished (finished);
+// unfinished says what was missing. Timeout, panic and interruption win
+// over what the guest said.
+func vmStatus(exit *vm.Exit, hello, finished bool, unfinished string) (Status, string) {
 	switch exit.Reason {
 	case vm.ReasonTimeout:
-		return StatusTimeout, fmt.Sprintf("VM killed after the %s timeout", exit.Duration.Round(time.Second))
+		return StatusTimeout, fmt.Sprintf("VM killed after the %s timeout (raise it with --timeout)", exit.Duration.Round(time.Second))
 	case vm.ReasonPanic:
 		return StatusPanic, "guest kernel panic: " + firstLine(exit.PanicLines)
 	case vm.ReasonCanceled:
 		return StatusInterrupted, "interrupted"
 	}
+	withErr := func(msg string) string {
+		if exit.Err != nil {
+			msg += ": " + exit.Err.Error()
+		}
+		return msg
+	}
 	switch {
-	case c.hello == nil:
-		msg := "the guest never reported in"
-		if exit.Err != nil {
-			msg += ": " + exit.Err.Error()
-		}
-		return StatusBootFailed, msg
-	case c.done == nil:
-		msg := "the guest stopped without its done event"
-		if exit.Err != nil {
-			msg += ": " + exit.Err.Error()
-		}
-		return StatusCrashed, msg
+	case !hello:
+		return StatusBootFailed, withErr("the guest never reported in")
+	case !finished:
+		return StatusCrashed, withErr(unfinished)
 	case exit.Err != nil:
 		return StatusCrashed, exit.Err.Error()
 	}
