@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -61,6 +62,10 @@ func (r *Runner) runExec(ctx context.Context, e *Exec) {
 		ex.Seconds = time.Since(start).Seconds()
 		r.Enc.Encode(wire.Event{Type: wire.TypeExit, Exit: ex})
 	}()
+	if err := unstage(e.Dir); err != nil {
+		ex.Code, ex.Error = -1, err.Error()
+		return
+	}
 	cmd := exec.CommandContext(ctx, e.Path, e.Args...)
 	cmd.Dir = e.Dir
 	if cmd.Dir == "" {
@@ -144,4 +149,28 @@ func (r *Runner) stream(name string, rd io.Reader) {
 			return
 		}
 	}
+}
+
+// StageDir holds, in the initramfs, copies of host directories that must
+// appear at their own absolute path in the guest (a package directory with
+// its testdata). They are staged because the guest's init mounts file
+// systems (tmpfs on /tmp, ...) that would hide them at their real path.
+const StageDir = "/bpfmatrix/root"
+
+// unstage bind-mounts the staged copy of dir, if there is one, onto dir.
+func unstage(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	staged := filepath.Join(StageDir, dir)
+	if _, err := os.Stat(staged); err != nil {
+		return nil // nothing was staged: the directory is the guest's own
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("working directory %s: %w", dir, err)
+	}
+	if err := unix.Mount(staged, dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind %s on %s: %w", staged, dir, err)
+	}
+	return nil
 }

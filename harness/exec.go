@@ -291,7 +291,10 @@ func writePayload(opts ExecOptions, path string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if entries, err = initramfs.PackDir(dir, dir, opts.MaxDirBytes); err != nil {
+		// Staged, not at its own path: the guest mounts tmpfs on /tmp (and
+		// more), which would hide a package directory below it; the guest
+		// bind-mounts the staged copy onto the path.
+		if entries, err = initramfs.PackDir(dir, filepath.Join(guest.StageDir, dir), opts.MaxDirBytes); err != nil {
 			return "", err
 		}
 	}

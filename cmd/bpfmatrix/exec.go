@@ -195,6 +195,9 @@ func writeGroup(stdout, stderr io.Writer, k *harness.ExecKernel) {
 	if !tw.newline {
 		fmt.Fprintln(stdout)
 	}
+	if k.Status == harness.StatusOK && k.Error != "" {
+		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: %s\n", k.Kernel, k.Error)
+	}
 	if k.Status != harness.StatusOK {
 		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: %s: %s\n", k.Kernel, k.Status, k.Error)
 		tail := k.ConsoleTail
