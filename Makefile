@@ -17,7 +17,7 @@ run: deps ## Run the default kernel matrix with the built-in suites (ARGS="--ker
 
 .PHONY: test
 test: deps ## Run every test, including the VM integration tests (boots the default kernels)
-	$(GO) test -timeout 40m ./...
+	$(GO) test -count=1 -timeout 40m ./...
 
 ##@ Development
 
