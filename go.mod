@@ -12,6 +12,7 @@ require (
 	github.com/vishvananda/netlink v1.3.0
 	github.com/vishvananda/netns v0.0.4
 	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/mod v0.31.0
 	golang.org/x/sys v0.50.0
 )
 
