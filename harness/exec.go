@@ -356,6 +356,7 @@ func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *ker
 		ek.Release = c.hello.Release
 	}
 	ek.Status, ek.Error = execStatus(exit, c)
+	dropImage(dir, ek.Status == StatusOK)
 	if c.exit != nil {
 		ek.ExitCode = c.exit.Code
 		if c.exit.Error != "" && ek.Error == "" {

@@ -432,6 +432,10 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 		kr.Phases.Boot = end.Sub(bootStart).Seconds()
 	}
 	kr.Status, kr.Error = status(exit, c)
+	if kr.Status == StatusOK {
+		kr.Reproduce = ""
+	}
+	dropImage(dir, kr.Status == StatusOK)
 	if len(c.frameErrs) > 0 && kr.Error == "" {
 		kr.Error = fmt.Sprintf("%d bad frame(s) on the result channel: results may be incomplete (first: %s)", len(c.frameErrs), c.frameErrs[0])
 	}

@@ -122,6 +122,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if err != nil {
 		return err
 	}
+	harness.PruneRuns(filepath.Join(store.CacheDir(), "runs"), harness.KeepRuns)
 	runDir := filepath.Join(store.CacheDir(), "runs", "exec-"+time.Now().Format("20060102-150405")+fmt.Sprintf("-%d", os.Getpid()))
 	opts := harness.ExecOptions{
 		Kernels: specs, Store: store, SourceDir: src, CacheDir: store.CacheDir(), RunDir: runDir,

@@ -176,6 +176,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return err
 	}
 	if *runDir == "" {
+		harness.PruneRuns(filepath.Join(store.CacheDir(), "runs"), harness.KeepRuns)
 		*runDir = filepath.Join(store.CacheDir(), "runs", time.Now().Format("20060102-150405")+fmt.Sprintf("-%d", os.Getpid()))
 	}
 	opts := harness.Options{

@@ -75,6 +75,7 @@ func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, ar
 	if err != nil {
 		return err
 	}
+	harness.PruneRuns(filepath.Join(store.CacheDir(), "runs"), harness.KeepRuns)
 	runDir := filepath.Join(store.CacheDir(), "runs", "shell-"+time.Now().Format("20060102-150405")+fmt.Sprintf("-%d", os.Getpid()))
 	ctx, quit := context.WithCancel(ctx)
 	defer quit()

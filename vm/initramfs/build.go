@@ -9,8 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/guest"
 )
@@ -113,6 +115,7 @@ func (b *Builder) Base(ctx context.Context) (path string, built bool, err error)
 	if err := WriteArchive(path, entries); err != nil {
 		return "", false, err
 	}
+	pruneStale(b.CacheDir, "base-"+b.GOARCH+"-", path, FloorPath(path))
 	return path, true, nil
 }
 
@@ -182,7 +185,27 @@ func (b *Builder) Tests(ctx context.Context, pkgs []TestPackage) (path string, b
 	if err := WriteArchive(path, entries); err != nil {
 		return "", false, err
 	}
+	pruneStale(b.CacheDir, "tests-"+b.GOARCH+"-", path)
 	return path, true, nil
+}
+
+// staleAge is how old a superseded archive must be before it is removed:
+// a concurrent run of another source version may still be reading it.
+const staleAge = time.Hour
+
+// pruneStale removes archives in dir whose name starts with prefix, other
+// than keep, that were last written more than staleAge ago: they belong to
+// sources that have changed since. Best effort.
+func pruneStale(dir, prefix string, keep ...string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, prefix+"*.cpio"))
+	for _, m := range matches {
+		if slices.Contains(keep, m) {
+			continue
+		}
+		if st, err := os.Stat(m); err == nil && time.Since(st.ModTime()) > staleAge {
+			os.Remove(m)
+		}
+	}
 }
 
 func (b *Builder) goCmd(ctx context.Context, args ...string) error {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -150,4 +151,20 @@ func TestBaseCached(t *testing.T) {
 	for _, want := range []string{"init", "bin/uinit", "bpfmatrix/bin/test2json", "dev/console"} {
 		assert.True(t, names[want], "base archive lacks %s", want)
 	}
+}
+
+func TestPruneStale(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-2 * staleAge)
+	for _, f := range []string{"tests-amd64-old.cpio", "tests-amd64-recent.cpio", "tests-amd64-current.cpio", "tests-arm64-old.cpio"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o644))
+		if strings.Contains(f, "old") || strings.Contains(f, "current") {
+			require.NoError(t, os.Chtimes(filepath.Join(dir, f), old, old))
+		}
+	}
+	pruneStale(dir, "tests-amd64-", filepath.Join(dir, "tests-amd64-current.cpio"))
+	assert.NoFileExists(t, filepath.Join(dir, "tests-amd64-old.cpio"), "superseded and old: removed")
+	assert.FileExists(t, filepath.Join(dir, "tests-amd64-recent.cpio"), "a recent archive may still be in use")
+	assert.FileExists(t, filepath.Join(dir, "tests-amd64-current.cpio"))
+	assert.FileExists(t, filepath.Join(dir, "tests-arm64-old.cpio"), "another arch is not touched")
 }
