@@ -5,6 +5,9 @@ GO ?= go
 # objects and the uprobe suite's static C target (amd64 and arm64).
 QEMU_PKGS ?= qemu-system-x86 qemu-system-arm
 BPF_PKGS ?= clang llvm libbpf-dev gcc gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+# Only the report tests need these: headless Chromium renders the HTML report,
+# xmllint validates the JUnit output.
+TEST_PKGS ?= chromium libxml2-utils
 ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -16,7 +19,7 @@ run: deps ## Run the default kernel matrix with the built-in suites (ARGS="--ker
 	$(GO) run ./cmd/bpfmatrix run $(ARGS)
 
 .PHONY: test
-test: deps ## Run every test, including the VM integration tests (boots the default kernels)
+test: deps test-deps ## Run every test, including the VM integration tests (boots the default kernels)
 	$(GO) test -count=1 -timeout 40m ./...
 
 ##@ Development
@@ -52,6 +55,10 @@ lint: ## gofmt and go vet
 deps: ## Install QEMU through apt if it is missing (as root or with sudo)
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.24 or newer (https://go.dev/doc/install)"; exit 1; }
 	@command -v qemu-system-x86_64 >/dev/null && command -v qemu-system-aarch64 >/dev/null || $(MAKE) --no-print-directory apt PKGS="$(QEMU_PKGS)"
+
+.PHONY: test-deps
+test-deps:
+	@command -v chromium >/dev/null && command -v xmllint >/dev/null || $(MAKE) --no-print-directory apt PKGS="$(TEST_PKGS)"
 
 .PHONY: bpf-deps
 bpf-deps:
