@@ -53,7 +53,7 @@ lint: ## gofmt and go vet
 
 .PHONY: deps
 deps: ## Install QEMU through apt if it is missing (as root or with sudo)
-	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.24 or newer (https://go.dev/doc/install)"; exit 1; }
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 or newer (https://go.dev/doc/install)"; exit 1; }
 	@command -v qemu-system-x86_64 >/dev/null && command -v qemu-system-aarch64 >/dev/null || $(MAKE) --no-print-directory apt PKGS="$(QEMU_PKGS)"
 
 .PHONY: test-deps
