@@ -191,12 +191,22 @@ func TestShell(t *testing.T) {
 	}
 	waitFor("Welcome to u-root", 4*time.Minute)
 	waitFor(">", time.Minute) // gosh's prompt
-	time.Sleep(time.Second)
 	// The marker is built by the guest's shell, so seeing it proves the
-	// command ran there rather than being echoed.
-	_, err = ptmx.Write([]byte("echo MARK-$BPFMATRIX_KERNEL-END; cat /proc/sys/kernel/osrelease; ls /sys/fs/bpf\r"))
-	require.NoError(t, err)
-	waitFor("MARK-debian-6.1-END", time.Minute)
+	// command ran there rather than being echoed. A line typed before the
+	// shell has set up its terminal can be flushed away, so type it again
+	// (at most a minute) until the marker shows.
+	const marker = "MARK-debian-6.1-END"
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(out.String(), marker) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within a minute; terminal so far:\n%s", marker, out.String())
+		}
+		_, err = ptmx.Write([]byte("echo MARK-$BPFMATRIX_KERNEL-END; cat /proc/sys/kernel/osrelease; ls /sys/fs/bpf\r"))
+		require.NoError(t, err)
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && !strings.Contains(out.String(), marker); {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	waitFor("6.1.0-", time.Minute)
 	_, err = ptmx.Write([]byte{quitKey})
 	require.NoError(t, err)
