@@ -19,7 +19,6 @@ volatile const __u64 target_count = 0; /* size of the test's write */
 volatile const __u64 read_count = 0;   /* size of the test's read (multi kprobe) */
 volatile const __u32 target_tgid = 0;  /* the test's process */
 volatile const __u16 dst_port = 0;     /* UDP port of the test's datagrams */
-volatile const __u64 drop_marker = 0;  /* first 8 payload bytes of datagrams to drop (tc) */
 volatile const __u32 target_dev = 0;   /* file the LSM program guards: device ... */
 volatile const __u64 target_ino = 0;   /* ... and inode */
 
@@ -208,53 +207,7 @@ int BPF_KPROBE(uprobe_multi_target, int id, int a)
 	return 0;
 }
 
-/* ---- tc: drop the test's datagrams that start with drop_marker ---- */
-
-struct __sk_buff {
-	__u32 len;
-};
-
-#define TC_ACT_OK 0
-#define TC_ACT_SHOT 2
-
-enum tc_counter {
-	TC_SEEN = 0,
-	TC_PASSED = 1,
-	TC_DROPPED = 2,
-	TC_NCOUNTERS = 3,
-};
-
-#define COUNTERS_MAX TC_NCOUNTERS
-#include "counters.h"
-
-/* Attached with tcx or as a cls_bpf filter in direct-action mode: the
- * verdicts mean the same for both. */
-SEC("tc")
-int tc_filter(struct __sk_buff *skb)
-{
-	struct ethhdr eth;
-	struct iphdr ip;
-	struct udphdr udp;
-	__u64 head;
-
-	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) || eth.h_proto != bpf_htons(ETH_P_IP))
-		return TC_ACT_OK;
-	if (bpf_skb_load_bytes(skb, sizeof(eth), &ip, sizeof(ip)))
-		return TC_ACT_OK;
-	if (ip.protocol != IPPROTO_UDP || (ip.ver_ihl & 0x0f) < 5)
-		return TC_ACT_OK;
-	__u32 l4 = sizeof(eth) + (ip.ver_ihl & 0x0f) * 4;
-	if (bpf_skb_load_bytes(skb, l4, &udp, sizeof(udp)) || udp.dest != bpf_htons(dst_port))
-		return TC_ACT_OK;
-	count(TC_SEEN);
-	if (bpf_skb_load_bytes(skb, l4 + sizeof(udp), &head, sizeof(head)) == 0 &&
-	    head == drop_marker) {
-		count(TC_DROPPED);
-		return TC_ACT_SHOT;
-	}
-	count(TC_PASSED);
-	return TC_ACT_OK;
-}
+/* ---- tc: the chain attaches tc.c's tc_filter (the tc suite's program) ---- */
 
 /* ---- LSM file_open: deny with BPF LSM, observe with a kprobe ---- */
 

@@ -40,7 +40,6 @@ type FallbackLsmStats struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	FallbackMapCounters                = "counters"
 	FallbackMapFallbackEvents          = "fallback_events"
 	FallbackMapFileOpens               = "file_opens"
 	FallbackProgFentryVethXmit         = "fentry_veth_xmit"
@@ -52,9 +51,7 @@ const (
 	FallbackProgKprobeVfsWrite         = "kprobe_vfs_write"
 	FallbackProgKretprobeVfsWrite      = "kretprobe_vfs_write"
 	FallbackProgLsmFileOpen            = "lsm_file_open"
-	FallbackProgTcFilter               = "tc_filter"
 	FallbackProgUprobeMultiTarget      = "uprobe_multi_target"
-	FallbackVarDropMarker              = "drop_marker"
 	FallbackVarDstPort                 = "dst_port"
 	FallbackVarReadCount               = "read_count"
 	FallbackVarTargetCount             = "target_count"
@@ -116,7 +113,6 @@ type FallbackProgramSpecs struct {
 	KprobeVfsWrite         *ebpf.ProgramSpec `ebpf:"kprobe_vfs_write"`
 	KretprobeVfsWrite      *ebpf.ProgramSpec `ebpf:"kretprobe_vfs_write"`
 	LsmFileOpen            *ebpf.ProgramSpec `ebpf:"lsm_file_open"`
-	TcFilter               *ebpf.ProgramSpec `ebpf:"tc_filter"`
 	UprobeMultiTarget      *ebpf.ProgramSpec `ebpf:"uprobe_multi_target"`
 }
 
@@ -124,7 +120,6 @@ type FallbackProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FallbackMapSpecs struct {
-	Counters       *ebpf.MapSpec `ebpf:"counters"`
 	FallbackEvents *ebpf.MapSpec `ebpf:"fallback_events"`
 	FileOpens      *ebpf.MapSpec `ebpf:"file_opens"`
 }
@@ -133,7 +128,6 @@ type FallbackMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FallbackVariableSpecs struct {
-	DropMarker          *ebpf.VariableSpec `ebpf:"drop_marker"`
 	DstPort             *ebpf.VariableSpec `ebpf:"dst_port"`
 	ReadCount           *ebpf.VariableSpec `ebpf:"read_count"`
 	TargetCount         *ebpf.VariableSpec `ebpf:"target_count"`
@@ -164,14 +158,12 @@ func (o *FallbackObjects) Close() error {
 //
 // It can be passed to LoadFallbackObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FallbackMaps struct {
-	Counters       *ebpf.Map `ebpf:"counters"`
 	FallbackEvents *ebpf.Map `ebpf:"fallback_events"`
 	FileOpens      *ebpf.Map `ebpf:"file_opens"`
 }
 
 func (m *FallbackMaps) Close() error {
 	return _FallbackClose(
-		m.Counters,
 		m.FallbackEvents,
 		m.FileOpens,
 	)
@@ -181,7 +173,6 @@ func (m *FallbackMaps) Close() error {
 //
 // It can be passed to LoadFallbackObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FallbackVariables struct {
-	DropMarker          *ebpf.Variable `ebpf:"drop_marker"`
 	DstPort             *ebpf.Variable `ebpf:"dst_port"`
 	ReadCount           *ebpf.Variable `ebpf:"read_count"`
 	TargetCount         *ebpf.Variable `ebpf:"target_count"`
@@ -205,7 +196,6 @@ type FallbackPrograms struct {
 	KprobeVfsWrite         *ebpf.Program `ebpf:"kprobe_vfs_write"`
 	KretprobeVfsWrite      *ebpf.Program `ebpf:"kretprobe_vfs_write"`
 	LsmFileOpen            *ebpf.Program `ebpf:"lsm_file_open"`
-	TcFilter               *ebpf.Program `ebpf:"tc_filter"`
 	UprobeMultiTarget      *ebpf.Program `ebpf:"uprobe_multi_target"`
 }
 
@@ -220,7 +210,6 @@ func (p *FallbackPrograms) Close() error {
 		p.KprobeVfsWrite,
 		p.KretprobeVfsWrite,
 		p.LsmFileOpen,
-		p.TcFilter,
 		p.UprobeMultiTarget,
 	)
 }

@@ -333,7 +333,7 @@ func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *ker
 	if cfg.Exec.Dir != "" {
 		cfg.Exec.Dir, _ = filepath.Abs(cfg.Exec.Dir)
 	}
-	initrd, err := execInitrd(opts.CacheDir, k, cfg, parts, dir)
+	initrd, err := writeInitrd(opts.CacheDir, k, cfg, parts, dir)
 	if err != nil {
 		fail(err)
 		return
@@ -365,9 +365,9 @@ func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *ker
 	}
 }
 
-// execInitrd writes one kernel's initramfs: the shared parts, the kernel's
-// modules and the run configuration.
-func execInitrd(cacheDir string, k *kernels.Kernel, cfg guest.Config, parts []string, dir string) (string, error) {
+// writeInitrd writes one VM's initramfs into dir: the shared parts, the
+// kernel's modules that cfg names and the run configuration.
+func writeInitrd(cacheDir string, k *kernels.Kernel, cfg guest.Config, parts []string, dir string) (string, error) {
 	parts = append([]string(nil), parts...)
 	if len(cfg.Modules) > 0 {
 		mods, err := initramfs.Modules(filepath.Join(cacheDir, "initramfs"), k.Release, k.ModulesDir, cfg.Modules)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -506,32 +507,18 @@ func (r *runner) buildInitrd(k *kernels.Kernel, arch vm.Arch, shared sharedImage
 		cfg.Env = append(cfg.Env, guest.EnvInject+"="+strings.Join(r.opts.InjectWrong, ","))
 	}
 	for _, s := range r.opts.Suites {
-		modules = append(modules, s.Modules...)
+		for _, m := range s.Modules {
+			if !slices.Contains(modules, m) {
+				modules = append(modules, m) // several suites need veth: load it once
+			}
+		}
 		cfg.Suites = append(cfg.Suites, guest.Suite{
 			Name: s.Name, Package: s.ImportPath(), Binary: initramfs.TestBinary(s.Name),
 			Args: r.opts.TestArgs, Timeout: guest.Duration(s.Timeout),
 		})
 	}
-	parts := []string{shared.base, shared.tests}
-	if len(modules) > 0 {
-		mods, err := initramfs.Modules(filepath.Join(r.opts.CacheDir, "initramfs"), k.Release, k.ModulesDir, modules)
-		if err != nil {
-			return "", err
-		}
-		parts = append(parts, mods)
-		cfg.Modules = modules
-	}
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		return "", err
-	}
-	cfgArchive := filepath.Join(dir, "run.cpio")
-	if err := initramfs.WriteArchive(cfgArchive, []initramfs.Entry{{Name: strings.TrimPrefix(guest.ConfigPath, "/"), Mode: 0o644, Data: b}}); err != nil {
-		return "", err
-	}
-	parts = append(parts, cfgArchive)
-	initrd := filepath.Join(dir, "initrd.cpio")
-	return initrd, initramfs.Concat(initrd, parts...)
+	cfg.Modules = modules
+	return writeInitrd(r.opts.CacheDir, k, cfg, []string{shared.base, shared.tests}, dir)
 }
 
 // prefixWriter prefixes every line with a label.

@@ -118,7 +118,7 @@ func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
 			Rows: opts.Rows, Cols: opts.Cols,
 		},
 	}
-	initrd, err := execInitrd(opts.CacheDir, k, cfg, []string{base, sh}, opts.RunDir)
+	initrd, err := writeInitrd(opts.CacheDir, k, cfg, []string{base, sh}, opts.RunDir)
 	if err != nil {
 		return nil, err
 	}

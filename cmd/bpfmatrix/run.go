@@ -186,7 +186,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		Profiles: profiles,
 	}
 	if *inject != "" {
-		opts.InjectWrong = strings.Split(*inject, ",")
+		opts.InjectWrong = splitList(*inject)
 	}
 	if *testRun != "" {
 		opts.TestArgs = []string{"-test.run=" + *testRun}
@@ -282,13 +282,7 @@ func selectKernels(list string) ([]kernels.Spec, error) {
 	if list == "" {
 		return cat.Defaults(), nil
 	}
-	var names []string
-	for _, n := range strings.Split(list, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			names = append(names, n)
-		}
-	}
-	return cat.Lookup(names)
+	return cat.Lookup(splitList(list))
 }
 
 // findSource returns the root of the bpfmatrix module: dir if given, else

@@ -389,16 +389,14 @@ func TestTC(t *testing.T) {
 		order = append(order, pl)
 	}
 
-	s := spec(t, map[string]any{
-		bpf.FallbackVarDropMarker: binary.LittleEndian.Uint64(marker[:]),
-		bpf.FallbackVarDstPort:    uint16(raddr.Port),
-	})
-	var objs struct {
-		TcFilter *ebpf.Program `ebpf:"tc_filter"`
-		Counters *ebpf.Map     `ebpf:"counters"`
-	}
+	// The tc suite's program: the chain is what this test is about.
+	s, err := bpf.LoadTc()
+	require.NoError(t, err)
+	require.NoError(t, s.Variables[bpf.TcVarDropMarker].Set(binary.LittleEndian.Uint64(marker[:])))
+	require.NoError(t, s.Variables[bpf.TcVarDstPort].Set(uint16(raddr.Port)))
+	var objs bpf.TcObjects
 	require.NoError(t, s.LoadAndAssign(&objs, nil))
-	t.Cleanup(func() { objs.TcFilter.Close(); objs.Counters.Close() })
+	t.Cleanup(func() { objs.Close() })
 
 	counter := func(idx uint32) uint64 {
 		var v uint64
