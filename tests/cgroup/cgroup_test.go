@@ -97,7 +97,7 @@ func load(t *testing.T, consts map[string]any) *bpf.CgroupObjects {
 		require.NoError(t, spec.Variables[name].Set(v), name)
 	}
 	objs := new(bpf.CgroupObjects)
-	require.NoError(t, spec.LoadAndAssign(objs, nil))
+	require.NoError(t, spec.LoadAndAssign(objs, testutil.LoadOptions()))
 	t.Cleanup(func() { objs.Close() })
 	return objs
 }

@@ -150,6 +150,7 @@ func tracingCase(t *testing.T, hook string, kind uint32,
 	var ev event
 	var payload []byte
 	a, err := chain(s, "vfs_write", first, second, &attach.Options{
+		Collection: *testutil.LoadOptions(),
 		Verify: func(mech string, coll *ebpf.Collection) error {
 			var err error
 			if payload, err = writeNull(count); err != nil {
@@ -214,6 +215,7 @@ func TestModuleFunc(t *testing.T) {
 	s := spec(t, map[string]any{bpf.FallbackVarDstPort: uint16(raddr.Port)})
 	var ev event
 	a, err := attach.ModuleFunc(s, "veth", "veth_xmit", "fentry_veth_xmit", "kprobe_veth_xmit", &attach.Options{
+		Collection: *testutil.LoadOptions(),
 		Verify: func(mech string, coll *ebpf.Collection) error {
 			if _, err := send.Write(payload); err != nil {
 				return err
@@ -261,6 +263,7 @@ func TestMultiKprobe(t *testing.T) {
 	var evs []event
 	var payload []byte
 	a, err := attach.KprobeMulti(s, []string{"vfs_write", "vfs_read"}, "kprobe_multi_rw", &attach.Options{
+		Collection: *testutil.LoadOptions(),
 		Verify: func(mech string, coll *ebpf.Collection) error {
 			var err error
 			if payload, err = writeNull(wcount); err != nil {
@@ -321,6 +324,7 @@ func TestMultiUprobe(t *testing.T) {
 	var pid int
 	s := spec(t, nil)
 	a, err := attach.UprobeMulti(s, path, uprobeSymbols, "uprobe_multi_target", &attach.Options{
+		Collection: *testutil.LoadOptions(),
 		Verify: func(mech string, coll *ebpf.Collection) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -395,7 +399,7 @@ func TestTC(t *testing.T) {
 	require.NoError(t, s.Variables[bpf.TcVarDropMarker].Set(binary.LittleEndian.Uint64(marker[:])))
 	require.NoError(t, s.Variables[bpf.TcVarDstPort].Set(uint16(raddr.Port)))
 	var objs bpf.TcObjects
-	require.NoError(t, s.LoadAndAssign(&objs, nil))
+	require.NoError(t, s.LoadAndAssign(&objs, testutil.LoadOptions()))
 	t.Cleanup(func() { objs.Close() })
 
 	counter := func(idx uint32) uint64 {
@@ -448,6 +452,7 @@ func TestLSM(t *testing.T) {
 	var openErr, otherErr error
 	var stats bpf.FallbackLsmStats
 	a, err := attach.LSM(s, "file_open", "lsm_file_open", "kprobe_security_file_open", &attach.Options{
+		Collection: *testutil.LoadOptions(),
 		Verify: func(mech string, coll *ebpf.Collection) error {
 			open := func(p string) error {
 				f, err := os.Open(p)
@@ -505,7 +510,8 @@ func TestEvents(t *testing.T) {
 	var nonce uint64
 	size := binary.Size(ev)
 	a, err := attach.Events(s, attach.EventsOptions{
-		RingMap: "ring_events", PerfMap: "perf_events", Selector: "events_transport",
+		Collection: *testutil.LoadOptions(),
+		RingMap:    "ring_events", PerfMap: "perf_events", Selector: "events_transport",
 		Verify: func(mech string, coll *ebpf.Collection, rd attach.Reader) error {
 			l, err := link.Tracepoint("syscalls", "sys_enter_write", coll.Programs["events_sys_enter_write"], nil)
 			if err != nil {

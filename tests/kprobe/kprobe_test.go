@@ -30,7 +30,7 @@ func setup(t *testing.T) (*bpf.KprobeObjects, *ringbuf.Reader, uint64) {
 	require.NoError(t, err)
 	require.NoError(t, spec.Variables[bpf.KprobeVarTargetCount].Set(count))
 	objs := new(bpf.KprobeObjects)
-	require.NoError(t, spec.LoadAndAssign(objs, nil))
+	require.NoError(t, spec.LoadAndAssign(objs, testutil.LoadOptions()))
 	t.Cleanup(func() { objs.Close() })
 	rd, err := ringbuf.NewReader(objs.WriteEvents)
 	require.NoError(t, err)

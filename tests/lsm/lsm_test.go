@@ -75,7 +75,7 @@ func TestLSMFileOpen(t *testing.T) {
 	require.NoError(t, spec.Variables[bpf.LsmVarTargetDev].Set(kernelDev(st.Dev)))
 	require.NoError(t, spec.Variables[bpf.LsmVarTargetIno].Set(st.Ino))
 	objs := new(bpf.LsmObjects)
-	require.NoError(t, spec.LoadAndAssign(objs, nil))
+	require.NoError(t, spec.LoadAndAssign(objs, testutil.LoadOptions()))
 	t.Cleanup(func() { objs.Close() })
 	l, err := link.AttachLSM(link.LSMOptions{Program: objs.LsmFileOpen})
 	testutil.Unsupported(t, "lsm", err)

@@ -107,7 +107,7 @@ func TestSocketFilter(t *testing.T) {
 	require.NoError(t, spec.Variables[bpf.SocketVarKeepMarker].Set([markerLen]byte(keepMarker)))
 	require.NoError(t, spec.Variables[bpf.SocketVarDropMarker].Set([markerLen]byte(dropMarker)))
 	objs := new(bpf.SocketObjects)
-	require.NoError(t, spec.LoadAndAssign(objs, nil))
+	require.NoError(t, spec.LoadAndAssign(objs, testutil.LoadOptions()))
 	t.Cleanup(func() { objs.Close() })
 
 	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

@@ -84,7 +84,7 @@ func setup(t *testing.T) *env {
 	require.NoError(t, spec.Variables[bpf.TcVarDropMarker].Set(binary.LittleEndian.Uint64(marker[:])))
 	require.NoError(t, spec.Variables[bpf.TcVarDstPort].Set(uint16(raddr.Port)))
 	e.objs = new(bpf.TcObjects)
-	require.NoError(t, spec.LoadAndAssign(e.objs, nil))
+	require.NoError(t, spec.LoadAndAssign(e.objs, testutil.LoadOptions()))
 	t.Cleanup(func() { e.objs.Close() })
 	return e
 }

@@ -53,7 +53,7 @@ func run(t *testing.T, c hookCase) {
 			delete(spec.Programs, name)
 		}
 	}
-	coll, err := ebpf.NewCollection(spec)
+	coll, err := ebpf.NewCollectionWithOptions(spec, *testutil.LoadOptions())
 	testutil.Unsupported(t, c.hook, err)
 	t.Cleanup(coll.Close)
 

@@ -59,7 +59,7 @@ func run(t *testing.T, c hookCase) (bpf.TracingTracingEvent, []byte, string) {
 			delete(spec.Programs, name)
 		}
 	}
-	coll, err := ebpf.NewCollection(spec)
+	coll, err := ebpf.NewCollectionWithOptions(spec, *testutil.LoadOptions())
 	testutil.Unsupported(t, c.hook, err, enotsupp)
 	t.Cleanup(coll.Close)
 

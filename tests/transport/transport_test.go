@@ -113,7 +113,7 @@ func emit(t *testing.T) (sent, delivered) {
 	require.NoError(t, err)
 	require.NoError(t, spec.Variables[bpf.TransportVarTargetCount].Set(count))
 	objs := new(bpf.TransportObjects)
-	require.NoError(t, spec.LoadAndAssign(objs, nil))
+	require.NoError(t, spec.LoadAndAssign(objs, testutil.LoadOptions()))
 	t.Cleanup(func() { objs.Close() })
 
 	ringRd, err := ringbuf.NewReader(objs.RingEvents)

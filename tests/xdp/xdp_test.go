@@ -92,7 +92,7 @@ func testXDP(t *testing.T, mode string, flags link.XDPAttachFlags, wantAttach ui
 	require.NoError(t, spec.Variables[bpf.XdpVarDropMarker].Set(binary.LittleEndian.Uint64(marker[:])))
 	require.NoError(t, spec.Variables[bpf.XdpVarDstPort].Set(uint16(raddr.Port)))
 	objs := new(bpf.XdpObjects)
-	require.NoError(t, spec.LoadAndAssign(objs, nil))
+	require.NoError(t, spec.LoadAndAssign(objs, testutil.LoadOptions()))
 	t.Cleanup(func() { objs.Close() })
 
 	l, err := link.AttachXDP(link.XDPOptions{
