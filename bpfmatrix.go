@@ -113,9 +113,7 @@ func Run(ctx context.Context, plan Plan, opts ...Option) (*harness.Result, error
 		CacheDir: store.CacheDir(), RunDir: runDir(store, "api"),
 		Timeout: c.timeout, Accel: c.accel, Log: c.log,
 	}
-	if plan.Run != "" {
-		o.TestArgs = []string{"-test.run=" + plan.Run}
-	}
+	o.Run = plan.Run
 	return harness.Run(ctx, o)
 }
 

@@ -62,9 +62,17 @@ type Suite struct {
 	Package string `json:"package"`
 	// Binary is the path of the test binary in the guest.
 	Binary string `json:"binary"`
-	// Args are passed to the test binary, e.g. -test.run.
+	// Parent, if set, is the top-level test of Binary whose subtest Name
+	// runs the suite. Consecutive suites with the same Binary and Parent
+	// run in one process, restarted for the suites after one that crashed
+	// or timed out. Empty: the binary's tests are the suite.
+	Parent string `json:"parent,omitempty"`
+	// Run selects the suite's tests, as go test -run does.
+	Run string `json:"run,omitempty"`
+	// Args are passed to the test binary, e.g. -test.count=2.
 	Args []string `json:"args,omitempty"`
-	// Timeout bounds the whole binary; the guest kills it after that.
+	// Timeout bounds the suite's tests; the guest kills the binary after
+	// that.
 	Timeout Duration `json:"timeout,omitempty"`
 }
 

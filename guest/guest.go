@@ -1,17 +1,11 @@
 package guest
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/u-root/u-root/pkg/kmodule"
 	"golang.org/x/sys/unix"
@@ -112,6 +106,15 @@ func mountedTargets() (map[string]bool, error) {
 type Runner struct {
 	Config *Config
 	Enc    *wire.Encoder
+	// Test2JSON is the test2json binary; empty means Test2JSONPath.
+	Test2JSON string
+}
+
+func (r *Runner) test2json() string {
+	if r.Test2JSON != "" {
+		return r.Test2JSON
+	}
+	return Test2JSONPath
 }
 
 // Run loads modules and runs every suite, then sends the done event. It
@@ -128,95 +131,16 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.runExec(ctx, r.Config.Exec)
 		return r.Enc.Encode(wire.Event{Type: wire.TypeDone, Done: &wire.Done{}})
 	}
-	for _, s := range r.Config.Suites {
-		end := r.runSuite(ctx, s)
-		r.Enc.Encode(wire.Event{Type: wire.TypeSuite, Suite: end})
+	suites := r.Config.Suites
+	for len(suites) > 0 {
+		n := 1
+		for n < len(suites) && suites[0].Parent != "" && suites[n].Binary == suites[0].Binary && suites[n].Parent == suites[0].Parent {
+			n++
+		}
+		r.runSuites(ctx, suites[:n])
+		suites = suites[n:]
 	}
 	return r.Enc.Encode(wire.Event{Type: wire.TypeDone, Done: &wire.Done{Suites: len(r.Config.Suites)}})
-}
-
-func (r *Runner) runSuite(ctx context.Context, s Suite) *wire.SuiteEnd {
-	start := time.Now()
-	end := &wire.SuiteEnd{Suite: s.Name}
-	if s.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(s.Timeout))
-		defer cancel()
-	}
-	dir := filepath.Join("/tmp", "suite-"+s.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		end.Error = err.Error()
-		return end
-	}
-	args := append([]string{"-t", "-p", s.Package, s.Binary, "-test.v=test2json"}, s.Args...)
-	cmd := exec.CommandContext(ctx, Test2JSONPath, args...)
-	cmd.Dir = dir
-	records := filepath.Join(dir, "records.jsonl")
-	cmd.Env = append(os.Environ(), EnvGuest+"=1", EnvSuite+"="+s.Name, EnvRecords+"="+records, "HOME=/tmp")
-	cmd.Env = append(cmd.Env, r.Config.Env...)
-	cmd.Stderr = &logWriter{enc: r.Enc, prefix: s.Name + ": "}
-	cmd.WaitDelay = 2 * time.Second
-	out, err := cmd.StdoutPipe()
-	if err == nil {
-		err = cmd.Start()
-	}
-	if err != nil {
-		end.Error = err.Error()
-		end.ExitCode = -1
-		return end
-	}
-	r.forward(s, out)
-	err = cmd.Wait()
-	r.sendRecords(s, records)
-	end.Seconds = time.Since(start).Seconds()
-	var exit *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		end.ExitCode = -1
-		end.Error = fmt.Sprintf("suite timed out after %s", time.Duration(s.Timeout))
-	case errors.As(err, &exit):
-		end.ExitCode = exit.ExitCode()
-	case err != nil:
-		end.ExitCode = -1
-		end.Error = err.Error()
-	}
-	return end
-}
-
-// forward turns test2json's output into test events. A line that is not
-// JSON (it should not happen) is forwarded as output so nothing is lost.
-func (r *Runner) forward(s Suite, out io.Reader) {
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), wire.MaxFrame/2)
-	for sc.Scan() {
-		ev := &wire.TestEvent{}
-		if err := json.Unmarshal(sc.Bytes(), ev); err != nil || ev.Action == "" {
-			ev = &wire.TestEvent{Action: "output", Package: s.Package, Output: sc.Text() + "\n"}
-		}
-		ev.Suite = s.Name
-		r.Enc.Encode(wire.Event{Type: wire.TypeTest, Test: ev})
-	}
-	if err := sc.Err(); err != nil {
-		r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: reading test2json output: %v", s.Name, err)})
-	}
-}
-
-// sendRecords forwards the records the suite's tests wrote, even if the
-// binary crashed after writing them.
-func (r *Runner) sendRecords(s Suite, path string) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return // no test reported a record
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var rec wire.Record
-		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Test == "" {
-			r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: bad record %q", s.Name, line)})
-			continue
-		}
-		rec.Suite = s.Name
-		r.Enc.Encode(wire.Event{Type: wire.TypeRecord, Record: &rec})
-	}
 }
 
 // logWriter forwards a stream as log events, a line at a time.

@@ -44,7 +44,11 @@ type Options struct {
 	Accel vm.Accel
 	// MemoryMB per VM; default 1024.
 	MemoryMB int
-	// TestArgs are passed to every test binary (e.g. -test.run=X).
+	// Run selects the tests to run in every suite, as go test -run does
+	// (a regexp per level of subtests, split on '/'). Empty: all.
+	Run string
+	// TestArgs are passed to every test binary (e.g. -test.count=2); use
+	// Run, not -test.run, to select tests.
 	TestArgs []string
 	// Env is added to the environment of every test binary (KEY=VALUE).
 	Env []string
@@ -279,10 +283,7 @@ type sharedImages struct{ base, tests string }
 // the plan.
 func (r *runner) buildShared(ctx context.Context) (map[string]sharedImages, error) {
 	out := map[string]sharedImages{}
-	var pkgs []initramfs.TestPackage
-	for _, s := range r.opts.Suites {
-		pkgs = append(pkgs, initramfs.TestPackage{Name: s.Name, ImportPath: s.Package})
-	}
+	pkgs := TestPackages(r.opts.Suites)
 	for _, spec := range r.opts.Kernels {
 		arch, err := archOf(spec)
 		if err != nil {
@@ -513,8 +514,8 @@ func (r *runner) buildInitrd(k *kernels.Kernel, arch vm.Arch, shared sharedImage
 			}
 		}
 		cfg.Suites = append(cfg.Suites, guest.Suite{
-			Name: s.Name, Package: s.ImportPath(), Binary: initramfs.TestBinary(s.Name),
-			Args: r.opts.TestArgs, Timeout: guest.Duration(s.Timeout),
+			Name: s.Name, Package: s.ImportPath(), Binary: initramfs.TestBinary(s.BinaryName()),
+			Parent: s.Parent, Run: r.opts.Run, Args: r.opts.TestArgs, Timeout: guest.Duration(s.Timeout),
 		})
 	}
 	cfg.Modules = modules

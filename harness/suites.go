@@ -8,39 +8,73 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
-// Suite is one in-guest test package.
+// Suite is one in-guest suite of tests.
 type Suite struct {
-	// Name is the short name, used by --suite and as the binary's name.
+	// Name is the short name, used by --suite and in every result.
 	Name string
-	// Package is the package path relative to the bpfmatrix module.
+	// Package is the package path, relative to the bpfmatrix module, whose
+	// test binary (go test -c) holds the suite.
 	Package string
+	// Parent, if set, is the top-level test of Package's binary that runs
+	// the suite as its subtest Name. The built-in suites share one binary
+	// this way, so that a VM starts one test process and decodes kernel
+	// BTF once; the guest restarts the binary for the suites after one
+	// that crashed it. Empty: the binary's tests are the suite.
+	Parent string
+	// Source is the package that defines the suite's tests, reported with
+	// its results; empty means Package.
+	Source string
 	// Modules are the kernel modules the suite needs loaded.
 	Modules []string
-	// Timeout bounds the suite's test binary in the guest.
+	// Timeout bounds the suite's tests in the guest.
 	Timeout time.Duration
 }
 
-// ImportPath is the suite's full Go import path.
+// ImportPath is the full Go import path of the package that defines the
+// suite's tests.
 func (s Suite) ImportPath() string {
-	return "github.com/bpfmatrix/bpfmatrix/" + strings.TrimPrefix(s.Package, "./")
+	src := s.Source
+	if src == "" {
+		src = s.Package
+	}
+	return "github.com/bpfmatrix/bpfmatrix/" + strings.TrimPrefix(src, "./")
 }
 
-// Builtin are the suites shipped with bpfmatrix.
+// BinaryName names the test binary of Package in the guest: its path with
+// slashes as dashes ("./tests/faults" is "tests-faults").
+func (s Suite) BinaryName() string {
+	return strings.ReplaceAll(strings.Trim(strings.TrimPrefix(s.Package, "./"), "/"), "/", "-")
+}
+
+// suitesParent is the test of package tests whose subtests are the built-in
+// suites (tests/suite.Parent).
+const suitesParent = "TestSuites"
+
+// builtin is a built-in suite: a subtest of the one test binary of package
+// tests.
+func builtin(name string, timeout time.Duration, modules ...string) Suite {
+	return Suite{Name: name, Package: "./tests", Parent: suitesParent, Source: "./tests/" + name, Modules: modules, Timeout: timeout}
+}
+
+// Builtin are the suites shipped with bpfmatrix, in the order they run
+// (package tests lists the same).
 var Builtin = []Suite{
-	{Name: "kprobe", Package: "./tests/kprobe", Timeout: 2 * time.Minute},
-	{Name: "uprobe", Package: "./tests/uprobe", Timeout: 2 * time.Minute},
-	{Name: "tracing", Package: "./tests/tracing", Timeout: 2 * time.Minute},
-	{Name: "tracepoint", Package: "./tests/tracepoint", Timeout: 2 * time.Minute},
-	{Name: "socket", Package: "./tests/socket", Timeout: 2 * time.Minute},
-	{Name: "cgroup", Package: "./tests/cgroup", Timeout: 2 * time.Minute},
-	{Name: "perf", Package: "./tests/perf", Timeout: 2 * time.Minute},
-	{Name: "tc", Package: "./tests/tc", Modules: []string{"veth", "sch_ingress", "cls_bpf"}, Timeout: 2 * time.Minute},
-	{Name: "xdp", Package: "./tests/xdp", Modules: []string{"veth"}, Timeout: 2 * time.Minute},
-	{Name: "lsm", Package: "./tests/lsm", Timeout: 2 * time.Minute},
-	{Name: "transport", Package: "./tests/transport", Timeout: 2 * time.Minute},
-	{Name: "fallback", Package: "./tests/fallback", Modules: []string{"veth", "sch_ingress", "cls_bpf"}, Timeout: 3 * time.Minute},
+	builtin("kprobe", 2*time.Minute),
+	builtin("uprobe", 2*time.Minute),
+	builtin("tracing", 2*time.Minute),
+	builtin("tracepoint", 2*time.Minute),
+	builtin("socket", 2*time.Minute),
+	builtin("cgroup", 2*time.Minute),
+	builtin("perf", 2*time.Minute),
+	builtin("tc", 2*time.Minute, "veth", "sch_ingress", "cls_bpf"),
+	builtin("xdp", 2*time.Minute, "veth"),
+	builtin("lsm", 2*time.Minute),
+	builtin("transport", 2*time.Minute),
+	builtin("fallback", 3*time.Minute, "veth", "sch_ingress", "cls_bpf"),
 }
 
 // SelectSuites returns the built-in suites whose name matches expr (all of
@@ -66,4 +100,19 @@ func SelectSuites(expr string) ([]Suite, error) {
 		return nil, fmt.Errorf("--suite %q matches no suite (suites: %s)", expr, strings.Join(names, ", "))
 	}
 	return sel, nil
+}
+
+// TestPackages are the test binaries that suites need, each once: the
+// built-in suites share one.
+func TestPackages(suites []Suite) []initramfs.TestPackage {
+	var pkgs []initramfs.TestPackage
+	seen := map[string]bool{}
+	for _, s := range suites {
+		if seen[s.BinaryName()] {
+			continue
+		}
+		seen[s.BinaryName()] = true
+		pkgs = append(pkgs, initramfs.TestPackage{Name: s.BinaryName(), ImportPath: s.Package})
+	}
+	return pkgs
 }

@@ -97,10 +97,7 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 
 	// Shared images: cold (an empty image cache; Go's build cache stays
 	// warm) and warm (the real cache).
-	var pkgs []initramfs.TestPackage
-	for _, s := range suites {
-		pkgs = append(pkgs, initramfs.TestPackage{Name: s.Name, ImportPath: s.Package})
-	}
+	pkgs := harness.TestPackages(suites)
 	type imageTimes struct{ cold, warm time.Duration }
 	images := map[string]imageTimes{}
 	bases := map[string]string{}
@@ -144,9 +141,7 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		CacheDir: store.CacheDir(), RunDir: filepath.Join(work, "run"), Parallel: *parallel,
 		Profiles: []harness.Profile{harness.DefaultProfile},
 	}
-	if *testRun != "" {
-		opts.TestArgs = []string{"-test.run=" + *testRun}
-	}
+	opts.Run = *testRun
 	t0 := time.Now()
 	res, err := harness.Run(ctx, opts)
 	if err != nil {

@@ -188,9 +188,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if *inject != "" {
 		opts.InjectWrong = splitList(*inject)
 	}
-	if *testRun != "" {
-		opts.TestArgs = []string{"-test.run=" + *testRun}
-	}
+	opts.Run = *testRun
 	if live != nil {
 		opts.OnProgress = live.Update
 		shard := ""

@@ -5,6 +5,7 @@ package testutil
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf/rlimit"
@@ -27,4 +28,16 @@ func RequireGuest(t testing.TB) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		t.Fatalf("rlimit.RemoveMemlock() = %v", err)
 	}
+}
+
+// Comm is this process's command name as the kernel keeps it (what
+// bpf_get_current_comm returns for its threads): the test binary's file
+// name, cut to 15 bytes.
+func Comm(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Fatalf("comm: %v", err)
+	}
+	return strings.TrimSuffix(string(b), "\n")
 }

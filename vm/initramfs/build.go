@@ -130,13 +130,13 @@ var FloorArgs = []string{"--", "-floor"}
 
 // TestPackage is one Go package whose test binary runs in the guest.
 type TestPackage struct {
-	// Name is the suite name; the binary is <Name>.test.
+	// Name names the binary: <Name>.test.
 	Name string
 	// ImportPath is relative to the module ("./tests/kprobe") or absolute.
 	ImportPath string
 }
 
-// TestBinary is where the guest finds a suite's binary.
+// TestBinary is where the guest finds the test binary called name.
 func TestBinary(name string) string { return guest.TestsDir + "/" + name + ".test" }
 
 // Tests returns an archive with the test binaries of pkgs (go test -c,

@@ -35,13 +35,16 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/bpf"
 	"github.com/bpfmatrix/bpfmatrix/bpf/attach"
 	"github.com/bpfmatrix/bpfmatrix/tests/internal/veth"
+	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
+
+// Suite holds this package's tests; package tests runs it in the guest.
+var Suite = suite.New("fallback", TestEntry, TestExit, TestModuleFunc, TestMultiKprobe, TestMultiUprobe, TestTC, TestLSM, TestEvents)
 
 const (
 	family  = "fallback"
 	timeout = 5 * time.Second
-	comm    = "fallback.test"
 )
 
 // Event kinds, as enum fallback_kind in bpf/fallback.c.
@@ -174,7 +177,7 @@ func TestEntry(t *testing.T) {
 	a, ev, payload := tracingCase(t, "entry", kindEntry, attach.Entry, "fentry_vfs_write", "kprobe_vfs_write")
 	assert.Equal(t, testutil.Want(family, uint64(len(payload)), uint64(len(payload))+2), ev.A, "vfs_write count argument")
 	assert.Equal(t, testutil.Want(family, payload[:16], payload[1:17]), ev.Data[:], "first bytes written")
-	assert.Equal(t, comm, testutil.CString(ev.Comm[:]))
+	assert.Equal(t, testutil.Comm(t), testutil.CString(ev.Comm[:]), "comm")
 	threadOfMine(t, ev.Pid)
 	if !t.Failed() {
 		testutil.Report(t, "entry", a.Result.String(), 1)
@@ -192,7 +195,7 @@ func TestExit(t *testing.T) {
 		assert.Equal(t, uint64(n), ev.A, "vfs_write count argument seen by fexit")
 		assert.Equal(t, payload[:16], ev.Data[:], "first bytes written, seen by fexit")
 	}
-	assert.Equal(t, comm, testutil.CString(ev.Comm[:]))
+	assert.Equal(t, testutil.Comm(t), testutil.CString(ev.Comm[:]), "comm")
 	threadOfMine(t, ev.Pid)
 	if !t.Failed() {
 		testutil.Report(t, "exit", a.Result.String(), 1)
@@ -295,7 +298,7 @@ func TestMultiKprobe(t *testing.T) {
 	assert.Equal(t, testutil.Want(family, rcount, rcount+2), got[kindRead].A, "vfs_read count")
 	for _, ev := range evs {
 		threadOfMine(t, ev.Pid)
-		assert.Equal(t, comm, testutil.CString(ev.Comm[:]))
+		assert.Equal(t, testutil.Comm(t), testutil.CString(ev.Comm[:]), "comm")
 	}
 	if !t.Failed() {
 		testutil.Report(t, "multi kprobe", a.Result.String(), 2)
@@ -349,7 +352,7 @@ func TestMultiUprobe(t *testing.T) {
 	for _, ev := range evs {
 		ids[ev.A] = ev.B
 		assert.Equal(t, uint32(pid), ev.Pid, "thread of the single-threaded target")
-		assert.Equal(t, "bpfmatrix-fallb", testutil.CString(ev.Comm[:]))
+		assert.Equal(t, "bpfmatrix-fallb", testutil.CString(ev.Comm[:]), "comm")
 	}
 	want := uint64(arg)
 	assert.Equal(t, map[uint64]uint64{1: testutil.Want(family, want, want+1), 2: want, 3: want}, ids,
@@ -554,7 +557,7 @@ func TestEvents(t *testing.T) {
 	assert.Equal(t, transport, ev.Transport, "transport the program used")
 	assert.Equal(t, testutil.Want(family, nonce, nonce^1), ev.Nonce, "nonce written")
 	assert.Equal(t, testutil.Want(family, count, count+2), ev.Count, "write size")
-	assert.Equal(t, comm, testutil.CString(ev.Comm[:]))
+	assert.Equal(t, testutil.Comm(t), testutil.CString(ev.Comm[:]), "comm")
 	threadOfMine(t, ev.Pid)
 	if !t.Failed() {
 		testutil.Report(t, "events", a.Result.String(), 1)

@@ -24,8 +24,12 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
 	"github.com/bpfmatrix/bpfmatrix/tests/internal/veth"
+	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
+
+// Suite holds this package's tests; package tests runs it in the guest.
+var Suite = suite.New("tc", TestTCNetlink, TestTCX)
 
 const family = "tc"
 

@@ -20,8 +20,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
+	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
+
+// Suite holds this package's tests; package tests runs it in the guest.
+var Suite = suite.New("perf", TestPerfEventSoftware, TestPerfEventHardware)
 
 const family = "perf"
 

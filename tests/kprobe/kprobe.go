@@ -13,8 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
+	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
+
+// Suite holds this package's tests; package tests runs it in the guest.
+var Suite = suite.New("kprobe", TestKprobe, TestKretprobe)
 
 const family = "kprobe"
 
@@ -70,7 +74,7 @@ func TestKprobe(t *testing.T) {
 	})
 	assert.Equal(t, testutil.Want(family, count, count+2), ev.Count, "vfs_write count argument")
 	assert.Equal(t, payload[:16], ev.Data[:], "first bytes of the written buffer")
-	assert.Equal(t, "kprobe.test", testutil.CString(ev.Comm[:]), "comm")
+	assert.Equal(t, testutil.Comm(t), testutil.CString(ev.Comm[:]), "comm")
 	testutil.Report(t, "kprobe", testutil.LinkMechanism(l), 1)
 }
 
@@ -87,6 +91,6 @@ func TestKretprobe(t *testing.T) {
 		return ev.Tgid == uint32(os.Getpid()) && ev.Kind == 2
 	})
 	assert.Equal(t, testutil.Want(family, int64(count), int64(count)-1), ev.Ret, "vfs_write return value")
-	assert.Equal(t, "kprobe.test", testutil.CString(ev.Comm[:]), "comm")
+	assert.Equal(t, testutil.Comm(t), testutil.CString(ev.Comm[:]), "comm")
 	testutil.Report(t, "kretprobe", testutil.LinkMechanism(l), 1)
 }

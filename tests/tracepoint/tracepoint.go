@@ -19,8 +19,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
+	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
+
+// Suite holds this package's tests; package tests runs it in the guest.
+var Suite = suite.New("tracepoint", TestTracepoint, TestRawTracepoint, TestTpBTF)
 
 const family = "tracepoint"
 
@@ -82,7 +86,7 @@ func run(t *testing.T, c hookCase) {
 	assert.Equal(t, testutil.Want(family, uint64(fd), uint64(fd)+1), ev.Fd, "write fd argument")
 	assert.Equal(t, testutil.Want(family, count, count+2), ev.Count, "write count argument")
 	assert.Equal(t, testutil.Want(family, payload[:16], payload[1:17]), ev.Data[:], "first bytes of the written buffer")
-	assert.Equal(t, "tracepoint.test", testutil.CString(ev.Comm[:]), "comm")
+	assert.Equal(t, testutil.Comm(t), testutil.CString(ev.Comm[:]), "comm")
 	// The thread id must be one of this process's threads.
 	_, err = os.Stat("/proc/self/task/" + strconv.FormatUint(uint64(ev.Pid), 10))
 	assert.NoError(t, err, "event thread %d belongs to this process", ev.Pid)

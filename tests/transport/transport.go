@@ -23,8 +23,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
+	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
+
+// Suite holds this package's tests; package tests runs it in the guest.
+var Suite = suite.New("transport", TestRingbuf, TestPerfEventArray)
 
 const (
 	family  = "transport"
@@ -159,7 +163,7 @@ func check(t *testing.T, hook string, s sent, mine, other []byte, mechanism stri
 	assert.Equal(t, testutil.Want(family, s.nonce, s.nonce^1), ev.Nonce, "nonce")
 	assert.Equal(t, testutil.Want(family, s.count, s.count+2), ev.Count, "write count argument")
 	assert.Equal(t, testutil.Want(family, s.payload, append([]byte{s.payload[0] ^ 1}, s.payload[1:]...)), ev.Payload[:], "payload")
-	assert.Equal(t, "transport.test", testutil.CString(ev.Comm[:]), "comm")
+	assert.Equal(t, testutil.Comm(t), testutil.CString(ev.Comm[:]), "comm")
 	// The thread id must be one of this process's threads.
 	_, err = os.Stat("/proc/self/task/" + strconv.FormatUint(uint64(ev.Pid), 10))
 	assert.NoError(t, err, "event thread %d belongs to this process", ev.Pid)

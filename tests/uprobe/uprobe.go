@@ -25,8 +25,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
+	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
+
+// Suite holds this package's tests; package tests runs it in the guest.
+var Suite = suite.New("uprobe", TestUprobe, TestUretprobe)
 
 const (
 	family = "uprobe"

@@ -1,0 +1,167 @@
+package guest
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+)
+
+var (
+	fakeOnce            sync.Once
+	fakeBinary, fakeT2J string
+	fakeErr             error
+	fakeDir             string
+)
+
+// fakeSuites builds testdata/fakesuites and test2json once.
+func fakeSuites(t *testing.T) (binary, test2json string) {
+	t.Helper()
+	fakeOnce.Do(func() {
+		fakeDir, fakeErr = os.MkdirTemp("", "bpfmatrix-guest-test-")
+		if fakeErr != nil {
+			return
+		}
+		fakeBinary = filepath.Join(fakeDir, "fake.test")
+		fakeT2J = filepath.Join(fakeDir, "test2json")
+		for _, args := range [][]string{
+			{"test", "-c", "-o", fakeBinary, "./testdata/fakesuites"},
+			{"build", "-o", fakeT2J, "cmd/test2json"},
+		} {
+			cmd := exec.Command("go", args...)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fakeErr = errors.New(string(out))
+				return
+			}
+		}
+	})
+	require.NoError(t, fakeErr)
+	return fakeBinary, fakeT2J
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fakeDir != "" {
+		os.RemoveAll(fakeDir)
+	}
+	os.Exit(code)
+}
+
+// groupResult is what the guest reported for one run of grouped suites.
+type groupResult struct {
+	tests   map[string]string // suite/test -> final action
+	ends    map[string]*wire.SuiteEnd
+	records map[string]string // suite/test -> mechanism
+	logs    []string
+}
+
+func runGroup(t *testing.T, env []string, run string, timeout time.Duration, names ...string) groupResult {
+	t.Helper()
+	bin, t2j := fakeSuites(t)
+	var suites []Suite
+	for _, n := range names {
+		suites = append(suites, Suite{Name: n, Package: "example.com/" + n, Binary: bin, Parent: "TestSuites", Run: run, Timeout: Duration(timeout)})
+	}
+	var buf bytes.Buffer
+	r := &Runner{Config: &Config{Suites: suites, Env: env}, Enc: wire.NewEncoder(&buf), Test2JSON: t2j}
+	require.NoError(t, r.Run(t.Context()))
+	res := groupResult{tests: map[string]string{}, ends: map[string]*wire.SuiteEnd{}, records: map[string]string{}}
+	dec := wire.NewDecoder(&buf)
+	for {
+		ev, err := dec.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		switch ev.Type {
+		case wire.TypeTest:
+			if ev.Test.Test != "" && ev.Test.Action != "output" {
+				res.tests[ev.Test.Suite+"/"+ev.Test.Test] = ev.Test.Action
+				assert.Equal(t, "example.com/"+ev.Test.Suite, ev.Test.Package, "events carry the suite's own package")
+			}
+		case wire.TypeSuite:
+			res.ends[ev.Suite.Suite] = ev.Suite
+		case wire.TypeRecord:
+			res.records[ev.Record.Suite+"/"+ev.Record.Test] = ev.Record.Mechanism
+		case wire.TypeLog:
+			res.logs = append(res.logs, ev.Log)
+		}
+	}
+	return res
+}
+
+func TestRunSuitesSharedBinary(t *testing.T) {
+	res := runGroup(t, nil, "", time.Minute, "a", "b", "c")
+	assert.Equal(t, map[string]string{
+		"a/TestOne": "pass", "a/TestTwo": "pass",
+		"b/TestOne": "pass", "b/TestTwo": "pass",
+		"c/TestOne": "pass", "c/TestTwo": "fail",
+	}, res.tests)
+	require.Len(t, res.ends, 3)
+	assert.Equal(t, 0, res.ends["a"].ExitCode)
+	assert.Equal(t, 1, res.ends["c"].ExitCode, "a suite with a failing test")
+	assert.Empty(t, res.ends["c"].Error)
+	assert.Equal(t, "m-TestSuites/b/TestOne", res.records["b/TestOne"], "records are mapped to their suite and test")
+	assert.Len(t, res.records, 3)
+}
+
+func TestRunSuitesSelectsTests(t *testing.T) {
+	res := runGroup(t, nil, "TestTwo$", time.Minute, "a", "c")
+	assert.Equal(t, map[string]string{"a/TestTwo": "pass", "c/TestTwo": "fail"}, res.tests)
+	assert.Len(t, res.ends, 2)
+}
+
+func TestRunSuitesRestartsAfterCrash(t *testing.T) {
+	for _, tc := range []struct {
+		mode, err, b string
+		timeout      time.Duration
+	}{
+		// test2json fails the test that was running when the binary
+		// exited, and exits 1 itself.
+		{"exit", "the test binary exited with code 1 during this suite", "fail", time.Minute},
+		// Killed: nobody ends the test; the host fails it.
+		{"hang", "suite timed out after 2s", "run", 2 * time.Second},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			res := runGroup(t, []string{"FAKE_B=" + tc.mode}, "", tc.timeout, "a", "b", "c")
+			assert.Equal(t, map[string]string{
+				"a/TestOne": "pass", "a/TestTwo": "pass",
+				"b/TestOne": tc.b,
+				"c/TestOne": "pass", "c/TestTwo": "fail",
+			}, res.tests, "b's test never ends; c runs in a new process")
+			require.Contains(t, res.ends, "b")
+			assert.Equal(t, tc.err, res.ends["b"].Error)
+			assert.Equal(t, 1, res.ends["c"].ExitCode)
+			assert.Contains(t, res.records, "b/TestOne", "records written before the crash survive")
+			assert.True(t, slicesContain(res.logs, "starting it again for the 1 suite(s) after it"), "logs: %q", res.logs)
+		})
+	}
+}
+
+func TestRunSuitesMissingSuite(t *testing.T) {
+	res := runGroup(t, nil, "", time.Minute, "a", "zzz")
+	require.Contains(t, res.ends, "zzz")
+	assert.Contains(t, res.ends["zzz"].Error, "the test binary ran no TestSuites/zzz")
+	assert.Equal(t, "pass", res.tests["a/TestOne"])
+}
+
+func slicesContain(lines []string, sub string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, sub) {
+			return true
+		}
+	}
+	return false
+}
