@@ -1,4 +1,5 @@
-// Package guest is the program that runs inside each VM as u-root's uinit:
+// Package guest is the program that runs inside each VM as its init (set up
+// by u-root's libinit):
 // it mounts the file systems eBPF needs, loads kernel modules, runs the test
 // binaries through test2json and streams their events to the host on the
 // result channel, then powers the VM off.
@@ -20,9 +21,7 @@ const (
 	Test2JSONPath = "/bpfmatrix/bin/test2json"
 	// TestsDir holds the test binaries, one per suite: <suite>.test.
 	TestsDir = "/bpfmatrix/tests"
-	// UinitPath is where u-root's init looks for the guest program.
-	UinitPath = "/bin/uinit"
-	// InitPath is u-root's init.
+	// InitPath is the guest program, the VM's init.
 	InitPath = "/init"
 )
 

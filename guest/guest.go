@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/u-root/u-root/pkg/kmodule"
@@ -18,7 +19,7 @@ type Mount struct {
 	Source, Target, FSType string
 }
 
-// Mounts are what eBPF tests need beyond what u-root's init mounts. They must
+// Mounts are what eBPF tests need beyond what u-root's libinit mounts. They must
 // be in place before any process that uses cilium/ebpf starts, because the
 // library caches /proc/self/mountinfo.
 var Mounts = []Mount{
@@ -40,7 +41,60 @@ func Hello() *wire.Hello {
 		Machine: unix.ByteSliceToString(u.Machine[:]),
 		Cmdline: strings.TrimSpace(string(cmdline)),
 		LSM:     strings.TrimSpace(string(lsm)),
+		Clock:   bootClock(),
 	}
+}
+
+// bootClock reads where the boot went: when the kernel ran /init, and
+// now, in seconds since the kernel started.
+func bootClock() *wire.BootClock {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return nil
+	}
+	return &wire.BootClock{
+		Init:  initExec(),
+		Hello: float64(ts.Nano()) / 1e9,
+	}
+}
+
+// initExec is when the kernel started /init, from its "Run /init as init
+// process" line in the kernel log (PID 1's start time is earlier: the
+// kernel thread that becomes init), or 0 if the log does not say.
+func initExec() float64 {
+	f, err := os.OpenFile("/dev/kmsg", os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	buf := make([]byte, 8192)
+	for {
+		n, err := f.Read(buf) // one record per read; EAGAIN at the end
+		if err != nil {
+			return 0
+		}
+		if t, ok := parseInitRecord(string(buf[:n])); ok {
+			return t
+		}
+	}
+}
+
+// parseInitRecord reads one /dev/kmsg record ("prio,seq,usec,flags;text")
+// and returns its time if it is the kernel's "Run ... as init process".
+func parseInitRecord(rec string) (float64, bool) {
+	head, text, ok := strings.Cut(rec, ";")
+	if !ok || !strings.HasPrefix(text, "Run ") || !strings.Contains(text, " as init process") {
+		return 0, false
+	}
+	f := strings.Split(head, ",")
+	if len(f) < 3 {
+		return 0, false
+	}
+	usec, err := strconv.ParseUint(f[2], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return float64(usec) / 1e6, true
 }
 
 // OpenChannel opens the result channel device in raw mode, so that the tty
@@ -156,8 +210,11 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// PowerOff syncs and powers the VM off. It does not return on success.
+// PowerOff syncs and ends the VM. It resets the machine rather than
+// powering it off: QEMU runs with -no-reboot, so a reset ends it, and on
+// x86 it boots with acpi=off (faster), which leaves the kernel no way to
+// power off. It does not return on success.
 func PowerOff() error {
 	unix.Sync()
-	return unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	return unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 }

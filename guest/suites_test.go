@@ -165,3 +165,23 @@ func slicesContain(lines []string, sub string) bool {
 	}
 	return false
 }
+
+func TestParseInitRecord(t *testing.T) {
+	for _, tc := range []struct {
+		rec  string
+		want float64
+		ok   bool
+	}{
+		{"6,312,2612345,-;Run /init as init process\n", 2.612345, true},
+		{"6,312,2612345,-;Run /init as init process\n with arguments:", 2.612345, true},
+		{"6,312,2612345,-;Freeing unused kernel image", 0, false},
+		{"6,312,x,-;Run /init as init process", 0, false},
+		{"6,312;Run /init as init process", 0, false},
+		{"garbage", 0, false},
+		{"", 0, false},
+	} {
+		got, ok := parseInitRecord(tc.rec)
+		assert.Equal(t, tc.ok, ok, tc.rec)
+		assert.InDelta(t, tc.want, got, 1e-9, tc.rec)
+	}
+}

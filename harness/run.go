@@ -328,7 +328,7 @@ func (r *runner) probe(ctx context.Context, k *kernels.Kernel, arch vm.Arch, bas
 	}
 	v, err := vm.Start(ctx, vm.Options{
 		Arch: arch, Kernel: k.Vmlinuz, Initrd: base, Accel: accel,
-		Append:     []string{"uroot.uinitargs=-probe=" + arch.Channel},
+		Append:     []string{"--", "-probe=" + arch.Channel},
 		Timeout:    vm.ProbeTimeout,
 		ConsoleLog: filepath.Join(dir, "console.log"),
 	})

@@ -332,7 +332,10 @@ func (v *VM) qemuArgs(channel string) []string {
 	if o.Accel == AccelKVM {
 		cpu = o.Arch.CPUKVM
 	}
-	appendLine := append([]string{"console=" + o.Arch.Console, "panic=-1", "quiet"}, o.Append...)
+	appendLine := []string{"console=" + o.Arch.Console, "panic=-1", "quiet"}
+	appendLine = append(appendLine, BootArgs...)
+	appendLine = append(appendLine, o.Arch.BootArgs...)
+	appendLine = append(appendLine, o.Append...)
 	args := []string{"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"}
 	args = append(args, o.Arch.Machine...)
 	args = append(args,
@@ -349,6 +352,13 @@ func (v *VM) qemuArgs(channel string) []string {
 	)
 	return append(args, o.Arch.ChannelArgs...)
 }
+
+// BootArgs are kernel arguments of every VM that cut boot time without
+// changing what the tests see. cryptomgr.notests skips the crypto
+// self-tests, which the kernel runs at boot: 0.30 s of crypto_algapi_init
+// under TCG (initcall_debug, debian-6.1), and the floor boot went from a
+// median of 2.79 s to 2.30 s.
+var BootArgs = []string{"cryptomgr.notests"}
 
 // stderrTail is the end of QEMU's stderr, for error messages.
 func stderrTail(s string) string {

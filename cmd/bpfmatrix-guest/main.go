@@ -1,5 +1,6 @@
-// Command bpfmatrix-guest runs inside each bpfmatrix VM as u-root's uinit. It
-// reads /bpfmatrix/run.json, runs the test binaries it names, streams their
+// Command bpfmatrix-guest is the init of each bpfmatrix VM. It sets up the
+// root file system with u-root's libinit, as u-root's init does, then reads
+// /bpfmatrix/run.json, runs the test binaries it names, streams their
 // events to the host and powers the VM off. It is built and packed into the
 // initramfs by the host; users never run it by hand.
 package main
@@ -10,6 +11,8 @@ import (
 	"fmt"
 	"log"
 	"os"
+
+	"github.com/u-root/u-root/pkg/libinit"
 
 	"github.com/bpfmatrix/bpfmatrix/guest"
 	"github.com/bpfmatrix/bpfmatrix/harness/wire"
@@ -24,6 +27,14 @@ func main() {
 		select {}
 	}
 	log.SetPrefix("bpfmatrix-guest: ")
+	if os.Getpid() == 1 {
+		// u-root's init would do this and then start us as its uinit;
+		// doing it here saves starting a second Go program on every boot
+		// (0.3 s under TCG, measured by `bpfmatrix bench`).
+		libinit.SetEnv()
+		libinit.CreateRootfs()
+		libinit.NetInit()
+	}
 	if err := run(*probe); err != nil {
 		log.Print(err)
 	}
@@ -68,6 +79,6 @@ func run(probe string) error {
 }
 
 func init() {
-	// u-root's init hands us its console; keep our own log lines there.
+	// The kernel hands init the console as stderr; keep log lines there.
 	log.SetOutput(os.Stderr)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -187,6 +190,12 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	}
 	tw.Flush()
 	fmt.Fprintln(stdout)
+	// Where the boot and the suites went, from the guest's own clock and
+	// the tests' elapsed times: what dominates.
+	for _, kr := range res.Kernels {
+		fmt.Fprintf(stdout, "%s: %s; slowest tests: %s\n", kr.Column(), bootSplit(kr), slowest(kr.Tests, 3))
+	}
+	fmt.Fprintln(stdout)
 	for goarch, it := range images {
 		fmt.Fprintf(stdout, "shared images (%s, %d suites): cold %.2fs (empty image cache, warm Go build cache), warm %.2fs\n", goarch, len(suites), it.cold.Seconds(), it.warm.Seconds())
 	}
@@ -198,4 +207,28 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		return errFailed
 	}
 	return nil
+}
+
+// bootSplit says where a VM's boot went, by the guest's clock.
+func bootSplit(kr harness.KernelResult) string {
+	if kr.Guest == nil || kr.Guest.Clock == nil {
+		return "no boot clock from the guest"
+	}
+	c := kr.Guest.Clock
+	return fmt.Sprintf("boot %.2fs = QEMU, firmware and kernel decompression %.2fs, kernel to /init %.2fs, guest set-up %.2fs",
+		kr.Phases.Boot, max(kr.Phases.Boot-c.Hello, 0), c.Init, max(c.Hello-c.Init, 0))
+}
+
+// slowest names the n slowest tests with their seconds.
+func slowest(tests []harness.TestResult, n int) string {
+	ts := slices.Clone(tests)
+	slices.SortFunc(ts, func(a, b harness.TestResult) int { return cmp.Compare(b.Seconds, a.Seconds) })
+	var out []string
+	for _, t := range ts[:min(n, len(ts))] {
+		out = append(out, fmt.Sprintf("%s/%s %.2fs", t.Suite, t.Name, t.Seconds))
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
 }

@@ -189,8 +189,7 @@ func TestShell(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	waitFor("Welcome to u-root", 4*time.Minute)
-	waitFor(">", time.Minute) // gosh's prompt
+	waitFor("toggle key help", 4*time.Minute) // gosh's prompt is up
 	// The marker is built by the guest's shell, so seeing it proves the
 	// command ran there rather than being echoed. A line typed before the
 	// shell has set up its terminal can be flushed away, so type it again

@@ -83,6 +83,19 @@ type Hello struct {
 	Cmdline string `json:"cmdline"`
 	// LSM is the content of /sys/kernel/security/lsm, the active LSMs.
 	LSM string `json:"lsm,omitempty"`
+	// Clock says where the guest's boot went, in seconds since the kernel
+	// started.
+	Clock *BootClock `json:"clock,omitempty"`
+}
+
+// BootClock holds guest-side boot times, in seconds since the kernel
+// started its clock (CLOCK_BOOTTIME).
+type BootClock struct {
+	// Init is when the kernel ran /init (the guest program): the kernel's
+	// own boot, with the initramfs unpacked.
+	Init float64 `json:"init"`
+	// Hello is when the guest sent its hello, its set-up done.
+	Hello float64 `json:"hello"`
 }
 
 // Module reports loading one kernel module.

@@ -1,5 +1,5 @@
-// Package initramfs builds the guest's initramfs from u-root parts: a base
-// archive (u-root's init, the guest program as uinit, test2json), an archive
+// Package initramfs builds the guest's initramfs with u-root's cpio
+// package: a base archive (the guest program as /init, test2json), an archive
 // of test binaries, a per-kernel archive of kernel modules and a small run
 // configuration. Each part is a newc cpio cached by content; the kernel
 // unpacks their concatenation.

@@ -19,7 +19,7 @@ import (
 
 // format is bumped when the layout of the archives changes, so that old
 // cache entries are not reused.
-const format = "3"
+const format = "4"
 
 // BaseSourceDirs are the directories of this module whose Go files go into
 // the base archive's binaries. A test checks it against `go list -deps`.
@@ -27,8 +27,7 @@ var BaseSourceDirs = []string{"guest", "cmd/bpfmatrix-guest", "harness/wire"}
 
 // BasePackages are built into the base archive, with their place in it.
 var BasePackages = []struct{ Pkg, Path string }{
-	{"github.com/u-root/u-root/cmds/core/init", guest.InitPath},
-	{"./cmd/bpfmatrix-guest", guest.UinitPath},
+	{"./cmd/bpfmatrix-guest", guest.InitPath},
 	{"cmd/test2json", guest.Test2JSONPath},
 }
 
@@ -62,8 +61,8 @@ func (b *Builder) logf(format string, args ...any) {
 	}
 }
 
-// Base returns the base archive: u-root's init, the guest program as its
-// uinit, and test2json. It is rebuilt only when their sources, go.sum or the
+// Base returns the base archive: the guest program as /init (it sets the
+// VM up with u-root's libinit) and test2json. It is rebuilt only when their sources, go.sum or the
 // Go toolchain change.
 func (b *Builder) Base(ctx context.Context) (path string, built bool, err error) {
 	h, sum := newHasher()
