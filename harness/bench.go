@@ -47,8 +47,9 @@ func MeasureFloor(ctx context.Context, spec kernels.Spec, k *kernels.Kernel, bas
 		return res, fmt.Errorf("floor image: %w", err)
 	}
 	for i := range n {
+		kernelImage, _ := k.BootImage() // the same kernel file as the run's
 		v, err := vm.Start(ctx, vm.Options{
-			Arch: arch, Kernel: k.Vmlinuz, Initrd: floor, Accel: accel,
+			Arch: arch, Kernel: kernelImage, Initrd: floor, Accel: accel,
 			Append: initramfs.FloorArgs, Timeout: 2 * time.Minute,
 			ConsoleLog: filepath.Join(dir, fmt.Sprintf("floor-%s-%d.log", spec.Name, i)),
 		})

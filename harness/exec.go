@@ -339,8 +339,9 @@ func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *ker
 		return
 	}
 	ek.ConsoleLog = filepath.Join(dir, "console.log")
+	kernelImage, _ := k.BootImage() // falls back to vmlinuz by itself
 	v, err := vm.Start(ctx, vm.Options{
-		Arch: arch, Kernel: k.Vmlinuz, Initrd: initrd, Accel: verdict.Accel,
+		Arch: arch, Kernel: kernelImage, Initrd: initrd, Accel: verdict.Accel,
 		MemoryMB: opts.MemoryMB, CPUs: opts.CPUs, Timeout: opts.Timeout, ConsoleLog: ek.ConsoleLog,
 	})
 	if err != nil {

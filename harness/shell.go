@@ -124,7 +124,7 @@ func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
 	}
 	se := &ShellExit{ExitCode: -1, ConsoleLog: filepath.Join(opts.RunDir, "console.log")}
 	v, err := vm.Start(ctx, vm.Options{
-		Arch: arch, Kernel: k.Vmlinuz, Initrd: initrd, Accel: verdict.Accel,
+		Arch: arch, Kernel: r.bootImage(k), Initrd: initrd, Accel: verdict.Accel,
 		MemoryMB: opts.MemoryMB, CPUs: opts.CPUs, Timeout: opts.Timeout, ConsoleLog: se.ConsoleLog,
 		Stdin: opts.Stdin, RawConsole: opts.Stdout,
 	})

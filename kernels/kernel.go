@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/bzimage"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 )
 
@@ -64,4 +66,55 @@ func (k *Kernel) ConfigValue(opt string) (string, error) {
 		return "", fmt.Errorf("reading %s: %w", k.Config, err)
 	}
 	return "", nil
+}
+
+// BootImage returns the file QEMU boots for k. For an x86 kernel it is the
+// ELF kernel unpacked from the bzImage (cached as <Dir>/vmlinux), which
+// QEMU enters through its PVH entry point: the guest then does not
+// decompress its own kernel under emulation, 0.5 s of a TCG boot for
+// Debian's LZ4 kernels and 0.9 s for its zstd ones. When that is not
+// possible (no PVH entry, an unknown compression) it returns Vmlinuz and
+// says why in note. arm64 kernels boot as they are: QEMU unpacks their
+// gzip Image on the host.
+func (k *Kernel) BootImage() (path, note string) {
+	if k.Arch != "amd64" {
+		return k.Vmlinuz, ""
+	}
+	dst := filepath.Join(k.Dir, "vmlinux")
+	if _, err := os.Stat(dst); err == nil {
+		return dst, ""
+	}
+	if err := unpackVmlinux(k.Vmlinuz, dst); err != nil {
+		return k.Vmlinuz, fmt.Sprintf("%s boots its compressed bzImage: %v", k.Name, err)
+	}
+	return dst, ""
+}
+
+// unpackVmlinux writes the ELF kernel of the bzImage src to dst, atomically:
+// concurrent runs may race to write it, and every writer writes the same.
+func unpackVmlinux(src, dst string) error {
+	bz, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), ".vmlinux-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	if _, err := bzimage.Unpack(bz, w); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := bzimage.CheckPVH(f); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), dst)
 }

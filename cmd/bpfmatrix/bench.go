@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -49,7 +48,7 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	testRun := fs.String("run", "", "only tests matching `REGEXP`")
 	floorRuns := fs.Int("floor-runs", 3, "boot the floor image `N` times per kernel and take the median")
 	cold := fs.Bool("cold", false, "also time downloads and image builds into a fresh cache (downloads every kernel again)")
-	parallel := fs.Int("parallel", runtime.NumCPU(), "run at most `N` VMs at once")
+	parallel := fs.Int("parallel", harness.DefaultParallel(), "run at most `N` VMs at once (default: one per CPU, plus one)")
 	source := fs.String("source", "", "bpfmatrix source `DIR` (default: found from the working directory)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

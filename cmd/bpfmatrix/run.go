@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -104,7 +103,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	testRun := fs.String("run", "", "run only tests matching `REGEXP` (passed to the test binaries as -test.run)")
 	jsonOut := fs.String("json", "", "write the results as JSON to `FILE` (schema bpfmatrix/v1, see docs/results.md)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "kill a VM that runs longer than `D`")
-	parallel := fs.Int("parallel", runtime.NumCPU(), "run at most `N` VMs at once")
+	parallel := fs.Int("parallel", harness.DefaultParallel(), "run at most `N` VMs at once (default: one per CPU, plus one)")
 	accel := fs.String("accel", "auto", "QEMU accelerator: auto (KVM only if a test boot works), kvm or tcg")
 	memory := fs.Int("memory", 1024, "guest memory in `MB`")
 	source := fs.String("source", "", "bpfmatrix source `DIR` to build the guest and suites from (default: found from the working directory)")

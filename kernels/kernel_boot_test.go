@@ -1,0 +1,44 @@
+package kernels
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBootImage(t *testing.T) {
+	fake := func(t *testing.T, arch string, vmlinuz []byte) *Kernel {
+		t.Helper()
+		dir := t.TempDir()
+		k := &Kernel{Name: "debian-x", Arch: arch, Release: "x"}
+		k.setPaths(dir)
+		require.NoError(t, os.WriteFile(k.Vmlinuz, vmlinuz, 0o644))
+		return k
+	}
+	t.Run("arm64 boots its image as it is", func(t *testing.T) {
+		k := fake(t, "arm64", []byte("gzip'd Image"))
+		path, note := k.BootImage()
+		assert.Equal(t, k.Vmlinuz, path)
+		assert.Empty(t, note)
+	})
+	t.Run("not a bzImage falls back with the reason", func(t *testing.T) {
+		k := fake(t, "amd64", []byte("not a kernel"))
+		path, note := k.BootImage()
+		assert.Equal(t, k.Vmlinuz, path)
+		assert.Contains(t, note, "debian-x boots its compressed bzImage: not an x86 bzImage")
+		left, _ := filepath.Glob(filepath.Join(k.Dir, ".vmlinux-*"))
+		assert.Empty(t, left, "no temporary file is left behind")
+		assert.NoFileExists(t, filepath.Join(k.Dir, "vmlinux"))
+	})
+	t.Run("an unpacked kernel is reused", func(t *testing.T) {
+		k := fake(t, "amd64", []byte("not a kernel"))
+		vmlinux := filepath.Join(k.Dir, "vmlinux")
+		require.NoError(t, os.WriteFile(vmlinux, []byte("\x7fELF"), 0o644))
+		path, note := k.BootImage()
+		assert.Equal(t, vmlinux, path)
+		assert.Empty(t, note)
+	})
+}
