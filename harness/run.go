@@ -128,6 +128,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if len(opts.Kernels) == 0 || len(opts.Suites) == 0 {
 		return nil, errors.New("harness: nothing to run (no kernels or no suites)")
 	}
+	if err := CheckRun(opts.Run); err != nil {
+		return nil, err
+	}
 	r := &runner{opts: opts, start: time.Now()}
 	if err := r.preflight(); err != nil {
 		return nil, err

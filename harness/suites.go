@@ -116,3 +116,48 @@ func TestPackages(suites []Suite) []initramfs.TestPackage {
 	}
 	return pkgs
 }
+
+// CheckRun checks a test selection as go test -run reads it: one regular
+// expression per level of subtests, split on the slashes outside brackets
+// and parentheses. The guest prefixes it with the suite levels, so a bad
+// one would fail every suite; it is refused here instead.
+func CheckRun(run string) error {
+	for _, part := range splitRun(run) {
+		if _, err := regexp.Compile(part); err != nil {
+			return fmt.Errorf("--run %q is not a valid test selection (a regular expression per level, split on '/'): %w", run, err)
+		}
+	}
+	return nil
+}
+
+// splitRun splits run on '/' outside [] and (), like the testing package.
+func splitRun(run string) []string {
+	var parts []string
+	cs, cp, start := 0, 0, 0
+	for i := 0; i < len(run); i++ {
+		switch run[i] {
+		case '[':
+			cs++
+		case ']':
+			if cs--; cs < 0 {
+				cs = 0
+			}
+		case '(':
+			if cs == 0 {
+				cp++
+			}
+		case ')':
+			if cs == 0 {
+				cp--
+			}
+		case '\\':
+			i++
+		case '/':
+			if cs == 0 && cp == 0 {
+				parts = append(parts, run[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, run[start:])
+}

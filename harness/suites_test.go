@@ -37,3 +37,15 @@ func TestTestPackagesBuildsSharedBinaryOnce(t *testing.T) {
 	assert.Equal(t, "./tests", pkgs[0].ImportPath)
 	assert.Equal(t, "tests-faults", pkgs[1].Name)
 }
+
+func TestCheckRun(t *testing.T) {
+	for _, ok := range []string{"", "TestKprobe$", "TestA|TestB", "TestTC/netlink", "Test[/]x", "(a/b)", `a\/b`} {
+		assert.NoError(t, CheckRun(ok), ok)
+	}
+	for _, bad := range []string{"TestK(", "TestA/[b", "ok/x)"} {
+		err := CheckRun(bad)
+		require.Error(t, err, bad)
+		assert.ErrorContains(t, err, "is not a valid test selection")
+	}
+	assert.Equal(t, []string{"a", "b(c/d)", "[e/f]"}, splitRun("a/b(c/d)/[e/f]"))
+}

@@ -25,6 +25,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad timeout", []string{"run", "--timeout", "soon"}, exitUsage, []string{"invalid value", "-timeout"}},
 		{"negative timeout", []string{"run", "--timeout", "-1s"}, exitUsage, []string{"must be positive"}},
 		{"tiny memory", []string{"run", "--memory", "16"}, exitUsage, []string{"at least 128 MB"}},
+		{"bad test selection", []string{"run", "--run", "TestK("}, exitUsage, []string{`--run "TestK(" is not a valid test selection`}},
 		{"stray argument", []string{"run", "debian-6.1"}, exitUsage, []string{"--kernels debian-6.1"}},
 		{"kernels without subcommand", []string{"kernels"}, exitUsage, []string{"list, pull, update"}},
 		{"kernels unknown subcommand", []string{"kernels", "drop"}, exitUsage, []string{`"drop"`}},

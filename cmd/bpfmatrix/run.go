@@ -100,7 +100,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix; see `bpfmatrix kernels list`)")
 	profileList := fs.String("profiles", "default,lsm-bpf", "comma-separated boot `PROFILES` per kernel ("+profileNames()+"); a profile that boots a kernel exactly like an earlier one is not run twice")
 	suiteExpr := fs.String("suite", "", "run only suites matching `REGEXP` (suites: "+suiteNames()+")")
-	testRun := fs.String("run", "", "run only tests matching `REGEXP` (passed to the test binaries as -test.run)")
+	testRun := fs.String("run", "", "run only tests matching `REGEXP`, as go test -run (e.g. 'TestKprobe$', 'TestTC/netlink')")
 	jsonOut := fs.String("json", "", "write the results as JSON to `FILE` (schema bpfmatrix/v1, see docs/results.md)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "kill a VM that runs longer than `D`")
 	parallel := fs.Int("parallel", harness.DefaultParallel(), "run at most `N` VMs at once (default: one per CPU, plus one)")
@@ -136,6 +136,9 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	}
 	if *memory < 128 {
 		return fmt.Errorf("%w: --memory %d: a guest needs at least 128 MB", errUsage, *memory)
+	}
+	if err := harness.CheckRun(*testRun); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	specs, err := selectKernels(*kernelList)
 	if err != nil {
