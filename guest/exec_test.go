@@ -27,13 +27,7 @@ func TestRunExec(t *testing.T) {
 	var stdout, stderr strings.Builder
 	var exit *wire.Exit
 	var done bool
-	dec := wire.NewDecoder(&buf)
-	for {
-		ev, err := dec.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
+	for _, ev := range decodeAll(t, &buf) {
 		switch ev.Type {
 		case wire.TypeOutput:
 			if ev.Output.Stream == wire.Stdout {
@@ -52,4 +46,19 @@ func TestRunExec(t *testing.T) {
 	require.NotNil(t, exit)
 	assert.Equal(t, 3, exit.Code)
 	assert.True(t, done)
+}
+
+// decodeAll decodes every event the guest wrote to buf.
+func decodeAll(t *testing.T, buf *bytes.Buffer) []wire.Event {
+	t.Helper()
+	var evs []wire.Event
+	dec := wire.NewDecoder(buf)
+	for {
+		ev, err := dec.Next()
+		if errors.Is(err, io.EOF) {
+			return evs
+		}
+		require.NoError(t, err)
+		evs = append(evs, ev)
+	}
 }

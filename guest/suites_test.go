@@ -3,7 +3,6 @@ package guest
 import (
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,13 +77,7 @@ func runGroup(t *testing.T, env []string, run string, timeout time.Duration, nam
 	r := &Runner{Config: &Config{Suites: suites, Env: env}, Enc: wire.NewEncoder(&buf), Test2JSON: t2j}
 	require.NoError(t, r.Run(t.Context()))
 	res := groupResult{tests: map[string]string{}, ends: map[string]*wire.SuiteEnd{}, records: map[string]string{}}
-	dec := wire.NewDecoder(&buf)
-	for {
-		ev, err := dec.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		require.NoError(t, err)
+	for _, ev := range decodeAll(t, &buf) {
 		switch ev.Type {
 		case wire.TypeTest:
 			if ev.Test.Test != "" && ev.Test.Action != "output" {
