@@ -46,8 +46,8 @@ func MeasureFloor(ctx context.Context, spec kernels.Spec, k *kernels.Kernel, bas
 	if _, err := os.Stat(floor); err != nil {
 		return res, fmt.Errorf("floor image: %w", err)
 	}
+	kernelImage, _ := k.BootImage() // the same kernel file as the run's
 	for i := range n {
-		kernelImage, _ := k.BootImage() // the same kernel file as the run's
 		v, err := vm.Start(ctx, vm.Options{
 			Arch: arch, Kernel: kernelImage, Initrd: floor, Accel: accel,
 			Append: initramfs.FloorArgs, Timeout: 2 * time.Minute,

@@ -119,18 +119,39 @@ func New(t testing.TB) *Pair {
 	return p
 }
 
-// waitUp waits (bounded) until both ends report carrier, then installs
+// waitUp waits (bounded) until both ends can carry traffic, then installs
 // permanent neighbour entries for each other's addresses.
+//
+// It does not wait for the operational state: the kernel's link watcher
+// publishes it, and before 6.x it took about a second on the first pair of
+// a boot. What transmission needs is the device up, its carrier on and its
+// root qdisc activated (it is "noop", dropping everything, until then). The
+// end that came up first got its carrier from its peer and waits for the
+// link watcher to activate its qdisc; bringing it down and up again
+// activates it at once, since its carrier is now on.
 func (p *Pair) waitUp(t testing.TB, nh *netlink.Handle, peerName string) error {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
+	bounced := false
 	for {
 		host, err1 := netlink.LinkByIndex(p.Host.Attrs().Index)
 		peer, err2 := nh.LinkByName(peerName)
 		if err := errors.Join(err1, err2); err != nil {
 			return fmt.Errorf("look up veth ends: %w", err)
 		}
-		if host.Attrs().OperState == netlink.OperUp && peer.Attrs().OperState == netlink.OperUp {
+		hostReady, err1 := canTransmit(&netlink.Handle{}, host)
+		peerReady, err2 := canTransmit(nh, peer)
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("veth qdiscs: %w", err)
+		}
+		if !hostReady && peerReady && !bounced && carrierOn(host) {
+			bounced = true
+			if err := errors.Join(netlink.LinkSetDown(host), netlink.LinkSetUp(host)); err != nil {
+				return fmt.Errorf("bring %s down and up: %w", host.Attrs().Name, err)
+			}
+			continue
+		}
+		if hostReady && peerReady {
 			p.Host = host
 			return errors.Join(
 				netlink.NeighAdd(&netlink.Neigh{LinkIndex: host.Attrs().Index, State: netlink.NUD_PERMANENT,
@@ -140,11 +161,35 @@ func (p *Pair) waitUp(t testing.TB, nh *netlink.Handle, peerName string) error {
 			)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("veth ends not up after 5s: %s is %s, %s is %s",
-				host.Attrs().Name, host.Attrs().OperState, peer.Attrs().Name, peer.Attrs().OperState)
+			return fmt.Errorf("veth ends not ready to transmit after 5s: %s is %s (flags %#x), %s is %s (flags %#x)",
+				host.Attrs().Name, host.Attrs().OperState, host.Attrs().RawFlags, peer.Attrs().Name, peer.Attrs().OperState, peer.Attrs().RawFlags)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// carrierOn reports whether l is up with its carrier on.
+func carrierOn(l netlink.Link) bool {
+	f := l.Attrs().RawFlags
+	return f&unix.IFF_UP != 0 && f&unix.IFF_LOWER_UP != 0
+}
+
+// canTransmit reports whether l is up, has carrier and has an activated
+// root qdisc (not the "noop" qdisc a device has until then).
+func canTransmit(h *netlink.Handle, l netlink.Link) (bool, error) {
+	if !carrierOn(l) {
+		return false, nil
+	}
+	qs, err := h.QdiscList(l)
+	if err != nil {
+		return false, err
+	}
+	for _, q := range qs {
+		if q.Attrs().Parent == netlink.HANDLE_ROOT && q.Type() == "noop" {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // newNS creates a network namespace and returns a handle to it, leaving
