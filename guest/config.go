@@ -29,8 +29,6 @@ const (
 const (
 	// EnvGuest is "1": tests that need a bpfmatrix VM check it.
 	EnvGuest = "BPFMATRIX_GUEST"
-	// EnvSuite is the suite's name.
-	EnvSuite = "BPFMATRIX_SUITE"
 	// EnvRecords is the JSON Lines file tests append their records to.
 	EnvRecords = "BPFMATRIX_RECORDS"
 	// EnvInject lists the families (or "all") whose tests must compare

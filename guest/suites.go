@@ -45,7 +45,7 @@ func (r *Runner) runSuites(ctx context.Context, suites []Suite) {
 			return
 		}
 		if len(left) > 0 {
-			r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s %s: starting it again for the %d suite(s) after it", filepath.Base(suites[0].Binary), b.outcome(), len(left))})
+			r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s %s: starting it again for the %d suite(s) after it", b.binaryName(), b.outcome(), len(left))})
 		}
 		suites = left
 		if ctx.Err() != nil {
@@ -76,6 +76,10 @@ type binaryRun struct {
 }
 
 func (b *binaryRun) parent() string { return b.suites[0].Parent }
+
+// binaryName is the test binary's file name, for messages and its
+// working directory.
+func (b *binaryRun) binaryName() string { return filepath.Base(b.suites[0].Binary) }
 
 // testName is what the binary calls suite s's tests.
 func (b *binaryRun) testName(s Suite) string {
@@ -114,7 +118,7 @@ func (b *binaryRun) suite(name string) (Suite, bool) {
 
 func (b *binaryRun) run(ctx context.Context) {
 	first := b.suites[0]
-	dir := filepath.Join("/tmp", fmt.Sprintf("%s-%d", filepath.Base(first.Binary), b.attempt))
+	dir := filepath.Join("/tmp", fmt.Sprintf("%s-%d", b.binaryName(), b.attempt))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.err = err
 		return
@@ -128,11 +132,8 @@ func (b *binaryRun) run(ctx context.Context) {
 	cmd.Dir = dir
 	records := filepath.Join(dir, "records.jsonl")
 	cmd.Env = append(os.Environ(), EnvGuest+"=1", EnvRecords+"="+records, "HOME=/tmp")
-	if b.parent() == "" {
-		cmd.Env = append(cmd.Env, EnvSuite+"="+first.Name)
-	}
 	cmd.Env = append(cmd.Env, b.r.Config.Env...)
-	cmd.Stderr = &logWriter{enc: b.r.Enc, prefix: filepath.Base(first.Binary) + ": "}
+	cmd.Stderr = &logWriter{enc: b.r.Enc, prefix: b.binaryName() + ": "}
 	// Its own process group, so that a kill reaches the test binary and
 	// whatever it started, not only test2json.
 	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
@@ -304,7 +305,7 @@ func (b *binaryRun) forward(out io.Reader, cmd *exec.Cmd) {
 		b.r.Enc.Encode(wire.Event{Type: wire.TypeTest, Test: ev})
 	}
 	if err := sc.Err(); err != nil {
-		b.r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: reading test2json output: %v", filepath.Base(b.suites[0].Binary), err)})
+		b.r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: reading test2json output: %v", b.binaryName(), err)})
 	}
 }
 
@@ -318,12 +319,12 @@ func (b *binaryRun) sendRecords(path string) {
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
 		var rec wire.Record
 		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Test == "" {
-			b.r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: bad record %q", filepath.Base(b.suites[0].Binary), line)})
+			b.r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: bad record %q", b.binaryName(), line)})
 			continue
 		}
 		suite, test := b.split(rec.Test)
 		if _, ok := b.suite(suite); !ok || test == "" {
-			b.r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: record of a test outside its suites %q", filepath.Base(b.suites[0].Binary), line)})
+			b.r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: record of a test outside its suites %q", b.binaryName(), line)})
 			continue
 		}
 		rec.Suite, rec.Test = suite, test

@@ -231,7 +231,7 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 				return
 			}
 			defer func() { <-sem }()
-			execKernel(ctx, opts, spec, p.k, arch, []string{base, payload}, resolve, ek)
+			execKernel(ctx, opts, spec, p.k, r.bootImage(p.k), arch, []string{base, payload}, resolve, ek)
 		}()
 	}
 	wg.Wait()
@@ -308,7 +308,7 @@ func writePayload(opts ExecOptions, path string) (string, error) {
 func execBinary(program string) string { return ExecBinDir + "/" + filepath.Base(program) }
 
 // execKernel boots one kernel with the program and collects its output.
-func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *kernels.Kernel, arch vm.Arch, parts []string, resolve func(*kernels.Kernel) (vm.Verdict, error), ek *ExecKernel) {
+func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *kernels.Kernel, kernelImage string, arch vm.Arch, parts []string, resolve func(*kernels.Kernel) (vm.Verdict, error), ek *ExecKernel) {
 	ek.ExitCode = -1
 	ek.Release = k.Release
 	fail := func(err error) { ek.Status, ek.Error = StatusError, err.Error() }
@@ -339,7 +339,6 @@ func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *ker
 		return
 	}
 	ek.ConsoleLog = filepath.Join(dir, "console.log")
-	kernelImage, _ := k.BootImage() // falls back to vmlinuz by itself
 	v, err := vm.Start(ctx, vm.Options{
 		Arch: arch, Kernel: kernelImage, Initrd: initrd, Accel: verdict.Accel,
 		MemoryMB: opts.MemoryMB, CPUs: opts.CPUs, Timeout: opts.Timeout, ConsoleLog: ek.ConsoleLog,

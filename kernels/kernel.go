@@ -2,7 +2,9 @@ package kernels
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,8 +76,9 @@ func (k *Kernel) ConfigValue(opt string) (string, error) {
 // decompress its own kernel under emulation, 0.5 s of a TCG boot for
 // Debian's LZ4 kernels and 0.9 s for its zstd ones. When that is not
 // possible (no PVH entry, an unknown compression) it returns Vmlinuz and
-// says why in note. arm64 kernels boot as they are: QEMU unpacks their
-// gzip Image on the host.
+// says why in note; the reason is cached as <Dir>/vmlinux.unusable, so the
+// kernel is not unpacked again on every boot. arm64 kernels boot as they
+// are: QEMU unpacks their gzip Image on the host.
 func (k *Kernel) BootImage() (path, note string) {
 	if k.Arch != "amd64" {
 		return k.Vmlinuz, ""
@@ -84,10 +87,42 @@ func (k *Kernel) BootImage() (path, note string) {
 	if _, err := os.Stat(dst); err == nil {
 		return dst, ""
 	}
-	if err := unpackVmlinux(k.Vmlinuz, dst); err != nil {
-		return k.Vmlinuz, fmt.Sprintf("%s boots its compressed bzImage: %v", k.Name, err)
+	unusable := dst + ".unusable"
+	if why, err := os.ReadFile(unusable); err == nil {
+		return k.Vmlinuz, string(why)
 	}
-	return dst, ""
+	err := unpackVmlinux(k.Vmlinuz, dst)
+	if err == nil {
+		return dst, ""
+	}
+	note = fmt.Sprintf("%s boots its compressed bzImage: %v", k.Name, err)
+	var bad *unbootableError
+	if errors.As(err, &bad) {
+		_ = os.WriteFile(unusable, []byte(note), 0o644) // best effort: the next boot retries
+	}
+	return k.Vmlinuz, note
+}
+
+// unbootableError is a bzImage that cannot be booted unpacked, whatever
+// the retry: its content is the reason, not the cache's disk.
+type unbootableError struct{ err error }
+
+func (e *unbootableError) Error() string { return e.err.Error() }
+func (e *unbootableError) Unwrap() error { return e.err }
+
+// errWriter remembers the first write error, to tell a full disk from a
+// bad kernel.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // unpackVmlinux writes the ELF kernel of the bzImage src to dst, atomically:
@@ -103,14 +138,21 @@ func unpackVmlinux(src, dst string) error {
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
-	if _, err := bzimage.Unpack(bz, w); err != nil {
-		return err
+	w := &errWriter{w: f}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if _, err := bzimage.Unpack(bz, bw); err != nil {
+		if w.err != nil {
+			return w.err
+		}
+		return &unbootableError{err}
 	}
-	if err := w.Flush(); err != nil {
+	if err := bw.Flush(); err != nil {
 		return err
 	}
 	if err := bzimage.CheckPVH(f); err != nil {
+		return &unbootableError{err}
+	}
+	if err := f.Chmod(0o644); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {

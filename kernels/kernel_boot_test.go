@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -32,6 +33,22 @@ func TestBootImage(t *testing.T) {
 		left, _ := filepath.Glob(filepath.Join(k.Dir, ".vmlinux-*"))
 		assert.Empty(t, left, "no temporary file is left behind")
 		assert.NoFileExists(t, filepath.Join(k.Dir, "vmlinux"))
+
+		// The reason is cached: the next boot does not read and unpack
+		// the kernel again. A bzImage header whose payload lies past the
+		// end would fail differently if it did.
+		assert.FileExists(t, filepath.Join(k.Dir, "vmlinux.unusable"))
+		other := make([]byte, 0x400)
+		copy(other[0x202:], "HdrS")
+		binary.LittleEndian.PutUint16(other[0x206:], 0x20f)
+		binary.LittleEndian.PutUint32(other[0x24c:], 1<<20)
+		require.NoError(t, os.WriteFile(k.Vmlinuz, other, 0o644))
+		path, again := k.BootImage()
+		assert.Equal(t, k.Vmlinuz, path)
+		assert.Equal(t, note, again)
+		require.NoError(t, os.Remove(filepath.Join(k.Dir, "vmlinux.unusable")))
+		_, fresh := k.BootImage()
+		assert.Contains(t, fresh, "outside", "without the cached reason the new file is read")
 	})
 	t.Run("an unpacked kernel is reused", func(t *testing.T) {
 		k := fake(t, "amd64", []byte("not a kernel"))
