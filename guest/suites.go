@@ -73,6 +73,9 @@ type binaryRun struct {
 	current  string                 // the suite running now
 	timedOut string                 // the suite whose timeout killed the process
 	err      error                  // how the process ended
+
+	records string // the file the tests append their records to
+	sent    int64  // how much of it has been forwarded
 }
 
 func (b *binaryRun) parent() string { return b.suites[0].Parent }
@@ -130,8 +133,8 @@ func (b *binaryRun) run(ctx context.Context) {
 	args = append(args, first.Args...)
 	cmd := exec.CommandContext(ctx, b.r.test2json(), args...)
 	cmd.Dir = dir
-	records := filepath.Join(dir, "records.jsonl")
-	cmd.Env = append(os.Environ(), EnvGuest+"=1", EnvRecords+"="+records, "HOME=/tmp")
+	b.records = filepath.Join(dir, "records.jsonl")
+	cmd.Env = append(os.Environ(), EnvGuest+"=1", EnvRecords+"="+b.records, "HOME=/tmp")
 	cmd.Env = append(cmd.Env, b.r.Config.Env...)
 	cmd.Stderr = &logWriter{enc: b.r.Enc, prefix: b.binaryName() + ": "}
 	// Its own process group, so that a kill reaches the test binary and
@@ -159,7 +162,7 @@ func (b *binaryRun) run(ctx context.Context) {
 		}
 	}
 	b.mu.Unlock()
-	b.sendRecords(records)
+	b.sendRecords(true)
 	if b.parent() == "" {
 		b.endSuite(first.Name, -1, false)
 	} else if b.current != "" && !b.state[b.current].ended {
@@ -297,6 +300,11 @@ func (b *binaryRun) forward(out io.Reader, cmd *exec.Cmd) {
 				suite = b.suites[0].Name
 			}
 		}
+		if ev.Action == "pass" || ev.Action == "fail" || ev.Action == "skip" {
+			// The test's records go out with its result, not when the
+			// binary ends: a kernel panic later must not take them along.
+			b.sendRecords(false)
+		}
 		s, _ := b.suite(suite)
 		ev.Suite, ev.Test = suite, test
 		if s.Package != "" {
@@ -309,14 +317,31 @@ func (b *binaryRun) forward(out io.Reader, cmd *exec.Cmd) {
 	}
 }
 
-// sendRecords forwards the records the tests wrote, even if the binary
-// crashed after writing them.
-func (b *binaryRun) sendRecords(path string) {
-	data, err := os.ReadFile(path)
+// sendRecords forwards the complete records the tests have written since
+// the last call. It runs at every test's end and, with final set, once more
+// after the binary exits, so records survive a crash of the binary or of the
+// kernel that comes after them. Until final, an unfinished line waits for
+// the rest of it.
+func (b *binaryRun) sendRecords(final bool) {
+	f, err := os.Open(b.records)
 	if err != nil {
-		return // no test reported a record
+		return // no test has reported a record yet
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+	defer f.Close()
+	data, err := io.ReadAll(io.NewSectionReader(f, b.sent, wire.MaxFrame))
+	if err != nil {
+		b.r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: reading records: %v", b.binaryName(), err)})
+		return
+	}
+	end := strings.LastIndexByte(string(data), '\n') + 1
+	if final || (end == 0 && len(data) == wire.MaxFrame) {
+		end = len(data) // the last line, or one too long to ever end
+	}
+	b.sent += int64(end)
+	for _, line := range strings.Split(string(data[:end]), "\n") {
+		if line == "" {
+			continue
+		}
 		var rec wire.Record
 		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Test == "" {
 			b.r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: bad record %q", b.binaryName(), line)})

@@ -64,6 +64,8 @@ type groupResult struct {
 	ends    map[string]*wire.SuiteEnd
 	records map[string]string // suite/test -> mechanism
 	logs    []string
+	// early lists the tests whose record arrived before their result.
+	early map[string]bool
 }
 
 func runGroup(t *testing.T, env []string, run string, timeout time.Duration, names ...string) groupResult {
@@ -76,7 +78,7 @@ func runGroup(t *testing.T, env []string, run string, timeout time.Duration, nam
 	var buf bytes.Buffer
 	r := &Runner{Config: &Config{Suites: suites, Env: env}, Enc: wire.NewEncoder(&buf), Test2JSON: t2j}
 	require.NoError(t, r.Run(t.Context()))
-	res := groupResult{tests: map[string]string{}, ends: map[string]*wire.SuiteEnd{}, records: map[string]string{}}
+	res := groupResult{tests: map[string]string{}, ends: map[string]*wire.SuiteEnd{}, records: map[string]string{}, early: map[string]bool{}}
 	for _, ev := range decodeAll(t, &buf) {
 		switch ev.Type {
 		case wire.TypeTest:
@@ -87,7 +89,11 @@ func runGroup(t *testing.T, env []string, run string, timeout time.Duration, nam
 		case wire.TypeSuite:
 			res.ends[ev.Suite.Suite] = ev.Suite
 		case wire.TypeRecord:
-			res.records[ev.Record.Suite+"/"+ev.Record.Test] = ev.Record.Mechanism
+			key := ev.Record.Suite + "/" + ev.Record.Test
+			res.records[key] = ev.Record.Mechanism
+			if a := res.tests[key]; a == "" || a == "run" {
+				res.early[key] = true
+			}
 		case wire.TypeLog:
 			res.logs = append(res.logs, ev.Log)
 		}
@@ -108,6 +114,9 @@ func TestRunSuitesSharedBinary(t *testing.T) {
 	assert.Empty(t, res.ends["c"].Error)
 	assert.Equal(t, "m-TestSuites/b/TestOne", res.records["b/TestOne"], "records are mapped to their suite and test")
 	assert.Len(t, res.records, 3)
+	// A kernel panic in a later suite must not take these records along:
+	// each goes out before its test's result, not when the binary exits.
+	assert.Equal(t, map[string]bool{"a/TestOne": true, "b/TestOne": true, "c/TestOne": true}, res.early)
 }
 
 func TestRunSuitesSelectsTests(t *testing.T) {

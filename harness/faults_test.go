@@ -60,6 +60,15 @@ func result(k harness.KernelResult, id string) harness.Outcome {
 	return ""
 }
 
+func hook(k harness.KernelResult, id string) string {
+	for _, tr := range k.Tests {
+		if tr.ID() == id {
+			return tr.Hook
+		}
+	}
+	return ""
+}
+
 func TestFaultHangTimesOut(t *testing.T) {
 	requireVMs(t)
 	k, took := runFault(t, "hang", 30*time.Second, nil)
@@ -78,6 +87,7 @@ func TestFaultPanicDetected(t *testing.T) {
 	assert.Contains(t, k.PanicLines[0], "Kernel panic")
 	assert.Contains(t, strings.Join(k.PanicLines, "\n")+strings.Join(k.ConsoleTail, "\n"), "sysrq")
 	assert.Equal(t, harness.Pass, result(k, "faults/TestBefore"))
+	assert.Equal(t, "none", hook(k, "faults/TestBefore"), "TestBefore's record, sent before the panic, is kept")
 	assert.Less(t, took, 90*time.Second, "a panic is seen on the console, not at the 5m timeout")
 }
 
