@@ -25,17 +25,6 @@ const (
 	InitPath = "/init"
 )
 
-// Environment of the test binaries run by the guest.
-const (
-	// EnvGuest is "1": tests that need a bpfmatrix VM check it.
-	EnvGuest = "BPFMATRIX_GUEST"
-	// EnvRecords is the JSON Lines file tests append their records to.
-	EnvRecords = "BPFMATRIX_RECORDS"
-	// EnvInject lists the families (or "all") whose tests must compare
-	// against a wrong expected value, to prove the checks can fail.
-	EnvInject = "BPFMATRIX_INJECT"
-)
-
 // Config tells the guest what to do in one boot.
 type Config struct {
 	// Channel is the device of the result channel, e.g. /dev/ttyS1.

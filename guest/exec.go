@@ -47,7 +47,7 @@ var ExecBaseEnv = []string{
 	"PATH=/bbin:/bin:/ubin:/sbin:/usr/bin:/usr/sbin",
 	"HOME=/tmp",
 	"TMPDIR=/tmp",
-	EnvGuest + "=1",
+	wire.EnvGuest + "=1",
 }
 
 // maxChunk bounds the bytes carried by one output event, well below

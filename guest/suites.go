@@ -134,7 +134,7 @@ func (b *binaryRun) run(ctx context.Context) {
 	cmd := exec.CommandContext(ctx, b.r.test2json(), args...)
 	cmd.Dir = dir
 	b.records = filepath.Join(dir, "records.jsonl")
-	cmd.Env = append(os.Environ(), EnvGuest+"=1", EnvRecords+"="+b.records, "HOME=/tmp")
+	cmd.Env = append(os.Environ(), wire.EnvGuest+"=1", wire.EnvRecords+"="+b.records, "HOME=/tmp")
 	cmd.Env = append(cmd.Env, b.r.Config.Env...)
 	cmd.Stderr = &logWriter{enc: b.r.Enc, prefix: b.binaryName() + ": "}
 	// Its own process group, so that a kill reaches the test binary and

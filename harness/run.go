@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/guest"
+	"github.com/bpfmatrix/bpfmatrix/harness/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -527,7 +528,7 @@ func (r *runner) buildInitrd(k *kernels.Kernel, arch vm.Arch, shared sharedImage
 	var modules []string
 	cfg := guest.Config{Channel: arch.Channel, Env: append([]string(nil), r.opts.Env...)}
 	if len(r.opts.InjectWrong) > 0 {
-		cfg.Env = append(cfg.Env, guest.EnvInject+"="+strings.Join(r.opts.InjectWrong, ","))
+		cfg.Env = append(cfg.Env, wire.EnvInject+"="+strings.Join(r.opts.InjectWrong, ","))
 	}
 	for _, s := range r.opts.Suites {
 		for _, m := range s.Modules {

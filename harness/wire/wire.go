@@ -26,6 +26,19 @@ import (
 // Magic starts every frame.
 const Magic = "BPFM1"
 
+// Environment the guest gives the test binaries it runs. The tests'
+// side of the contract lives here, not in package guest, so that test
+// binaries do not link the guest program's dependencies.
+const (
+	// EnvGuest is "1": tests that need a bpfmatrix VM check it.
+	EnvGuest = "BPFMATRIX_GUEST"
+	// EnvRecords is the JSON Lines file tests append their records to.
+	EnvRecords = "BPFMATRIX_RECORDS"
+	// EnvInject lists the families (or "all") whose tests must compare
+	// against a wrong expected value, to prove the checks can fail.
+	EnvInject = "BPFMATRIX_INJECT"
+)
+
 // MaxFrame is the longest frame, in bytes, that a [Decoder] accepts.
 const MaxFrame = 1 << 20
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/bpfmatrix/bpfmatrix/guest"
 	"github.com/bpfmatrix/bpfmatrix/harness/wire"
 )
 
@@ -62,7 +61,7 @@ func kernelRelease() string {
 // so that records survive a crash of the test binary intact.
 func write(t testing.TB, r wire.Record) {
 	t.Helper()
-	path := os.Getenv(guest.EnvRecords)
+	path := os.Getenv(wire.EnvRecords)
 	if path == "" {
 		return // not run by the guest: nothing collects records
 	}
@@ -86,7 +85,7 @@ func write(t testing.TB, r wire.Record) {
 // suite compares against a value that went through Want, so that a run with
 // injection proves the check can fail.
 func Want[T any](family string, right, wrong T) T {
-	for _, f := range strings.Split(os.Getenv(guest.EnvInject), ",") {
+	for _, f := range strings.Split(os.Getenv(wire.EnvInject), ",") {
 		if f == family || f == "all" {
 			return wrong
 		}

@@ -10,11 +10,11 @@ import (
 
 	"github.com/cilium/ebpf/rlimit"
 
-	"github.com/bpfmatrix/bpfmatrix/guest"
+	"github.com/bpfmatrix/bpfmatrix/harness/wire"
 )
 
 // InGuest reports whether the process runs inside a bpfmatrix VM.
-func InGuest() bool { return os.Getenv(guest.EnvGuest) == "1" }
+func InGuest() bool { return os.Getenv(wire.EnvGuest) == "1" }
 
 // RequireGuest skips t outside a bpfmatrix VM. The suites load programs into
 // the running kernel and attach to it; on the host they would test the
@@ -23,7 +23,7 @@ func InGuest() bool { return os.Getenv(guest.EnvGuest) == "1" }
 func RequireGuest(t testing.TB) {
 	t.Helper()
 	if !InGuest() {
-		t.Skipf("runs inside a bpfmatrix VM (%s=1 is not set): `go run ./cmd/bpfmatrix run` runs it", guest.EnvGuest)
+		t.Skipf("runs inside a bpfmatrix VM (%s=1 is not set): `go run ./cmd/bpfmatrix run` runs it", wire.EnvGuest)
 	}
 	if err := rlimit.RemoveMemlock(); err != nil {
 		t.Fatalf("rlimit.RemoveMemlock() = %v", err)
