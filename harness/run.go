@@ -38,6 +38,7 @@ type Options struct {
 	// RunDir receives the console logs; created if missing.
 	RunDir string
 	// Parallel is how many VMs run at once; default DefaultParallel().
+	// The longest start first: see the scheduler.
 	Parallel int
 	// Timeout bounds each VM; default 5m.
 	Timeout time.Duration
@@ -149,11 +150,23 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	pulls := make([]chan pulled, len(opts.Kernels))
 	sem := make(chan struct{}, 2)
+	cached := make([]bool, len(opts.Kernels))
+	nCached := 0
+	for i, spec := range opts.Kernels {
+		if _, ok := opts.Store.Cached(spec); ok {
+			cached[i] = true
+			nCached++
+		}
+	}
 	for i, spec := range opts.Kernels {
 		pulls[i] = make(chan pulled, 1)
 		go func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+			if !cached[i] {
+				// Downloads, two at a time; a cached kernel is only
+				// checked and must not wait behind them.
+				sem <- struct{}{}
+				defer func() { <-sem }()
+			}
 			t0 := time.Now()
 			r.progress(Progress{Column: spec.Name, Phase: PhaseFetching})
 			k, err := opts.Store.Pull(ctx, spec)
@@ -201,12 +214,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		cols = append(cols, column{order, kr})
 		colMu.Unlock()
 	}
-	vmSem := make(chan struct{}, opts.Parallel)
+	sched := newScheduler(opts.Parallel, nCached)
+	hist := loadHistory(opts.CacheDir)
+	selection := selectionKey(opts)
 	var wg sync.WaitGroup
 	for i, spec := range opts.Kernels {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			settle := sync.OnceFunc(func() { sched.settled(cached[i]) })
+			defer settle()
 			info := KernelInfo{Name: spec.Name, Distro: spec.Distro, Suite: spec.Suite, Arch: spec.Arch, Flavour: spec.Flavour, Version: spec.Version}
 			p := <-pulls[i]
 			if p.err != nil {
@@ -228,34 +245,43 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			if err != nil {
 				r.logf("%s: %v", spec.Name, err)
 			}
+			arch, _ := archOf(spec)
 			var wgp sync.WaitGroup
 			for j, prof := range profilesFor(opts.Profiles, config) {
+				kr := KernelResult{Kernel: info, Profile: prof.Name, Cmdline: prof.args}
+				kr.Phases.Fetch = p.seconds
+				expect, known := hist.expected(selection, kr.Column())
+				t := sched.enqueue(ticket{known: known, seconds: expect, foreign: !arch.Native(), order: i*100 + j})
 				wgp.Add(1)
 				go func() {
 					defer wgp.Done()
-					kr := KernelResult{Kernel: info, Profile: prof.Name, Cmdline: prof.args}
-					kr.Phases.Fetch = p.seconds
-					select {
-					case vmSem <- struct{}{}:
-					case <-ctx.Done():
+					if err := sched.wait(ctx, t); err != nil {
 						kr.Status, kr.Error = StatusInterrupted, "interrupted before the VM started"
 						addColumn(i*100+j, kr)
 						return
 					}
-					defer func() { <-vmSem }()
+					defer sched.release()
 					r.runKernel(ctx, spec, p.k, images, resolveAccel, &kr)
 					r.judge(&kr, config)
 					r.saveColumn(&kr)
 					addColumn(i*100+j, kr)
 				}()
 			}
+			settle()
 			wgp.Wait()
 		}()
 	}
 	wg.Wait()
 	sort.Slice(cols, func(a, b int) bool { return cols[a].order < cols[b].order })
+	measured := map[string]float64{}
 	for _, c := range cols {
 		res.Kernels = append(res.Kernels, c.kr)
+		if c.kr.Status == StatusOK {
+			measured[c.kr.Column()] = c.kr.Phases.Boot + c.kr.Phases.Tests + c.kr.Phases.PowerOff
+		}
+	}
+	if err := hist.record(opts.CacheDir, selection, measured, time.Now()); err != nil {
+		r.logf("remembering VM times for scheduling: %v", err)
 	}
 	res.Seconds = time.Since(r.start).Seconds()
 	res.Complete = ctx.Err() == nil

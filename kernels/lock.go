@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+
+	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
 )
 
 // LockSchema identifies the lock file format.
@@ -94,25 +95,7 @@ func (l *Lock) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	b = append(b, '\n')
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing lock file %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("writing lock file %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("writing lock file %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing lock file %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := atomicfile.WriteBytes(path, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("writing lock file %s: %w", path, err)
 	}
 	return nil

@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
 )
 
 // Verdict is the accelerator chosen for a host, and why.
@@ -80,7 +81,7 @@ func ResolveAccel(ctx context.Context, want Accel, arch Arch, cacheFile string, 
 	}
 	cache[key] = v
 	if b, err := json.MarshalIndent(cache, "", "  "); err == nil {
-		_ = writeFileAtomic(cacheFile, b)
+		_ = atomicfile.WriteBytes(cacheFile, b, 0o600)
 	}
 	return v, nil
 }
@@ -109,27 +110,6 @@ func hostKey(arch Arch) string {
 		key += fmt.Sprintf("|kvm:%d", st.ModTime().Unix())
 	}
 	return key
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(b)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }
 
 // ErrNoHello is returned by a probe whose guest never said hello.

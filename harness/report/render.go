@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+
+	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
 )
 
 // Format names an output format of Render.
@@ -73,23 +73,7 @@ func Render(w io.Writer, r *harness.Result, f Format) error {
 // WriteFile renders r in format f to path, atomically (a temporary file in
 // the same directory, then a rename).
 func WriteFile(path string, r *harness.Result, f Format) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s report %s: %w", f, path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := Render(tmp, r, f); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s report %s: %w", f, path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s report %s: %w", f, path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s report %s: %w", f, path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return Render(w, r, f) }); err != nil {
 		return fmt.Errorf("write %s report %s: %w", f, path, err)
 	}
 	return nil

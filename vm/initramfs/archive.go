@@ -11,10 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/u-root/u-root/pkg/cpio"
+
+	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
 )
 
 // Entry is one file of an archive: either Src (a file on disk) or Data.
@@ -100,22 +101,10 @@ func Concat(dst string, parts ...string) error {
 // writeAtomic writes path through a temporary file in the same directory
 // and renames it into place, so readers never see a partial file.
 func writeAtomic(path string, fill func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("initramfs: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("initramfs: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := fill(tmp); err != nil {
-		tmp.Close()
+	if err := atomicfile.Write(path, 0o600, fill); err != nil {
 		return fmt.Errorf("initramfs: write %s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("initramfs: %w", err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // hasher accumulates a content key.
