@@ -38,7 +38,8 @@ type Options struct {
 	// RunDir receives the console logs; created if missing.
 	RunDir string
 	// Parallel is how many VMs run at once; default DefaultParallel().
-	// The longest start first: see the scheduler.
+	// The VMs expected to take longest (by the last run of the same
+	// selection; never-measured and emulated ones first) start first.
 	Parallel int
 	// Timeout bounds each VM; default 5m.
 	Timeout time.Duration
