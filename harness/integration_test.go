@@ -127,6 +127,23 @@ func TestDefaultMatrix(t *testing.T) {
 	assert.Equal(t, map[string]bool{"amd64": true, "arm64": true}, arches)
 	assert.True(t, profiles["lsm-bpf"], "the lsm-bpf profile ran where it changes the boot")
 
+	// Every default x86 kernel boots unpacked through the PVH entry: the
+	// compressed fallback works too, but costs about a second per boot
+	// under TCG, so a refusal here is a regression (a new compression, a
+	// window or trailer the unpacker gets wrong), not a detail.
+	store := newStore(t)
+	for _, s := range specs {
+		if s.Arch != "amd64" {
+			continue
+		}
+		k, ok := store.Cached(s)
+		if assert.True(t, ok, "%s is cached after the run", s.Name) {
+			path, note := k.BootImage()
+			assert.Empty(t, note, "%s", s.Name)
+			assert.Equal(t, "vmlinux", filepath.Base(path), "%s boots unpacked", s.Name)
+		}
+	}
+
 	t.Run("a wrong rule fails the run", func(t *testing.T) {
 		wrong := harness.Model{{Test: "kprobe/TestKprobe", Cases: []harness.Case{{Outcome: harness.Unsupported, Why: "deliberately wrong", Source: "test"}}}}
 		k := res.Kernels[0]

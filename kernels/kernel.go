@@ -76,8 +76,9 @@ func (k *Kernel) ConfigValue(opt string) (string, error) {
 // decompress its own kernel under emulation, 0.5 s of a TCG boot for
 // Debian's LZ4 kernels and 0.9 s for its zstd ones. When that is not
 // possible (no PVH entry, an unknown compression) it returns Vmlinuz and
-// says why in note; the reason is cached as <Dir>/vmlinux.unusable, so the
-// kernel is not unpacked again on every boot. arm64 kernels boot as they
+// says why in note; the reason is cached as <Dir>/vmlinux.unusable-<V>, so
+// the kernel is not unpacked again on every boot (V is bzimage.Version: a
+// newer unpacker tries again). arm64 kernels boot as they
 // are: QEMU unpacks their gzip Image on the host.
 func (k *Kernel) BootImage() (path, note string) {
 	if k.Arch != "amd64" {
@@ -87,9 +88,14 @@ func (k *Kernel) BootImage() (path, note string) {
 	if _, err := os.Stat(dst); err == nil {
 		return dst, ""
 	}
-	unusable := dst + ".unusable"
+	unusable := dst + ".unusable-" + bzimage.Version
 	if why, err := os.ReadFile(unusable); err == nil {
 		return k.Vmlinuz, string(why)
+	}
+	// Refusals by an older unpacker may no longer hold: drop them.
+	stale, _ := filepath.Glob(dst + ".unusable*")
+	for _, f := range stale {
+		os.Remove(f)
 	}
 	err := unpackVmlinux(k.Vmlinuz, dst)
 	if err == nil {

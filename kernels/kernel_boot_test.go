@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/bzimage"
 )
 
 func TestBootImage(t *testing.T) {
@@ -37,7 +39,7 @@ func TestBootImage(t *testing.T) {
 		// The reason is cached: the next boot does not read and unpack
 		// the kernel again. A bzImage header whose payload lies past the
 		// end would fail differently if it did.
-		assert.FileExists(t, filepath.Join(k.Dir, "vmlinux.unusable"))
+		assert.FileExists(t, filepath.Join(k.Dir, "vmlinux.unusable-"+bzimage.Version))
 		other := make([]byte, 0x400)
 		copy(other[0x202:], "HdrS")
 		binary.LittleEndian.PutUint16(other[0x206:], 0x20f)
@@ -46,9 +48,18 @@ func TestBootImage(t *testing.T) {
 		path, again := k.BootImage()
 		assert.Equal(t, k.Vmlinuz, path)
 		assert.Equal(t, note, again)
-		require.NoError(t, os.Remove(filepath.Join(k.Dir, "vmlinux.unusable")))
+		require.NoError(t, os.Remove(filepath.Join(k.Dir, "vmlinux.unusable-"+bzimage.Version)))
 		_, fresh := k.BootImage()
 		assert.Contains(t, fresh, "outside", "without the cached reason the new file is read")
+	})
+	t.Run("a refusal by an older unpacker is retried", func(t *testing.T) {
+		k := fake(t, "amd64", []byte("not a kernel"))
+		old := filepath.Join(k.Dir, "vmlinux.unusable")
+		require.NoError(t, os.WriteFile(old, []byte("zstd payload: window size exceeded"), 0o644))
+		_, note := k.BootImage()
+		assert.Contains(t, note, "not an x86 bzImage", "the kernel is read again")
+		assert.NoFileExists(t, old, "the stale reason is removed")
+		assert.FileExists(t, filepath.Join(k.Dir, "vmlinux.unusable-"+bzimage.Version))
 	})
 	t.Run("an unpacked kernel is reused", func(t *testing.T) {
 		k := fake(t, "amd64", []byte("not a kernel"))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -203,6 +204,9 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 			vmTime, f.Median().Seconds(), ratio, max(kr.QEMUMaxRSSKiB, f.MaxRSSKiB)>>10)
 	}
 	tw.Flush()
+	if n := min(len(res.Kernels), *parallel); n > runtime.NumCPU() {
+		fmt.Fprintf(stdout, "note: %d VMs shared %d cores, and each floor booted alone: VM and VM/FLOOR include waiting for a core. Bench one kernel for the clean ratio.\n", n, runtime.NumCPU())
+	}
 	fmt.Fprintln(stdout)
 	// Where the boot and the suites went, from the guest's own clock and
 	// the tests' elapsed times: what dominates.

@@ -21,12 +21,22 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
+// Version names what Unpack accepts. It changes whenever Unpack learns to
+// unpack kernels it refused before, so that callers caching a refusal
+// (kernels.Kernel.BootImage) try those kernels again.
+const Version = "2" // 2: zstd windows up to 128 MiB; the size trailer is not read as data
+
 // MaxKernel bounds the unpacked kernel (Debian's are about 55 MiB).
 const MaxKernel = 512 << 20
 
-// maxWindow bounds the decompression window (dictionary) a payload header
-// may ask for: the kernel's own build uses at most 32 MiB.
-const maxWindow = 64 << 20
+// Bounds on the decompression window (dictionary) a payload header may ask
+// for, which the decoder may allocate. Linux builds xz kernels with at most
+// a 32 MiB dictionary, and zstd kernels with `zstd -22 --ultra` from a pipe,
+// whose frame declares a 128 MiB window (Debian's 6.12 and 7.2 do).
+const (
+	maxXZDict     = 64 << 20
+	maxZstdWindow = 128 << 20
+)
 
 var (
 	// ErrNotBzImage: the file is not an x86 bzImage with boot protocol
@@ -80,10 +90,10 @@ func decompressor(p []byte) (io.Reader, string, error) {
 		return g, "gzip", err
 	case bytes.HasPrefix(p, []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}):
 		// The header names the dictionary size; cap what it may allocate.
-		x, err := xz.ReaderConfig{DictCap: maxWindow}.NewReader(r)
+		x, err := xz.ReaderConfig{DictCap: maxXZDict}.NewReader(r)
 		return x, "xz", err
 	case bytes.HasPrefix(p, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		z, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxWindow), zstd.WithDecoderMaxMemory(MaxKernel))
+		z, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(MaxKernel))
 		if err != nil {
 			return nil, "zstd", err
 		}
@@ -107,9 +117,23 @@ func unpack(bz []byte, w io.Writer, limit int64) (compression string, err error)
 	if err != nil {
 		return "", err
 	}
+	// Linux's build appends the uncompressed size to every payload but a
+	// gzip one (whose own trailer holds it): the decompressor must stop
+	// before it, and the size must match.
+	size := int64(-1)
+	if !bytes.HasPrefix(p, []byte{0x1f, 0x8b}) {
+		if len(p) < 8 {
+			return "", fmt.Errorf("%w: a %d-byte payload", ErrNotBzImage, len(p))
+		}
+		size = int64(binary.LittleEndian.Uint32(p[len(p)-4:]))
+		p = p[:len(p)-4]
+	}
 	r, compression, err := decompressor(p)
 	if err != nil {
 		return compression, fmt.Errorf("%s payload: %w", compression, err)
+	}
+	if size > limit {
+		return compression, fmt.Errorf("%s payload unpacks to more than %d bytes (it says %d)", compression, limit, size)
 	}
 	var head [4]byte
 	if _, err := io.ReadFull(r, head[:]); err != nil {
@@ -125,8 +149,12 @@ func unpack(bz []byte, w io.Writer, limit int64) (compression string, err error)
 	if err != nil {
 		return compression, fmt.Errorf("%s payload: %w", compression, err)
 	}
-	if n+int64(len(head)) > limit {
+	n += int64(len(head))
+	if n > limit {
 		return compression, fmt.Errorf("%s payload unpacks to more than %d bytes", compression, limit)
+	}
+	if size >= 0 && n != size {
+		return compression, fmt.Errorf("%s payload unpacks to %d bytes, but its trailer says %d", compression, n, size)
 	}
 	return compression, nil
 }
