@@ -24,9 +24,16 @@ test: deps test-deps ## Run every test, including the VM integration tests (boot
 
 ##@ Development
 
+FUZZTIME ?= 60s
+
 .PHONY: test-short
 test-short: ## Unit tests only, no VMs
 	$(GO) test -short ./...
+
+.PHONY: fuzz
+fuzz: ## Fuzz the parsers of untrusted input, FUZZTIME each (default 60s): the guest's result stream, kernel images
+	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./harness/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzUnpack$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./kernels/bzimage
 
 .PHONY: bench
 bench: deps ## Time every phase against the boot floor: one trivial test, then every suite on x86_64 and arm64 (BENCH_COLD=1: downloads too)
