@@ -232,16 +232,19 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 // the cache is warm.
 func coldReasons(store *kernels.Store, specs []kernels.Spec) string {
 	var why []string
-	missing := 0
+	missing, native := 0, false
 	for _, s := range specs {
 		if _, ok := store.Cached(s); !ok {
 			missing++
+		}
+		if a, err := vm.ArchByGOARCH(s.GOARCH()); err == nil && a.Native() {
+			native = true // only a native guest can use KVM, so only it is probed
 		}
 	}
 	if missing > 0 {
 		why = append(why, fmt.Sprintf("%d kernel(s) to fetch", missing))
 	}
-	if _, err := os.Stat(filepath.Join(store.CacheDir(), "accel.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(store.CacheDir(), "accel.json")); err != nil && native {
 		why = append(why, "no accelerator verdict cached")
 	}
 	return strings.Join(why, ", ")
