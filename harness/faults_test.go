@@ -51,23 +51,17 @@ func runFault(t *testing.T, fault string, timeout time.Duration, onProgress func
 	return res.Kernels[0], time.Since(start)
 }
 
-func result(k harness.KernelResult, id string) harness.Outcome {
+// test returns the column's result for test id (zero if it has none).
+func test(k harness.KernelResult, id string) harness.TestResult {
 	for _, tr := range k.Tests {
 		if tr.ID() == id {
-			return tr.Result
+			return tr
 		}
 	}
-	return ""
+	return harness.TestResult{}
 }
 
-func hook(k harness.KernelResult, id string) string {
-	for _, tr := range k.Tests {
-		if tr.ID() == id {
-			return tr.Hook
-		}
-	}
-	return ""
-}
+func result(k harness.KernelResult, id string) harness.Outcome { return test(k, id).Result }
 
 func TestFaultHangTimesOut(t *testing.T) {
 	requireVMs(t)
@@ -87,7 +81,7 @@ func TestFaultPanicDetected(t *testing.T) {
 	assert.Contains(t, k.PanicLines[0], "Kernel panic")
 	assert.Contains(t, strings.Join(k.PanicLines, "\n")+strings.Join(k.ConsoleTail, "\n"), "sysrq")
 	assert.Equal(t, harness.Pass, result(k, "faults/TestBefore"))
-	assert.Equal(t, "none", hook(k, "faults/TestBefore"), "TestBefore's record, sent before the panic, is kept")
+	assert.Equal(t, "none", test(k, "faults/TestBefore").Hook, "TestBefore's record, sent before the panic, is kept")
 	assert.Less(t, took, 90*time.Second, "a panic is seen on the console, not at the 5m timeout")
 }
 

@@ -52,9 +52,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, execUsage); fs.PrintDefaults() }
 	var sf storeFlags
-	sf.register(fs)
-	fs.Lookup("lock").DefValue = "bpfmatrix.lock of the enclosing Go module"
-	_ = fs.Set("lock", "")
+	sf.registerModule(fs)
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix, for the program's architecture)")
 	var envAdd, envExclude listFlag
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the guest, or pass the host's KEY even if excluded (repeatable)")

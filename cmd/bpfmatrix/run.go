@@ -28,6 +28,15 @@ func (s *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.lock, "lock", "bpfmatrix.lock", "lock `FILE` pinning each kernel's packages; commit it to keep runs reproducible")
 }
 
+// registerModule registers the flags for a command run from the user's own
+// Go module (exec, shell), whose lock file defaults to the module's
+// bpfmatrix.lock: an empty --lock means "find it".
+func (s *storeFlags) registerModule(fs *flag.FlagSet) {
+	s.register(fs)
+	fs.Lookup("lock").DefValue = "bpfmatrix.lock of the enclosing Go module"
+	_ = fs.Set("lock", "")
+}
+
 func (s *storeFlags) open(progress io.Writer) (*kernels.Store, error) {
 	return s.openWithProgress(downloadProgress(progress))
 }

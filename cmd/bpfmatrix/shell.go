@@ -35,9 +35,7 @@ func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, ar
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, shellUsage); fs.PrintDefaults() }
 	var sf storeFlags
-	sf.register(fs)
-	fs.Lookup("lock").DefValue = "bpfmatrix.lock of the enclosing Go module"
-	_ = fs.Set("lock", "")
+	sf.registerModule(fs)
 	kernel := fs.String("kernel", "", "kernel `NAME` to boot (see `bpfmatrix kernels list`)")
 	timeout := fs.Duration("timeout", time.Hour, "kill the VM after `D`")
 	accel := fs.String("accel", "auto", "QEMU accelerator: auto, kvm or tcg")

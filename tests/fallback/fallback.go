@@ -101,10 +101,6 @@ func readEvents(coll *ebpf.Collection, n int, match func(event) bool) ([]event, 
 	return got, nil
 }
 
-// oddCount is a write or read size no other process in the guest is likely
-// to use, different on every run.
-func oddCount() uint64 { return uint64(40_000 + 2*mrand.IntN(10_000) + 1) }
-
 // writeNull writes count bytes, starting with 16 random ones, to /dev/null
 // and returns the buffer.
 func writeNull(count uint64) ([]byte, error) {
@@ -148,7 +144,7 @@ func tracingCase(t *testing.T, hook string, kind uint32,
 	chain func(*ebpf.CollectionSpec, string, string, string, *attach.Options) (*attach.Attachment, error),
 	first, second string) (*attach.Attachment, event, []byte) {
 	testutil.RequireGuest(t)
-	count := oddCount()
+	count := testutil.OddCount()
 	s := spec(t, map[string]any{bpf.FallbackVarTargetCount: count})
 	var ev event
 	var payload []byte
@@ -256,7 +252,7 @@ func TestModuleFunc(t *testing.T) {
 // read: sizes chosen for the run, pid, first bytes written.
 func TestMultiKprobe(t *testing.T) {
 	testutil.RequireGuest(t)
-	wcount := oddCount()
+	wcount := testutil.OddCount()
 	rcount := wcount + 2*uint64(1+mrand.IntN(1000))
 	s := spec(t, map[string]any{
 		bpf.FallbackVarTargetCount: wcount,
@@ -504,7 +500,7 @@ func TestLSM(t *testing.T) {
 // the chain's Reader.
 func TestEvents(t *testing.T) {
 	testutil.RequireGuest(t)
-	count := oddCount()
+	count := testutil.OddCount()
 	s, err := bpf.LoadFallbackEvents()
 	require.NoError(t, err)
 	require.NoError(t, s.Variables[bpf.FallbackEventsVarTargetCount].Set(count))

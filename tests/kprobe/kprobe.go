@@ -2,7 +2,6 @@
 package kprobe
 
 import (
-	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
@@ -27,9 +26,7 @@ const family = "kprobe"
 func setup(t *testing.T) (*bpf.KprobeObjects, *ringbuf.Reader, uint64) {
 	t.Helper()
 	testutil.RequireGuest(t)
-	// An odd size no other writer in the guest is likely to use, different
-	// on every run.
-	count := uint64(40_000 + 2*rand.IntN(10_000) + 1)
+	count := testutil.OddCount()
 	spec, err := bpf.LoadKprobe()
 	require.NoError(t, err)
 	require.NoError(t, spec.Variables[bpf.KprobeVarTargetCount].Set(count))

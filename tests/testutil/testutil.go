@@ -4,6 +4,7 @@
 package testutil
 
 import (
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -41,3 +42,10 @@ func Comm(t testing.TB) string {
 	}
 	return strings.TrimSuffix(string(b), "\n")
 }
+
+// OddCount returns a byte count for a test's write or read (or the
+// argument a tracepoint test looks for) that no other process in the guest
+// is likely to use: odd, between 40,001 and 59,999, and different on every
+// run. Programs filter their events on it, so a stray writer cannot pass
+// for the test.
+func OddCount() uint64 { return uint64(40_000 + 2*rand.IntN(10_000) + 1) }

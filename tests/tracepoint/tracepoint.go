@@ -5,7 +5,6 @@ package tracepoint
 
 import (
 	"crypto/rand"
-	mrand "math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
@@ -44,9 +43,7 @@ type hookCase struct {
 func run(t *testing.T, c hookCase) {
 	t.Helper()
 	testutil.RequireGuest(t)
-	// An odd size no other system call in the guest is likely to pass as
-	// its third argument, different on every run.
-	count := uint64(40_000 + 2*mrand.IntN(10_000) + 1)
+	count := testutil.OddCount()
 
 	spec, err := bpf.LoadTracepoint()
 	require.NoError(t, err)

@@ -4,7 +4,6 @@ package tracing
 
 import (
 	"crypto/rand"
-	mrand "math/rand/v2"
 	"os"
 	"strconv"
 	"syscall"
@@ -51,9 +50,7 @@ type hookCase struct {
 func run(t *testing.T, c hookCase) (bpf.TracingTracingEvent, []byte, string) {
 	t.Helper()
 	testutil.RequireGuest(t)
-	// An odd size no other writer in the guest is likely to use, different
-	// on every run.
-	count := uint64(40_000 + 2*mrand.IntN(10_000) + 1)
+	count := testutil.OddCount()
 
 	spec, err := bpf.LoadTracing()
 	require.NoError(t, err)

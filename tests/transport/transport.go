@@ -10,7 +10,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
@@ -110,9 +109,7 @@ func readPerf(t *testing.T, rd *perf.Reader) []byte {
 func emit(t *testing.T) (sent, delivered) {
 	t.Helper()
 	testutil.RequireGuest(t)
-	// An odd size no other writer in the guest is likely to use, different
-	// on every run.
-	count := uint64(40_000 + 2*mrand.IntN(10_000) + 1)
+	count := testutil.OddCount()
 	spec, err := bpf.LoadTransport()
 	require.NoError(t, err)
 	require.NoError(t, spec.Variables[bpf.TransportVarTargetCount].Set(count))
