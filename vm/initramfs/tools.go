@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"strings"
 )
 
 // ShellModule is the module the shell's commands come from, and
@@ -26,14 +27,22 @@ var ShellPackages = []string{
 	"cmds/core/mkdir", "cmds/core/printenv", "cmds/core/poweroff",
 }
 
+// ShellTags are the build tags of the shell's commands. goshliner gives
+// gosh the line editor of github.com/peterh/liner instead of bubbline:
+// bubbline redraws the whole line on every key and queries the terminal's
+// colours at start, which under TCG made each key take 15-150 ms to echo
+// and delayed the prompt by 10 s on a terminal that does not answer.
+var ShellTags = []string{"goshliner"}
+
 // ShellPath is the shell in the guest.
 const ShellPath = "/bin/gosh"
 
-// Tools builds packages of module at version for the guest, in a module of
-// its own under the cache (so the packages need not be in bpfmatrix's
-// go.sum), and returns the directory holding the binaries, one per package
-// named after its last element. The result is cached.
-func (b *Builder) Tools(ctx context.Context, module, version string, pkgs []string) (string, error) {
+// Tools builds packages of module at version with the build tags for the
+// guest, in a module of its own under the cache (so the packages need not
+// be in bpfmatrix's go.sum), and returns the directory holding the
+// binaries, one per package named after its last element. The result is
+// cached.
+func (b *Builder) Tools(ctx context.Context, module, version string, pkgs, tags []string) (string, error) {
 	h, sum := newHasher()
 	h.str(format)
 	h.str(runtime.Version())
@@ -41,6 +50,9 @@ func (b *Builder) Tools(ctx context.Context, module, version string, pkgs []stri
 	h.str(module + "@" + version)
 	for _, p := range pkgs {
 		h.str(p)
+	}
+	for _, t := range tags {
+		h.str("tag " + t)
 	}
 	out := filepath.Join(b.CacheDir, fmt.Sprintf("tools-%s-%s", b.GOARCH, sum()))
 	if _, err := os.Stat(filepath.Join(out, ".complete")); err == nil {
@@ -68,7 +80,11 @@ func (b *Builder) Tools(ctx context.Context, module, version string, pkgs []stri
 		return "", fmt.Errorf("%w (building the shell needs the Go module proxy, or a module cache that holds %s@%s and its dependencies)", err, module, version)
 	}
 	bin := filepath.Join(work, "bin")
-	if err := tb.goCmd(ctx, append([]string{"build", "-trimpath", "-ldflags=-s -w", "-o", bin + "/"}, full...)...); err != nil {
+	args := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", bin + "/"}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	if err := tb.goCmd(ctx, append(args, full...)...); err != nil {
 		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(bin, ".complete"), nil, 0o644); err != nil {
@@ -101,7 +117,7 @@ func (b *Builder) Shell(ctx context.Context, version string) (string, error) {
 	if version == "" {
 		version = ShellVersion
 	}
-	dir, err := b.Tools(ctx, ShellModule, version, ShellPackages)
+	dir, err := b.Tools(ctx, ShellModule, version, ShellPackages, ShellTags)
 	if err != nil {
 		return "", err
 	}
