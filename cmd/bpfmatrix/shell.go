@@ -24,7 +24,8 @@ const shellUsage = `Usage: bpfmatrix shell --kernel NAME [flags]
 Boots one VM of the kernel with u-root's shell (gosh) on its console and
 connects it to your terminal: bpffs, tracefs, debugfs and cgroup2 are
 mounted as for the suites, --modules are loaded, and ls, cat, dmesg, mount,
-ps, lsmod, insmod, rmmod, grep are there. Type "exit" (or press Ctrl-] at
+ps, lsmod, insmod, rmmod, grep are there; the up arrow recalls history and
+Tab completes. Type "exit" (or press Ctrl-] at
 any time) to power the VM off and quit. The VM is killed after --timeout.
 
 Flags:
