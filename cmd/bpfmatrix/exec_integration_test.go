@@ -165,8 +165,8 @@ func TestGotestsumExec(t *testing.T) {
 
 // TestShell drives `bpfmatrix shell` through a pseudo-terminal: it waits
 // for the prompt, runs a command that prints a marker computed in the guest,
-// checks the kernel, runs the command again from history (up arrow), and
-// quits with Ctrl-].
+// checks the kernel, runs the command again from history (up arrow), checks
+// that bpffs is mounted, and quits with Ctrl-].
 func TestShell(t *testing.T) {
 	requireExecVMs(t)
 	bin := buildBpfmatrix(t)
@@ -222,6 +222,10 @@ func TestShell(t *testing.T) {
 	_, err = ptmx.Write([]byte("\x1b[A\r"))
 	require.NoError(t, err)
 	waitUntil("second marker after the up arrow", time.Minute, func(s string) bool { return strings.Count(s, marker) > ran })
+	// bpffs is mounted as for the suites (the echoed command line has no "rw").
+	_, err = ptmx.Write([]byte("grep ' /sys/fs/bpf bpf ' /proc/mounts\r"))
+	require.NoError(t, err)
+	waitFor("/sys/fs/bpf bpf rw", time.Minute)
 	_, err = ptmx.Write([]byte{quitKey})
 	require.NoError(t, err)
 	done := make(chan error, 1)
