@@ -95,14 +95,8 @@ func enterCgroup(t *testing.T) string {
 // value) set; programs that a test does not attach stay unattached.
 func load(t *testing.T, consts map[string]any) *bpf.CgroupObjects {
 	t.Helper()
-	spec, err := bpf.LoadCgroup()
-	require.NoError(t, err)
-	for name, v := range consts {
-		require.NoError(t, spec.Variables[name].Set(v), name)
-	}
 	objs := new(bpf.CgroupObjects)
-	require.NoError(t, spec.LoadAndAssign(objs, testutil.LoadOptions()))
-	t.Cleanup(func() { objs.Close() })
+	testutil.Load(t, bpf.LoadCgroup, consts, objs)
 	return objs
 }
 

@@ -60,17 +60,6 @@ const (
 // event is the struct every program of bpf/fallback.c sends.
 type event = bpf.FallbackFallbackEvent
 
-// spec loads bpf/fallback.c's spec with the given variables set.
-func spec(t *testing.T, vars map[string]any) *ebpf.CollectionSpec {
-	t.Helper()
-	s, err := bpf.LoadFallback()
-	require.NoError(t, err)
-	for name, v := range vars {
-		require.NoError(t, s.Variables[name].Set(v), "set %s", name)
-	}
-	return s
-}
-
 // readEvents reads events from coll's ring buffer until match has accepted
 // n of them or the timeout passes (then it returns an error: it runs inside
 // a chain's Verify, where a missing event makes the chain move on).
@@ -145,7 +134,7 @@ func tracingCase(t *testing.T, hook string, kind uint32,
 	first, second string) (*attach.Attachment, event, []byte) {
 	testutil.RequireGuest(t)
 	count := testutil.OddCount()
-	s := spec(t, map[string]any{bpf.FallbackVarTargetCount: count})
+	s := testutil.Spec(t, bpf.LoadFallback, map[string]any{bpf.FallbackVarTargetCount: count})
 	var ev event
 	var payload []byte
 	a, err := chain(s, "vfs_write", first, second, &attach.Options{
@@ -211,7 +200,7 @@ func TestModuleFunc(t *testing.T) {
 	payload := make([]byte, 32+mrand.IntN(200))
 	_, _ = rand.Read(payload)
 
-	s := spec(t, map[string]any{bpf.FallbackVarDstPort: uint16(raddr.Port)})
+	s := testutil.Spec(t, bpf.LoadFallback, map[string]any{bpf.FallbackVarDstPort: uint16(raddr.Port)})
 	var ev event
 	a, err := attach.ModuleFunc(s, "veth", "veth_xmit", "fentry_veth_xmit", "kprobe_veth_xmit", &attach.Options{
 		Collection: *testutil.LoadOptions(),
@@ -254,7 +243,7 @@ func TestMultiKprobe(t *testing.T) {
 	testutil.RequireGuest(t)
 	wcount := testutil.OddCount()
 	rcount := wcount + 2*uint64(1+mrand.IntN(1000))
-	s := spec(t, map[string]any{
+	s := testutil.Spec(t, bpf.LoadFallback, map[string]any{
 		bpf.FallbackVarTargetCount: wcount,
 		bpf.FallbackVarReadCount:   rcount,
 		bpf.FallbackVarTargetTgid:  uint32(os.Getpid()),
@@ -321,7 +310,7 @@ func TestMultiUprobe(t *testing.T) {
 	arg := 1_000 + mrand.IntN(100_000)
 	var evs []event
 	var pid int
-	s := spec(t, nil)
+	s := testutil.Spec(t, bpf.LoadFallback, nil)
 	a, err := attach.UprobeMulti(s, path, uprobeSymbols, "uprobe_multi_target", &attach.Options{
 		Collection: *testutil.LoadOptions(),
 		Verify: func(mech string, coll *ebpf.Collection) error {
@@ -393,13 +382,11 @@ func TestTC(t *testing.T) {
 	}
 
 	// The tc suite's program: the chain is what this test is about.
-	s, err := bpf.LoadTc()
-	require.NoError(t, err)
-	require.NoError(t, s.Variables[bpf.TcVarDropMarker].Set(binary.LittleEndian.Uint64(marker[:])))
-	require.NoError(t, s.Variables[bpf.TcVarDstPort].Set(uint16(raddr.Port)))
 	var objs bpf.TcObjects
-	require.NoError(t, s.LoadAndAssign(&objs, testutil.LoadOptions()))
-	t.Cleanup(func() { objs.Close() })
+	testutil.Load(t, bpf.LoadTc, map[string]any{
+		bpf.TcVarDropMarker: binary.LittleEndian.Uint64(marker[:]),
+		bpf.TcVarDstPort:    uint16(raddr.Port),
+	}, &objs)
 
 	counter := func(idx uint32) uint64 {
 		var v uint64
@@ -443,7 +430,7 @@ func TestLSM(t *testing.T) {
 		require.NoError(t, os.WriteFile(p, []byte(p), 0o644))
 	}
 	require.NoError(t, unix.Stat(target, &st))
-	s := spec(t, map[string]any{
+	s := testutil.Spec(t, bpf.LoadFallback, map[string]any{
 		bpf.FallbackVarTargetTgid: uint32(os.Getpid()),
 		bpf.FallbackVarTargetDev:  unix.Major(st.Dev)<<20 | unix.Minor(st.Dev),
 		bpf.FallbackVarTargetIno:  st.Ino,
@@ -501,9 +488,7 @@ func TestLSM(t *testing.T) {
 func TestEvents(t *testing.T) {
 	testutil.RequireGuest(t)
 	count := testutil.OddCount()
-	s, err := bpf.LoadFallbackEvents()
-	require.NoError(t, err)
-	require.NoError(t, s.Variables[bpf.FallbackEventsVarTargetCount].Set(count))
+	s := testutil.Spec(t, bpf.LoadFallbackEvents, map[string]any{bpf.FallbackEventsVarTargetCount: count})
 
 	var ev bpf.FallbackEventsEventsEvent
 	var nonce uint64

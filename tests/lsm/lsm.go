@@ -73,14 +73,12 @@ func TestLSMFileOpen(t *testing.T) {
 	other, otherSt := createFile(t, dir, fmt.Sprintf("other-%d", mrand.Uint64()))
 	require.NotEqual(t, st.Ino, otherSt.Ino)
 
-	spec, err := bpf.LoadLsm()
-	require.NoError(t, err)
-	require.NoError(t, spec.Variables[bpf.LsmVarTargetTgid].Set(uint32(os.Getpid())))
-	require.NoError(t, spec.Variables[bpf.LsmVarTargetDev].Set(kernelDev(st.Dev)))
-	require.NoError(t, spec.Variables[bpf.LsmVarTargetIno].Set(st.Ino))
 	objs := new(bpf.LsmObjects)
-	require.NoError(t, spec.LoadAndAssign(objs, testutil.LoadOptions()))
-	t.Cleanup(func() { objs.Close() })
+	testutil.Load(t, bpf.LoadLsm, map[string]any{
+		bpf.LsmVarTargetTgid: uint32(os.Getpid()),
+		bpf.LsmVarTargetDev:  kernelDev(st.Dev),
+		bpf.LsmVarTargetIno:  st.Ino,
+	}, objs)
 	l, err := link.AttachLSM(link.LSMOptions{Program: objs.LsmFileOpen})
 	testutil.Unsupported(t, "lsm", err)
 	t.Cleanup(func() { l.Close() })

@@ -154,8 +154,7 @@ func run(t *testing.T, pc perfCase) {
 	defer runtime.UnlockOSThread()
 
 	objs := new(bpf.PerfObjects)
-	require.NoError(t, bpf.LoadPerfObjects(objs, nil))
-	t.Cleanup(func() { objs.Close() })
+	testutil.Load(t, bpf.LoadPerf, nil, objs)
 
 	fd, err := openEvent(t, pc, unix.Gettid())
 	testutil.Unsupported(t, pc.hook, err, pc.unsupported...)

@@ -106,13 +106,11 @@ func TestSocketFilter(t *testing.T) {
 	nKeep, nDrop := 3+mrand.IntN(6), 3+mrand.IntN(6)
 	keep, drop := payloads(t, keepMarker, nKeep), payloads(t, dropMarker, nDrop)
 
-	spec, err := bpf.LoadSocket()
-	require.NoError(t, err)
-	require.NoError(t, spec.Variables[bpf.SocketVarKeepMarker].Set([markerLen]byte(keepMarker)))
-	require.NoError(t, spec.Variables[bpf.SocketVarDropMarker].Set([markerLen]byte(dropMarker)))
 	objs := new(bpf.SocketObjects)
-	require.NoError(t, spec.LoadAndAssign(objs, testutil.LoadOptions()))
-	t.Cleanup(func() { objs.Close() })
+	testutil.Load(t, bpf.LoadSocket, map[string]any{
+		bpf.SocketVarKeepMarker: [markerLen]byte(keepMarker),
+		bpf.SocketVarDropMarker: [markerLen]byte(dropMarker),
+	}, objs)
 
 	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)

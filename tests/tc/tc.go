@@ -83,13 +83,11 @@ func setup(t *testing.T) *env {
 		}
 	}
 
-	spec, err := bpf.LoadTc()
-	require.NoError(t, err)
-	require.NoError(t, spec.Variables[bpf.TcVarDropMarker].Set(binary.LittleEndian.Uint64(marker[:])))
-	require.NoError(t, spec.Variables[bpf.TcVarDstPort].Set(uint16(raddr.Port)))
 	e.objs = new(bpf.TcObjects)
-	require.NoError(t, spec.LoadAndAssign(e.objs, testutil.LoadOptions()))
-	t.Cleanup(func() { e.objs.Close() })
+	testutil.Load(t, bpf.LoadTc, map[string]any{
+		bpf.TcVarDropMarker: binary.LittleEndian.Uint64(marker[:]),
+		bpf.TcVarDstPort:    uint16(raddr.Port),
+	}, e.objs)
 	return e
 }
 

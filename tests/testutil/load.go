@@ -1,8 +1,12 @@
 package testutil
 
 import (
+	"io"
+	"testing"
+
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+	"github.com/stretchr/testify/require"
 )
 
 // kernelTypes is the process's one cache of kernel BTF. Decoding
@@ -15,4 +19,26 @@ var kernelTypes = btf.NewCache()
 // share the process's kernel BTF cache.
 func LoadOptions() *ebpf.CollectionOptions {
 	return &ebpf.CollectionOptions{Cache: kernelTypes}
+}
+
+// Spec returns the collection spec that load returns (a bpf2go LoadX) with
+// each constant in consts (variable name to value) set.
+func Spec(t testing.TB, load func() (*ebpf.CollectionSpec, error), consts map[string]any) *ebpf.CollectionSpec {
+	t.Helper()
+	spec, err := load()
+	require.NoError(t, err)
+	for name, value := range consts {
+		v, ok := spec.Variables[name]
+		require.True(t, ok, "the objects have no variable %s", name)
+		require.NoError(t, v.Set(value), "set %s", name)
+	}
+	return spec
+}
+
+// Load loads [Spec] into objs (the matching bpf2go Objects) with
+// [LoadOptions], and closes objs when the test ends.
+func Load(t testing.TB, load func() (*ebpf.CollectionSpec, error), consts map[string]any, objs io.Closer) {
+	t.Helper()
+	require.NoError(t, Spec(t, load, consts).LoadAndAssign(objs, LoadOptions()))
+	t.Cleanup(func() { objs.Close() })
 }

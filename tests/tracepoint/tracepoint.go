@@ -45,10 +45,10 @@ func run(t *testing.T, c hookCase) {
 	testutil.RequireGuest(t)
 	count := testutil.OddCount()
 
-	spec, err := bpf.LoadTracepoint()
-	require.NoError(t, err)
-	require.NoError(t, spec.Variables[bpf.TracepointVarTargetCount].Set(count))
-	require.NoError(t, spec.Variables[bpf.TracepointVarWriteNr].Set(int64(unix.SYS_WRITE)))
+	spec := testutil.Spec(t, bpf.LoadTracepoint, map[string]any{
+		bpf.TracepointVarTargetCount: count,
+		bpf.TracepointVarWriteNr:     int64(unix.SYS_WRITE),
+	})
 	for name := range spec.Programs {
 		if name != c.program {
 			delete(spec.Programs, name)

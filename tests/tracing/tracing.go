@@ -52,9 +52,7 @@ func run(t *testing.T, c hookCase) (bpf.TracingTracingEvent, []byte, string) {
 	testutil.RequireGuest(t)
 	count := testutil.OddCount()
 
-	spec, err := bpf.LoadTracing()
-	require.NoError(t, err)
-	require.NoError(t, spec.Variables[bpf.TracingVarTargetCount].Set(count))
+	spec := testutil.Spec(t, bpf.LoadTracing, map[string]any{bpf.TracingVarTargetCount: count})
 	for name := range spec.Programs {
 		if name != c.program {
 			delete(spec.Programs, name)

@@ -110,12 +110,8 @@ func emit(t *testing.T) (sent, delivered) {
 	t.Helper()
 	testutil.RequireGuest(t)
 	count := testutil.OddCount()
-	spec, err := bpf.LoadTransport()
-	require.NoError(t, err)
-	require.NoError(t, spec.Variables[bpf.TransportVarTargetCount].Set(count))
 	objs := new(bpf.TransportObjects)
-	require.NoError(t, spec.LoadAndAssign(objs, testutil.LoadOptions()))
-	t.Cleanup(func() { objs.Close() })
+	testutil.Load(t, bpf.LoadTransport, map[string]any{bpf.TransportVarTargetCount: count}, objs)
 
 	ringRd, err := ringbuf.NewReader(objs.RingEvents)
 	require.NoError(t, err)

@@ -103,8 +103,7 @@ func run(t *testing.T, hc hookCase) {
 	path := target(t)
 
 	objs := new(bpf.UprobeObjects)
-	require.NoError(t, bpf.LoadUprobeObjects(objs, nil))
-	t.Cleanup(func() { objs.Close() })
+	testutil.Load(t, bpf.LoadUprobe, nil, objs)
 	rd, err := ringbuf.NewReader(objs.UprobeEvents)
 	require.NoError(t, err)
 	t.Cleanup(func() { rd.Close() })

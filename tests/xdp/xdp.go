@@ -91,13 +91,11 @@ func testXDP(t *testing.T, mode string, flags link.XDPAttachFlags, wantAttach ui
 		}
 	}
 
-	spec, err := bpf.LoadXdp()
-	require.NoError(t, err)
-	require.NoError(t, spec.Variables[bpf.XdpVarDropMarker].Set(binary.LittleEndian.Uint64(marker[:])))
-	require.NoError(t, spec.Variables[bpf.XdpVarDstPort].Set(uint16(raddr.Port)))
 	objs := new(bpf.XdpObjects)
-	require.NoError(t, spec.LoadAndAssign(objs, testutil.LoadOptions()))
-	t.Cleanup(func() { objs.Close() })
+	testutil.Load(t, bpf.LoadXdp, map[string]any{
+		bpf.XdpVarDropMarker: binary.LittleEndian.Uint64(marker[:]),
+		bpf.XdpVarDstPort:    uint16(raddr.Port),
+	}, objs)
 
 	l, err := link.AttachXDP(link.XDPOptions{
 		Program:   objs.XdpFilter,
