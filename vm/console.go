@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"sync"
+
+	"github.com/bpfmatrix/bpfmatrix/internal/splat"
 )
 
 // panicMarkers are console lines that mean the guest kernel died.
@@ -21,6 +23,7 @@ type console struct {
 	max      int
 	panicked []string
 	onPanic  func()
+	splats   splat.Detector
 }
 
 func newConsole(max int, onPanic func()) *console {
@@ -52,6 +55,7 @@ func w0(w io.Writer) io.Writer {
 
 func (c *console) add(line string) {
 	c.mu.Lock()
+	c.splats.Line(line)
 	c.tail = append(c.tail, line)
 	if len(c.tail) > c.max {
 		c.tail = c.tail[len(c.tail)-c.max:]
@@ -76,8 +80,8 @@ func (c *console) add(line string) {
 	}
 }
 
-func (c *console) snapshot() (tail, panicLines []string) {
+func (c *console) snapshot() (tail, panicLines []string, splats []splat.Splat) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.tail...), append([]string(nil), c.panicked...)
+	return append([]string(nil), c.tail...), append([]string(nil), c.panicked...), c.splats.Flush()
 }

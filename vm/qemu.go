@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/bpfmatrix/bpfmatrix/internal/splat"
 )
 
 // Accel is a QEMU accelerator.
@@ -62,6 +64,26 @@ type Options struct {
 	// RawConsole, if set, receives the console's bytes as they arrive,
 	// not split into lines (a shell prompt has no newline).
 	RawConsole io.Writer
+	// Disks are attached as read-only virtio block devices, in order.
+	Disks []Disk
+}
+
+// Disk is a read-only disk image the guest sees as a virtio block device
+// whose serial number (/sys/block/vdX/serial) is Serial.
+type Disk struct {
+	// Path is the image file on the host.
+	Path string
+	// Serial names the disk for the guest; at most 20 bytes of [a-z0-9-].
+	Serial string
+}
+
+// validSerial reports whether s can name a disk: virtio-blk keeps 20 bytes
+// of serial, and QEMU's -drive syntax gives ',' a meaning.
+func validSerial(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
 }
 
 // Reason says why a VM stopped.
@@ -92,6 +114,9 @@ type Exit struct {
 	Duration    time.Duration
 	PanicLines  []string
 	ConsoleTail []string
+	// Splats are the kernel's warnings, BUGs, oopses, stalls and lockups
+	// seen on the console (see package splat).
+	Splats []splat.Splat
 	// MaxRSSKiB is QEMU's peak resident memory.
 	MaxRSSKiB int64
 }
@@ -137,7 +162,14 @@ func Start(ctx context.Context, o Options) (*VM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s is not installed: run `sudo apt-get install -y %s`", ErrQEMUNotFound, bin, o.Arch.Package)
 	}
-	for _, f := range []string{o.Kernel, o.Initrd} {
+	files := []string{o.Kernel, o.Initrd}
+	for _, d := range o.Disks {
+		if !validSerial(d.Serial) {
+			return nil, fmt.Errorf("vm: disk %s: serial %q is not 1-20 characters of [a-z0-9-]", d.Path, d.Serial)
+		}
+		files = append(files, d.Path)
+	}
+	for _, f := range files {
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("vm: %w", err)
 		}
@@ -172,13 +204,18 @@ func Start(ctx context.Context, o Options) (*VM, error) {
 	// Own process group, so that the kill reaches every thread and child;
 	// and die with us if we die without cleaning up.
 	v.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	conR, err := v.cmd.StdoutPipe()
+	// The console pipe is ours, not exec's StdoutPipe: Wait closes that
+	// one as soon as QEMU exits, which loses the console's last lines (a
+	// panic or a splat just before the guest reset). This one reaches EOF
+	// when every process of the group has closed it.
+	conR, conW, err := os.Pipe()
 	if err != nil {
 		rr.Close()
 		rw.Close()
 		logf.Close()
 		return nil, err
 	}
+	v.cmd.Stdout = conW
 	v.con = newConsole(60, func() {
 		// panic=-1 makes the guest reboot at once and -no-reboot makes QEMU
 		// exit; kill it anyway if it lingers.
@@ -188,10 +225,13 @@ func Start(ctx context.Context, o Options) (*VM, error) {
 	if err := v.cmd.Start(); err != nil {
 		rr.Close()
 		rw.Close()
+		conR.Close()
+		conW.Close()
 		logf.Close()
 		return nil, fmt.Errorf("vm: start %s: %w", bin, err)
 	}
 	rw.Close()
+	conW.Close()
 	go func() {
 		var w io.Writer = logf
 		if o.Console != nil {
@@ -202,6 +242,7 @@ func Start(ctx context.Context, o Options) (*VM, error) {
 			r = io.TeeReader(conR, o.RawConsole)
 		}
 		v.con.consume(r, w)
+		conR.Close()
 		close(v.conDone)
 	}()
 	go v.watch(ctx)
@@ -261,7 +302,7 @@ func (v *VM) Wait() *Exit {
 	if ru, ok := v.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		e.MaxRSSKiB = ru.Maxrss
 	}
-	e.ConsoleTail, e.PanicLines = v.con.snapshot()
+	e.ConsoleTail, e.PanicLines, e.Splats = v.con.snapshot()
 	v.mu.Lock()
 	reason := v.reason
 	v.mu.Unlock()
@@ -332,9 +373,7 @@ func (v *VM) qemuArgs(channel string) []string {
 	if o.Accel == AccelKVM {
 		cpu = o.Arch.CPUKVM
 	}
-	appendLine := []string{"console=" + o.Arch.Console, "panic=-1", "quiet"}
-	appendLine = append(appendLine, BootArgs...)
-	appendLine = append(appendLine, o.Arch.BootArgs...)
+	appendLine := append([]string{"console=" + o.Arch.Console}, BaseCmdline...)
 	appendLine = append(appendLine, o.Append...)
 	args := []string{"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"}
 	args = append(args, o.Arch.Machine...)
@@ -350,15 +389,23 @@ func (v *VM) qemuArgs(channel string) []string {
 		"-serial", "chardev:con",
 		"-chardev", "file,id=res,path="+channel,
 	)
-	return append(args, o.Arch.ChannelArgs...)
+	args = append(args, o.Arch.ChannelArgs...)
+	for i, d := range o.Disks {
+		id := "disk" + strconv.Itoa(i)
+		args = append(args,
+			"-drive", "file="+strings.ReplaceAll(d.Path, ",", ",,")+",if=none,id="+id+",format=raw,readonly=on",
+			"-device", "virtio-blk-pci,drive="+id+",serial="+d.Serial)
+	}
+	return args
 }
 
-// BootArgs are kernel arguments of every VM that cut boot time without
-// changing what the tests see. cryptomgr.notests skips the crypto
-// self-tests, which the kernel runs at boot: 0.30 s of crypto_algapi_init
-// under TCG (initcall_debug, debian-6.1), and the floor boot went from a
-// median of 2.79 s to 2.30 s.
-var BootArgs = []string{"cryptomgr.notests"}
+// BaseCmdline is what every guest's kernel command line holds besides
+// console= and the profile's arguments. Nothing here trades what the tests
+// can see for boot speed: panic=-1 reboots at once on a panic (QEMU's
+// -no-reboot then ends the VM, so a panic is reported instead of hanging
+// until the timeout), and quiet is the distributions' default console
+// loglevel (dmesg still has every line).
+var BaseCmdline = []string{"panic=-1", "quiet"}
 
 // stderrTail is the end of QEMU's stderr, for error messages.
 func stderrTail(s string) string {

@@ -55,6 +55,7 @@ func TestVMEnds(t *testing.T) {
 		want      Reason
 		wantErr   string
 		wantPanic string
+		wantSplat string
 	}{
 		{name: "powers off", script: "echo booted; exit 0", want: ReasonExited},
 		{name: "qemu fails", script: "echo 'qemu: could not load kernel' >&2; exit 1", want: ReasonExited, wantErr: "could not load kernel"},
@@ -62,6 +63,7 @@ func TestVMEnds(t *testing.T) {
 		{name: "canceled", script: "sleep 1000 & echo $! > $PIDFILE; wait", cancel: true, want: ReasonCanceled},
 		{name: "panics and lingers", script: "echo '[ 1.0] Kernel panic - not syncing: sysrq triggered crash'; echo '[ 1.1] CPU: 0 PID: 1'; sleep 1000 & echo $! > $PIDFILE; wait", want: ReasonPanic, wantPanic: "Kernel panic - not syncing: sysrq"},
 		{name: "killed from outside", script: "kill -9 $$", want: ReasonKilled, wantErr: "killed"},
+		{name: "splat, then powers off", script: "echo '[ 1.0] BUG: sleeping function called from invalid context at mm/slab.h:1'; echo '[ 1.1] Call Trace:'; exit 0", want: ReasonExited, wantSplat: "bug"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,6 +91,13 @@ func TestVMEnds(t *testing.T) {
 			if tt.wantPanic != "" {
 				require.NotEmpty(t, e.PanicLines)
 				assert.Contains(t, e.PanicLines[0], tt.wantPanic)
+			}
+			if tt.wantSplat != "" {
+				require.Len(t, e.Splats, 1, "console %q", e.ConsoleTail)
+				assert.Equal(t, tt.wantSplat, e.Splats[0].Kind)
+				assert.Equal(t, []string{"[ 1.0] BUG: sleeping function called from invalid context at mm/slab.h:1", "[ 1.1] Call Trace:"}, e.Splats[0].Lines)
+			} else {
+				assert.Empty(t, e.Splats)
 			}
 			// Whatever the guest left running in QEMU's process group is gone.
 			if b, err := os.ReadFile(pidFile); err == nil {
@@ -188,4 +197,23 @@ func TestResolveAccel(t *testing.T) {
 	v, err = ResolveAccel(context.Background(), AccelAuto, arch, filepath.Join(t.TempDir(), "b.json"), ok)
 	require.NoError(t, err)
 	assert.Equal(t, AccelKVM, v.Accel)
+}
+
+func TestDiskArgs(t *testing.T) {
+	o := fakeQEMU(t, "exit 0")
+	img := filepath.Join(t.TempDir(), "a,b.img")
+	require.NoError(t, os.WriteFile(img, nil, 0o644))
+	o.Disks = []Disk{{Path: img, Serial: "sys"}}
+	v, err := Start(context.Background(), o)
+	require.NoError(t, err)
+	v.Wait()
+	args := strings.Join(v.Args(), " ")
+	assert.Contains(t, args, "-drive file="+strings.ReplaceAll(img, ",", ",,")+",if=none,id=disk0,format=raw,readonly=on")
+	assert.Contains(t, args, "-device virtio-blk-pci,drive=disk0,serial=sys")
+
+	for _, bad := range []string{"", "Sys", "a,b", "serial-longer-than-20-bytes"} {
+		o.Disks = []Disk{{Path: img, Serial: bad}}
+		_, err := Start(context.Background(), o)
+		assert.ErrorContains(t, err, "serial", "Start(serial %q)", bad)
+	}
 }
