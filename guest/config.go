@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -23,6 +25,11 @@ const (
 	TestsDir = "/bpfmatrix/tests"
 	// InitPath is the guest program, the VM's init.
 	InitPath = "/init"
+	// ModprobePath is the modprobe the kernel runs to load a module on
+	// demand (/proc/sys/kernel/modprobe): a link to the guest program.
+	ModprobePath = "/sbin/modprobe"
+	// DiskDir holds the mounted disk images, one directory per serial.
+	DiskDir = "/bpfmatrix/disks"
 )
 
 // Config tells the guest what to do in one boot.
@@ -38,6 +45,28 @@ type Config struct {
 	// Exec, if set, selects raw-exec mode: the guest runs this one program
 	// instead of the suites (see [Exec]).
 	Exec *Exec `json:"exec,omitempty"`
+	// Disks are the read-only disk images the host attached, mounted
+	// after Modules are loaded and before any test starts.
+	Disks []Disk `json:"disks,omitempty"`
+}
+
+// Disk is one read-only disk image: a virtio block device whose serial is
+// Serial, holding a file system of type FSType. The guest mounts it at
+// DiskDir/<serial> and bind-mounts each of Binds.
+type Disk struct {
+	Serial string `json:"serial"`
+	FSType string `json:"fstype"`
+	Binds  []Bind `json:"binds"`
+}
+
+// Bind makes the directory Source of a disk (relative to its root; "" is
+// the root) appear at Target in the guest. With Writable, the guest sees a
+// writable copy: an overlay whose changes live in memory and are lost at
+// power-off.
+type Bind struct {
+	Source   string `json:"source,omitempty"`
+	Target   string `json:"target"`
+	Writable bool   `json:"writable,omitempty"`
 }
 
 // Suite is one test binary.
@@ -99,6 +128,16 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	if c.Exec != nil && c.Exec.Path == "" {
 		return nil, fmt.Errorf("guest config %s: exec has no program path", path)
+	}
+	for i, d := range c.Disks {
+		if d.Serial == "" || d.FSType == "" || strings.Contains(d.Serial, "/") {
+			return nil, fmt.Errorf("guest config %s: disk %d has no serial or file system type", path, i)
+		}
+		for _, b := range d.Binds {
+			if !filepath.IsAbs(b.Target) || strings.Contains(b.Source, "..") {
+				return nil, fmt.Errorf("guest config %s: disk %s: bind %q -> %q: the target must be absolute and the source inside the disk", path, d.Serial, b.Source, b.Target)
+			}
+		}
 	}
 	for i, s := range c.Suites {
 		if s.Name == "" || s.Binary == "" {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,5 +62,38 @@ func decodeAll(t *testing.T, buf *bytes.Buffer) []wire.Event {
 		}
 		require.NoError(t, err)
 		evs = append(evs, ev)
+	}
+}
+
+func TestWatchSplats(t *testing.T) {
+	// A file of /dev/kmsg records: the watcher reads it as it would the
+	// kernel log (one record per read here is one line per read there).
+	log := filepath.Join(t.TempDir(), "kmsg")
+	require.NoError(t, os.WriteFile(log, []byte("4,1,1500000,-;------------[ cut here ]------------\n"), 0o644))
+	var buf bytes.Buffer
+	stop := WatchSplats(log, wire.NewEncoder(&buf))
+	stop()
+	evs := decodeAll(t, &buf)
+	require.Len(t, evs, 1, "%v", evs)
+	require.Equal(t, wire.TypeSplat, evs[0].Type)
+	assert.Equal(t, "warning", evs[0].Splat.Kind)
+	assert.Equal(t, []string{"[    1.500000] ------------[ cut here ]------------"}, evs[0].Splat.Lines)
+
+	buf.Reset()
+	WatchSplats(filepath.Join(t.TempDir(), "missing"), wire.NewEncoder(&buf))()
+	evs = decodeAll(t, &buf)
+	require.Len(t, evs, 1)
+	assert.Equal(t, wire.TypeLog, evs[0].Type, "a kernel log that cannot be read is said")
+}
+
+func TestKmsgLine(t *testing.T) {
+	for rec, want := range map[string]string{
+		"4,120,12345678,-;WARNING: CPU: 0 PID: 1 at x\n SUBSYSTEM=cpu\n": "[   12.345678] WARNING: CPU: 0 PID: 1 at x",
+		"6,1,0,-;Linux version 6.1":                                      "[    0.000000] Linux version 6.1",
+		"garbage":                                                        "",
+		"a,b,c;text":                                                     "",
+	} {
+		got, _ := kmsgLine(rec)
+		assert.Equal(t, want, got, "kmsgLine(%q)", rec)
 	}
 }

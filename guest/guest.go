@@ -162,6 +162,9 @@ type Runner struct {
 	Enc    *wire.Encoder
 	// Test2JSON is the test2json binary; empty means Test2JSONPath.
 	Test2JSON string
+	// KernelLog is the kernel log to watch for splats: /dev/kmsg in the
+	// VM. Empty watches nothing.
+	KernelLog string
 }
 
 func (r *Runner) test2json() string {
@@ -174,6 +177,7 @@ func (r *Runner) test2json() string {
 // Run loads modules and runs every suite, then sends the done event. It
 // returns the first error that kept it from running everything.
 func (r *Runner) Run(ctx context.Context) error {
+	stopSplats := WatchSplats(r.KernelLog, r.Enc)
 	for _, m := range r.Config.Modules {
 		ev := &wire.Module{Name: m}
 		if err := kmodule.Probe(m, ""); err != nil {
@@ -181,8 +185,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		r.Enc.Encode(wire.Event{Type: wire.TypeModule, Module: ev})
 	}
+	if err := MountDisks(r.Config.Disks); err != nil {
+		// Reported, not fatal: the tests that need the files fail with
+		// their own error (and the machine suite names what is missing).
+		r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("disks: %v", err)})
+	}
 	if r.Config.Exec != nil {
 		r.runExec(ctx, r.Config.Exec)
+		stopSplats()
 		return r.Enc.Encode(wire.Event{Type: wire.TypeDone, Done: &wire.Done{}})
 	}
 	suites := r.Config.Suites
@@ -194,6 +204,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.runSuites(ctx, suites[:n])
 		suites = suites[n:]
 	}
+	stopSplats()
 	return r.Enc.Encode(wire.Event{Type: wire.TypeDone, Done: &wire.Done{Suites: len(r.Config.Suites)}})
 }
 
@@ -211,9 +222,8 @@ func (w *logWriter) Write(p []byte) (int, error) {
 }
 
 // PowerOff syncs and ends the VM. It resets the machine rather than
-// powering it off: QEMU runs with -no-reboot, so a reset ends it, and on
-// x86 it boots with acpi=off (faster), which leaves the kernel no way to
-// power off. It does not return on success.
+// powering it off: QEMU runs with -no-reboot, so a reset ends it at once,
+// on every machine and kernel alike. It does not return on success.
 func PowerOff() error {
 	unix.Sync()
 	return unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)

@@ -17,6 +17,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
+	"github.com/bpfmatrix/bpfmatrix/vm/diskimage"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
@@ -333,6 +334,13 @@ func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *ker
 	if cfg.Exec.Dir != "" {
 		cfg.Exec.Dir, _ = filepath.Abs(cfg.Exec.Dir)
 	}
+	sysDisk, gDisk, err := systemDisk(ctx, opts.CacheDir, k)
+	if err != nil {
+		fail(err)
+		return
+	}
+	cfg.Disks = append(cfg.Disks, gDisk)
+	cfg.Modules = append(append([]string(nil), diskimage.Modules...), cfg.Modules...)
 	initrd, err := writeInitrd(opts.CacheDir, k, cfg, parts, dir)
 	if err != nil {
 		fail(err)
@@ -342,6 +350,7 @@ func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *ker
 	v, err := vm.Start(ctx, vm.Options{
 		Arch: arch, Kernel: kernelImage, Initrd: initrd, Accel: verdict.Accel,
 		MemoryMB: opts.MemoryMB, CPUs: opts.CPUs, Timeout: opts.Timeout, ConsoleLog: ek.ConsoleLog,
+		Disks: []vm.Disk{sysDisk},
 	})
 	if err != nil {
 		fail(err)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 
 	"github.com/u-root/u-root/pkg/libinit"
 
@@ -19,6 +20,10 @@ import (
 )
 
 func main() {
+	if filepath.Base(os.Args[0]) == filepath.Base(guest.ModprobePath) {
+		// The kernel loads a module on demand (request_module).
+		os.Exit(guest.ModprobeMain(os.Args[1:], os.Stderr))
+	}
 	probe := flag.String("probe", "", "send a hello event on this channel device and power off (accelerator probe)")
 	floor := flag.Bool("floor", false, "power off at once: the boot floor that `bpfmatrix bench` measures (run as /init)")
 	flag.Parse()
@@ -71,7 +76,10 @@ func run(probe string) error {
 		// with their own error, and the rest still run.
 		enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("mounts: %v", mountErr)})
 	}
-	r := &guest.Runner{Config: cfg, Enc: enc}
+	if err := guest.SetModprobe(); err != nil {
+		enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("modprobe: %v", err)})
+	}
+	r := &guest.Runner{Config: cfg, Enc: enc, KernelLog: "/dev/kmsg"}
 	if err := r.Run(context.Background()); err != nil {
 		return err
 	}

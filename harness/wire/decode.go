@@ -169,6 +169,8 @@ func (ev *Event) validate() error {
 		want = ev.Output != nil && (ev.Output.Stream == Stdout || ev.Output.Stream == Stderr)
 	case TypeExit:
 		want = ev.Exit != nil
+	case TypeSplat:
+		want = ev.Splat != nil && ev.Splat.Kind != "" && len(ev.Splat.Lines) > 0
 	default:
 		return fmt.Errorf("unknown event type %q", ev.Type)
 	}

@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/bpfmatrix/bpfmatrix/internal/splat"
 )
 
 // Magic starts every frame.
@@ -65,23 +67,27 @@ const (
 	TypeOutput Type = "output"
 	// TypeExit reports how a raw-exec program ended.
 	TypeExit Type = "exit"
+	// TypeSplat carries a kernel warning, BUG, oops, stall or lockup the
+	// guest found in the kernel log.
+	TypeSplat Type = "splat"
 )
 
 // Event is one message from the guest. Exactly one of the payload fields
 // matches Type.
 type Event struct {
-	Seq    uint64     `json:"seq"`
-	Type   Type       `json:"type"`
-	Time   time.Time  `json:"time"`
-	Hello  *Hello     `json:"hello,omitempty"`
-	Module *Module    `json:"module,omitempty"`
-	Test   *TestEvent `json:"test,omitempty"`
-	Record *Record    `json:"record,omitempty"`
-	Suite  *SuiteEnd  `json:"suite,omitempty"`
-	Log    string     `json:"log,omitempty"`
-	Done   *Done      `json:"done,omitempty"`
-	Output *Output    `json:"output,omitempty"`
-	Exit   *Exit      `json:"exit,omitempty"`
+	Seq    uint64       `json:"seq"`
+	Type   Type         `json:"type"`
+	Time   time.Time    `json:"time"`
+	Hello  *Hello       `json:"hello,omitempty"`
+	Module *Module      `json:"module,omitempty"`
+	Test   *TestEvent   `json:"test,omitempty"`
+	Record *Record      `json:"record,omitempty"`
+	Suite  *SuiteEnd    `json:"suite,omitempty"`
+	Log    string       `json:"log,omitempty"`
+	Done   *Done        `json:"done,omitempty"`
+	Output *Output      `json:"output,omitempty"`
+	Exit   *Exit        `json:"exit,omitempty"`
+	Splat  *splat.Splat `json:"splat,omitempty"`
 
 	// Lost is set by the Decoder: how many frames were missing just before
 	// this one (a gap in the sequence numbers). It is never encoded.

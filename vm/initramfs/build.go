@@ -19,11 +19,11 @@ import (
 
 // format is bumped when the layout of the archives changes, so that old
 // cache entries are not reused.
-const format = "4"
+const format = "5"
 
 // BaseSourceDirs are the directories of this module whose Go files go into
 // the base archive's binaries. A test checks it against `go list -deps`.
-var BaseSourceDirs = []string{"guest", "cmd/bpfmatrix-guest", "harness/wire"}
+var BaseSourceDirs = []string{"guest", "cmd/bpfmatrix-guest", "harness/wire", "internal/kmod", "internal/splat"}
 
 // BasePackages are built into the base archive, with their place in it.
 var BasePackages = []struct{ Pkg, Path string }{
@@ -103,7 +103,12 @@ func (b *Builder) Base(ctx context.Context) (path string, built bool, err error)
 	for _, p := range BasePackages {
 		entries = append(entries, Entry{Name: strings.TrimPrefix(p.Path, "/"), Mode: 0o755, Src: filepath.Join(out, filepath.Base(p.Pkg))})
 	}
-	entries = append(entries, Entry{Name: "bpfmatrix/tests", Mode: 0o755, Dir: true})
+	entries = append(entries,
+		Entry{Name: "bpfmatrix/tests", Mode: 0o755, Dir: true},
+		// The kernel's on-demand module loading runs the guest program
+		// as modprobe.
+		Entry{Name: strings.TrimPrefix(guest.ModprobePath, "/"), Mode: 0o777, Link: guest.InitPath},
+	)
 	// The floor image: the guest program alone as /init, run with -floor
 	// it powers off at once. `bpfmatrix bench` boots it to measure what
 	// the kernel and QEMU cost by themselves.

@@ -86,41 +86,6 @@ func TestWriteArchive(t *testing.T) {
 	assert.NoFileExists(t, filepath.Join(dir, "d.cpio"), "a failed write leaves nothing")
 }
 
-func TestModuleName(t *testing.T) {
-	for in, want := range map[string]string{
-		"kernel/net/sched/cls_bpf.ko.xz": "cls_bpf",
-		"kernel/drivers/net/veth.ko":     "veth",
-		"sch-ingress":                    "sch_ingress",
-		"x.ko.zst":                       "x",
-	} {
-		assert.Equal(t, want, ModuleName(in), "ModuleName(%q)", in)
-	}
-}
-
-func TestClosure(t *testing.T) {
-	md := &ModuleDeps{
-		files:   map[string]string{"a": "a.ko", "b": "b.ko.xz", "c": "c.ko", "d": "d.ko"},
-		deps:    map[string][]string{"a": {"b", "c"}, "b": {"c", "builtin_x"}, "c": nil, "d": {"missing"}},
-		builtin: map[string]bool{"builtin_x": true, "veth": true},
-	}
-	order, builtin, err := md.Closure([]string{"a", "veth"})
-	require.NoError(t, err)
-	assert.Equal(t, []string{"c", "b", "a"}, order, "dependencies load first, once")
-	assert.ElementsMatch(t, []string{"builtin_x", "veth"}, builtin)
-
-	_, _, err = md.Closure([]string{"nosuch"})
-	require.ErrorIs(t, err, ErrUnknownModule)
-	assert.ErrorContains(t, err, `"nosuch"`)
-	_, _, err = md.Closure([]string{"d"})
-	require.ErrorIs(t, err, ErrUnknownModule)
-	assert.ErrorContains(t, err, "needed by d")
-}
-
-func TestModinfo(t *testing.T) {
-	_, err := modinfo([]byte("not an elf"))
-	require.ErrorContains(t, err, "not an ELF module")
-}
-
 // TestBaseCached builds the base archive and checks that a second build
 // reuses it, and that the archive holds the guest as /init and test2json.
 func TestBaseCached(t *testing.T) {
