@@ -1,9 +1,10 @@
 # bpfmatrix: run `make help` for the targets.
 SHELL := /bin/bash
 GO ?= go
-# Debian packages: QEMU for the VMs; the rest only to regenerate the BPF
+# Debian packages: QEMU for the VMs and erofs-utils for the disk images they
+# mount (the kernel's modules and config, your module); the rest only to regenerate the BPF
 # objects and the uprobe suite's static C target (amd64 and arm64).
-QEMU_PKGS ?= qemu-system-x86 qemu-system-arm
+QEMU_PKGS ?= qemu-system-x86 qemu-system-arm erofs-utils
 BPF_PKGS ?= clang llvm libbpf-dev gcc gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
 # Only the report tests need these: headless Chromium renders the HTML report,
 # xmllint validates the JUnit output.
@@ -70,7 +71,7 @@ lint: ## gofmt and go vet
 .PHONY: deps
 deps: ## Install QEMU through apt if it is missing (as root or with sudo)
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 or newer (https://go.dev/doc/install)"; exit 1; }
-	@command -v qemu-system-x86_64 >/dev/null && command -v qemu-system-aarch64 >/dev/null || $(MAKE) --no-print-directory apt PKGS="$(QEMU_PKGS)"
+	@command -v qemu-system-x86_64 >/dev/null && command -v qemu-system-aarch64 >/dev/null && command -v mkfs.erofs >/dev/null || $(MAKE) --no-print-directory apt PKGS="$(QEMU_PKGS)"
 
 .PHONY: test-deps
 test-deps:

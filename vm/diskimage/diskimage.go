@@ -22,7 +22,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/internal/kmod"
 )
@@ -208,4 +211,92 @@ func linkFile(src, dst string) error {
 		return fmt.Errorf("diskimage: %w", err)
 	}
 	return out.Close()
+}
+
+// keepDirImages is how many images of directories stay cached.
+const keepDirImages = 8
+
+// Dir returns the cached image of the directory root less the paths (relative
+// to root) that match a regular expression of exclude. A change to any
+// file's path, size, mode or modification time makes a new image; the
+// oldest images beyond the newest eight are removed.
+func Dir(ctx context.Context, cacheDir, root string, exclude []string) (string, error) {
+	var res []*regexp.Regexp
+	for _, x := range exclude {
+		re, err := regexp.Compile(x)
+		if err != nil {
+			return "", fmt.Errorf("diskimage: exclude %q: %w", x, err)
+		}
+		res = append(res, re)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%q\x00", format, root, exclude)
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		for _, re := range res {
+			if rel != "." && re.MatchString(rel) {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%o\x00%d\x00%d\x00", rel, fi.Mode(), fi.Size(), fi.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("diskimage: %w", err)
+	}
+	base := strings.Trim(strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			return r
+		}
+		return '_'
+	}, filepath.Base(root)), "_")
+	dst := filepath.Join(cacheDir, fmt.Sprintf("dir-%s-%s.erofs", base, hex.EncodeToString(h.Sum(nil))[:16]))
+	if _, err := os.Stat(dst); err == nil {
+		now := time.Now()
+		os.Chtimes(dst, now, now) // most recently used: pruned last
+		return dst, nil
+	}
+	if err := Build(ctx, dst, root, Options{Exclude: exclude}); err != nil {
+		return "", err
+	}
+	prune(cacheDir, "dir-", keepDirImages, dst)
+	return dst, nil
+}
+
+// prune removes the oldest files of dir whose names start with prefix,
+// keeping the newest keep (and keep itself).
+func prune(dir, prefix string, keep int, current string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type file struct {
+		path string
+		mod  time.Time
+	}
+	var files []file
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			files = append(files, file{filepath.Join(dir, e.Name()), fi.ModTime()})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].mod.After(files[j].mod) })
+	for i, f := range files {
+		if i >= keep && f.path != current {
+			os.Remove(f.path)
+		}
+	}
 }
