@@ -39,7 +39,24 @@ const (
 	// EnvInject lists the families (or "all") whose tests must compare
 	// against a wrong expected value, to prove the checks can fail.
 	EnvInject = "BPFMATRIX_INJECT"
+	// EnvMachine is the JSON [Machine] the host asked for, which the
+	// machine suite checks the guest against.
+	EnvMachine = "BPFMATRIX_MACHINE"
 )
+
+// Machine is what the host asked of a guest: what the machine suite
+// checks that the guest has.
+type Machine struct {
+	// CPUs is the number of CPUs (QEMU's -smp).
+	CPUs int `json:"cpus"`
+	// ConfigSHA256 is the hex SHA-256 of the kernel's config file, which
+	// the guest must have at /boot/config-<release>; "" if the kernel has
+	// none.
+	ConfigSHA256 string `json:"config_sha256,omitempty"`
+	// Modules says the kernel has a module tree, which the guest must have
+	// at /lib/modules/<release> and load from on demand.
+	Modules bool `json:"modules"`
+}
 
 // MaxFrame is the longest frame, in bytes, that a [Decoder] accepts.
 const MaxFrame = 1 << 20
