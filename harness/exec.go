@@ -13,19 +13,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/guest"
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
-
-// EnvKernel is set in a raw-exec program's environment to the name of the
-// kernel it runs on, e.g. "debian-6.1".
-const EnvKernel = "BPFMATRIX_KERNEL"
-
-// ExecBinDir is where the guest finds the program of a raw-exec run.
-const ExecBinDir = "/bpfmatrix/exec"
 
 // ErrNotStatic is returned for a program that needs a dynamic loader: the
 // guest has no C library.
@@ -294,7 +286,7 @@ func writePayload(opts ExecOptions, path string) (string, error) {
 		// Staged, not at its own path: the guest mounts tmpfs on /tmp (and
 		// more), which would hide a package directory below it; the guest
 		// bind-mounts the staged copy onto the path.
-		if entries, err = initramfs.PackDir(dir, filepath.Join(guest.StageDir, dir), opts.MaxDirBytes); err != nil {
+		if entries, err = initramfs.PackDir(dir, filepath.Join(wire.StageDir, dir), opts.MaxDirBytes); err != nil {
 			return "", err
 		}
 	}
@@ -305,7 +297,7 @@ func writePayload(opts ExecOptions, path string) (string, error) {
 	return path, nil
 }
 
-func execBinary(program string) string { return ExecBinDir + "/" + filepath.Base(program) }
+func execBinary(program string) string { return wire.ExecBinDir + "/" + filepath.Base(program) }
 
 // execKernel boots one kernel with the program and collects its output.
 func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *kernels.Kernel, kernelImage string, arch vm.Arch, parts []string, resolve func(*kernels.Kernel) (vm.Verdict, error), ek *ExecKernel) {
@@ -322,12 +314,12 @@ func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *ker
 		fail(err)
 		return
 	}
-	cfg := guest.Config{
+	cfg := wire.Config{
 		Channel: arch.Channel,
 		Modules: opts.Modules,
-		Exec: &guest.Exec{
+		Exec: &wire.Exec{
 			Path: execBinary(opts.Program), Args: opts.Args, Dir: opts.Dir,
-			Env: append(append([]string(nil), opts.Env...), EnvKernel+"="+spec.Name),
+			Env: append(append([]string(nil), opts.Env...), wire.EnvKernel+"="+spec.Name),
 		},
 	}
 	if cfg.Exec.Dir != "" {
@@ -367,7 +359,7 @@ func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *ker
 
 // writeInitrd writes one VM's initramfs into dir: the shared parts, the
 // kernel's modules that cfg names and the run configuration.
-func writeInitrd(cacheDir string, k *kernels.Kernel, cfg guest.Config, parts []string, dir string) (string, error) {
+func writeInitrd(cacheDir string, k *kernels.Kernel, cfg wire.Config, parts []string, dir string) (string, error) {
 	parts = append([]string(nil), parts...)
 	if len(cfg.Modules) > 0 {
 		mods, err := initramfs.Modules(filepath.Join(cacheDir, "initramfs"), k.Release, k.ModulesDir, cfg.Modules)
@@ -381,7 +373,7 @@ func writeInitrd(cacheDir string, k *kernels.Kernel, cfg guest.Config, parts []s
 		return "", err
 	}
 	cfgArchive := filepath.Join(dir, "run.cpio")
-	if err := initramfs.WriteArchive(cfgArchive, []initramfs.Entry{{Name: strings.TrimPrefix(guest.ConfigPath, "/"), Mode: 0o644, Data: b}}); err != nil {
+	if err := initramfs.WriteArchive(cfgArchive, []initramfs.Entry{{Name: strings.TrimPrefix(wire.ConfigPath, "/"), Mode: 0o644, Data: b}}); err != nil {
 		return "", err
 	}
 	initrd := filepath.Join(dir, "initrd.cpio")

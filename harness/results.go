@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
 

@@ -15,8 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/guest"
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -553,7 +552,7 @@ func summarize(tests []TestResult) string {
 // modules + the run configuration.
 func (r *runner) buildInitrd(k *kernels.Kernel, arch vm.Arch, shared sharedImages, dir string) (string, error) {
 	var modules []string
-	cfg := guest.Config{Channel: arch.Channel, Env: append([]string(nil), r.opts.Env...)}
+	cfg := wire.Config{Channel: arch.Channel, Env: append([]string(nil), r.opts.Env...)}
 	if len(r.opts.InjectWrong) > 0 {
 		cfg.Env = append(cfg.Env, wire.EnvInject+"="+strings.Join(r.opts.InjectWrong, ","))
 	}
@@ -563,9 +562,9 @@ func (r *runner) buildInitrd(k *kernels.Kernel, arch vm.Arch, shared sharedImage
 				modules = append(modules, m) // several suites need veth: load it once
 			}
 		}
-		cfg.Suites = append(cfg.Suites, guest.Suite{
+		cfg.Suites = append(cfg.Suites, wire.Suite{
 			Name: s.Name, Package: s.ImportPath(), Binary: initramfs.TestBinary(s.BinaryName()),
-			Parent: s.Parent, Run: r.opts.Run, Args: r.opts.TestArgs, Timeout: guest.Duration(s.Timeout),
+			Parent: s.Parent, Run: r.opts.Run, Args: r.opts.TestArgs, Timeout: wire.Duration(s.Timeout),
 		})
 	}
 	cfg.Modules = modules

@@ -10,7 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/guest"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -110,11 +110,11 @@ func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
 	if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
 		return nil, err
 	}
-	cfg := guest.Config{
+	cfg := wire.Config{
 		Channel: arch.Channel, Modules: opts.Modules,
-		Exec: &guest.Exec{
+		Exec: &wire.Exec{
 			Path: initramfs.ShellPath, Dir: "/tmp", Console: "/dev/" + arch.Console,
-			Env:  append([]string{"TERM=vt100", EnvKernel + "=" + opts.Kernel.Name}, opts.Env...),
+			Env:  append([]string{"TERM=vt100", wire.EnvKernel + "=" + opts.Kernel.Name}, opts.Env...),
 			Rows: opts.Rows, Cols: opts.Cols,
 		},
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/u-root/u-root/pkg/libinit"
 
 	"github.com/bpfmatrix/bpfmatrix/guest"
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 func main() {
@@ -53,7 +53,7 @@ func run(probe string) error {
 		}
 		return wire.NewEncoder(ch).Encode(wire.Event{Type: wire.TypeHello, Hello: guest.Hello()})
 	}
-	cfg, err := guest.LoadConfig(guest.ConfigPath)
+	cfg, err := wire.LoadConfig(wire.ConfigPath)
 	if err != nil {
 		return err
 	}

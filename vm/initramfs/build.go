@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/guest"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 // format is bumped when the layout of the archives changes, so that old
@@ -23,12 +23,12 @@ const format = "4"
 
 // BaseSourceDirs are the directories of this module whose Go files go into
 // the base archive's binaries. A test checks it against `go list -deps`.
-var BaseSourceDirs = []string{"guest", "cmd/bpfmatrix-guest", "harness/wire"}
+var BaseSourceDirs = []string{"guest", "cmd/bpfmatrix-guest", "internal/wire"}
 
 // BasePackages are built into the base archive, with their place in it.
 var BasePackages = []struct{ Pkg, Path string }{
-	{"./cmd/bpfmatrix-guest", guest.InitPath},
-	{"cmd/test2json", guest.Test2JSONPath},
+	{"./cmd/bpfmatrix-guest", wire.InitPath},
+	{"cmd/test2json", wire.Test2JSONPath},
 }
 
 // Builder builds and caches the archives for one guest architecture.
@@ -136,7 +136,7 @@ type TestPackage struct {
 }
 
 // TestBinary is where the guest finds the test binary called name.
-func TestBinary(name string) string { return guest.TestsDir + "/" + name + ".test" }
+func TestBinary(name string) string { return wire.TestsDir + "/" + name + ".test" }
 
 // Tests returns an archive with the test binaries of pkgs (go test -c,
 // static). It is rebuilt when any source file of the module changes.

@@ -1,9 +1,4 @@
-// Package guest is the program that runs inside each VM as its init (set up
-// by u-root's libinit):
-// it mounts the file systems eBPF needs, loads kernel modules, runs the test
-// binaries through test2json and streams their events to the host on the
-// result channel, then powers the VM off.
-package guest
+package wire
 
 import (
 	"encoding/json"
@@ -23,7 +18,19 @@ const (
 	TestsDir = "/bpfmatrix/tests"
 	// InitPath is the guest program, the VM's init.
 	InitPath = "/init"
+	// ExecBinDir is where the guest finds the program of a raw-exec run.
+	ExecBinDir = "/bpfmatrix/exec"
+	// StageDir holds, in the initramfs, copies of host directories that
+	// must appear at their own absolute path in the guest (a package
+	// directory with its testdata). They are staged because the guest's
+	// init mounts file systems (tmpfs on /tmp, ...) that would hide them at
+	// their real path.
+	StageDir = "/bpfmatrix/root"
 )
+
+// EnvKernel is set in a raw-exec program's environment to the name of the
+// kernel it runs on, e.g. "debian-6.1".
+const EnvKernel = "BPFMATRIX_KERNEL"
 
 // Config tells the guest what to do in one boot.
 type Config struct {
@@ -60,6 +67,30 @@ type Suite struct {
 	// Timeout bounds the suite's tests; the guest kills the binary after
 	// that.
 	Timeout Duration `json:"timeout,omitempty"`
+}
+
+// Exec is one program run in raw-exec mode: `bpfmatrix exec` (and `go test
+// -exec`) and `bpfmatrix shell`. The guest runs it once with exactly these
+// arguments, streams what it writes as [TypeOutput] events (unless
+// Console is set), reports its end with a [TypeExit] event and powers
+// off.
+type Exec struct {
+	// Path is the program in the guest.
+	Path string `json:"path"`
+	// Args are its arguments, without the program name.
+	Args []string `json:"args,omitempty"`
+	// Env is its environment (KEY=VALUE), on top of the guest's base environment (PATH, HOME=/tmp, TMPDIR=/tmp, EnvGuest=1).
+	Env []string `json:"env,omitempty"`
+	// Dir is its working directory; default "/".
+	Dir string `json:"dir,omitempty"`
+	// Console, if set, is a terminal device (e.g. /dev/ttyS0): the program
+	// runs interactively on it, as the session leader with it as its
+	// controlling terminal, and its output is not streamed.
+	Console string `json:"console,omitempty"`
+	// Rows and Cols, if set, are the console's size as the program sees
+	// it (a serial line has none of its own).
+	Rows int `json:"rows,omitempty"`
+	Cols int `json:"cols,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as "1m30s".

@@ -1,5 +1,10 @@
-// Package wire is the typed contract between the guest program and the host:
-// framed events on a channel of their own, separate from the kernel console.
+// Package wire is the typed contract between the guest program and the host,
+// and the only package both import: what the host asks of one boot
+// ([Config], [Suite], [Exec]), where things are in the initramfs
+// ([ConfigPath], [TestsDir], ...), the environment of the programs the
+// guest runs ([EnvGuest], [EnvRecords], ...) and the framed events the
+// guest sends back on a channel of their own, separate from the kernel
+// console. It imports only the standard library.
 //
 // Every frame is one line:
 //
