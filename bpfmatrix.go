@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
@@ -97,9 +98,9 @@ func runDir(store *kernels.Store, kind string) string {
 
 // Run boots every kernel of the plan with its suites and returns the
 // matrix. The error is for problems that prevent any result; failed cells
-// and VMs are in the result (see [harness.Result.OK] and
-// [harness.Result.WriteMatrix]).
-func Run(ctx context.Context, plan Plan, opts ...Option) (*harness.Result, error) {
+// and VMs are in the result (see [results.Result.OK] and
+// [results.Result.WriteMatrix]).
+func Run(ctx context.Context, plan Plan, opts ...Option) (*results.Result, error) {
 	c, store, specs, src, err := setup(ctx, plan.Kernels, opts)
 	if err != nil {
 		return nil, err

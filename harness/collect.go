@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
@@ -23,7 +24,7 @@ type collector struct {
 	frameErrs   []string
 	guestLog    []string
 	suites      map[string]*wire.SuiteEnd
-	tests       map[string]*TestResult
+	tests       map[string]*results.TestResult
 	records     map[string][]wire.Record
 	order       []string
 	pkgOutput   map[string]*strings.Builder // suite -> output outside any test
@@ -40,7 +41,7 @@ type collector struct {
 func newCollector() *collector {
 	return &collector{
 		suites:     map[string]*wire.SuiteEnd{},
-		tests:      map[string]*TestResult{},
+		tests:      map[string]*results.TestResult{},
 		records:    map[string][]wire.Record{},
 		pkgOutput:  map[string]*strings.Builder{},
 		pkgOutcome: map[string]string{},
@@ -127,7 +128,7 @@ func (c *collector) addTest(te *wire.TestEvent) {
 	key := te.Suite + "/" + te.Test
 	t := c.tests[key]
 	if t == nil {
-		t = &TestResult{Suite: te.Suite, Package: te.Package, Name: te.Test}
+		t = &results.TestResult{Suite: te.Suite, Package: te.Package, Name: te.Test}
 		c.tests[key] = t
 		c.order = append(c.order, key)
 	}
@@ -141,7 +142,7 @@ func (c *collector) addTest(te *wire.TestEvent) {
 			t.Output += te.Output
 		}
 	case "pass", "fail", "skip":
-		t.Result = Outcome(te.Action)
+		t.Result = results.Outcome(te.Action)
 		t.Seconds = te.Elapsed
 		if te.Action == "skip" {
 			t.Reason = skipReason(t.Output)
@@ -152,12 +153,12 @@ func (c *collector) addTest(te *wire.TestEvent) {
 // results returns the tests in the order they started. A test that started
 // but never ended fails, and so does a suite whose binary failed without a
 // failing test (e.g. a panic in TestMain, or a build for the wrong arch).
-func (c *collector) results(vmStatus Status) []TestResult {
-	var out []TestResult
+func (c *collector) results(vmStatus results.Status) []results.TestResult {
+	var out []results.TestResult
 	for _, key := range c.order {
 		t := *c.tests[key]
 		if t.Result == "" {
-			t.Result = Fail
+			t.Result = results.Fail
 			t.Reason = fmt.Sprintf("the test never finished (VM status %s)", vmStatus)
 		}
 		applyRecords(&t, c.records[key])
@@ -169,7 +170,7 @@ func (c *collector) results(vmStatus Status) []TestResult {
 		}
 		failed := false
 		for _, t := range out {
-			if t.Suite == name && t.Result == Fail {
+			if t.Suite == name && t.Result == results.Fail {
 				failed = true
 			}
 		}
@@ -178,7 +179,7 @@ func (c *collector) results(vmStatus Status) []TestResult {
 			if end.Error != "" {
 				reason = end.Error
 			}
-			out = append(out, TestResult{Suite: name, Name: "(suite)", Result: Fail, Reason: reason, Output: c.output(name)})
+			out = append(out, results.TestResult{Suite: name, Name: "(suite)", Result: results.Fail, Reason: reason, Output: c.output(name)})
 		}
 	}
 	return out
@@ -194,7 +195,7 @@ func (c *collector) output(suite string) string {
 // applyRecords adds what the test reported about itself. A skip is
 // "unsupported" only when the test recorded the kernel's refusal; a record
 // of unsupported on a test that failed leaves it failed.
-func applyRecords(t *TestResult, recs []wire.Record) {
+func applyRecords(t *results.TestResult, recs []wire.Record) {
 	for _, r := range recs {
 		if r.Hook != "" {
 			t.Hook = r.Hook
@@ -203,8 +204,8 @@ func applyRecords(t *TestResult, recs []wire.Record) {
 			t.Mechanism = r.Mechanism
 		}
 		t.Events += r.Events
-		if r.Unsupported != "" && t.Result == Skip {
-			t.Result = Unsupported
+		if r.Unsupported != "" && t.Result == results.Skip {
+			t.Result = results.Unsupported
 			t.Reason = r.Unsupported
 		}
 	}

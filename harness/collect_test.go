@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
@@ -52,12 +53,12 @@ func TestCollector(t *testing.T) {
 	), func() { helloSeen = true })
 	assert.True(t, helloSeen)
 	require.Empty(t, c.frameErrs)
-	got := c.results(StatusOK)
+	got := c.results(results.StatusOK)
 	require.Len(t, got, 3, "a suite that exited 1 with a failing test adds no synthetic failure")
-	assert.Equal(t, Pass, got[0].Result)
-	assert.Equal(t, Skip, got[1].Result)
+	assert.Equal(t, results.Pass, got[0].Result)
+	assert.Equal(t, results.Skip, got[1].Result)
 	assert.Equal(t, "b_test.go:9: no PMU here", got[1].Reason)
-	assert.Equal(t, Fail, got[2].Result)
+	assert.Equal(t, results.Fail, got[2].Result)
 	assert.Contains(t, got[2].Output, "want 2")
 	assert.Equal(t, 0.5, got[0].Seconds)
 }
@@ -65,9 +66,9 @@ func TestCollector(t *testing.T) {
 func TestCollectorUnfinished(t *testing.T) {
 	c := newCollector()
 	c.consume(stream(t, hello, testEv("run", "TestA", "")), nil)
-	got := c.results(StatusCrashed)
+	got := c.results(results.StatusCrashed)
 	require.Len(t, got, 1)
-	assert.Equal(t, Fail, got[0].Result, "a test that never ended is a failure")
+	assert.Equal(t, results.Fail, got[0].Result, "a test that never ended is a failure")
 	assert.Contains(t, got[0].Reason, "crashed")
 }
 
@@ -77,9 +78,9 @@ func TestCollectorSuiteFailedWithoutTests(t *testing.T) {
 		wire.Event{Type: wire.TypeTest, Test: &wire.TestEvent{Suite: "kprobe", Action: "output", Output: "panic: boom\n"}},
 		wire.Event{Type: wire.TypeSuite, Suite: &wire.SuiteEnd{Suite: "kprobe", ExitCode: 2}},
 		done), nil)
-	got := c.results(StatusOK)
+	got := c.results(results.StatusOK)
 	require.Len(t, got, 1)
-	assert.Equal(t, Fail, got[0].Result)
+	assert.Equal(t, results.Fail, got[0].Result)
 	assert.Equal(t, "(suite)", got[0].Name)
 	assert.Contains(t, got[0].Output, "panic: boom")
 }
@@ -100,15 +101,15 @@ func TestStatus(t *testing.T) {
 		name string
 		exit vm.Exit
 		c    *collector
-		want Status
+		want results.Status
 	}{
-		{"ok", vm.Exit{Reason: vm.ReasonExited}, complete(), StatusOK},
-		{"no done", vm.Exit{Reason: vm.ReasonExited}, withHello(), StatusCrashed},
-		{"no hello", vm.Exit{Reason: vm.ReasonExited, Err: errors.New("qemu exited with code 1")}, newCollector(), StatusBootFailed},
-		{"timeout beats done", vm.Exit{Reason: vm.ReasonTimeout}, complete(), StatusTimeout},
-		{"panic", vm.Exit{Reason: vm.ReasonPanic, PanicLines: []string{"Kernel panic - not syncing: x"}}, withHello(), StatusPanic},
-		{"canceled", vm.Exit{Reason: vm.ReasonCanceled}, withHello(), StatusInterrupted},
-		{"killed", vm.Exit{Reason: vm.ReasonKilled, Err: errors.New("qemu killed by killed")}, withHello(), StatusCrashed},
+		{"ok", vm.Exit{Reason: vm.ReasonExited}, complete(), results.StatusOK},
+		{"no done", vm.Exit{Reason: vm.ReasonExited}, withHello(), results.StatusCrashed},
+		{"no hello", vm.Exit{Reason: vm.ReasonExited, Err: errors.New("qemu exited with code 1")}, newCollector(), results.StatusBootFailed},
+		{"timeout beats done", vm.Exit{Reason: vm.ReasonTimeout}, complete(), results.StatusTimeout},
+		{"panic", vm.Exit{Reason: vm.ReasonPanic, PanicLines: []string{"Kernel panic - not syncing: x"}}, withHello(), results.StatusPanic},
+		{"canceled", vm.Exit{Reason: vm.ReasonCanceled}, withHello(), results.StatusInterrupted},
+		{"killed", vm.Exit{Reason: vm.ReasonKilled, Err: errors.New("qemu killed by killed")}, withHello(), results.StatusCrashed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,44 +117,6 @@ func TestStatus(t *testing.T) {
 			assert.Equal(t, tt.want, got, msg)
 		})
 	}
-}
-
-func TestResultOK(t *testing.T) {
-	pass := TestResult{Suite: "s", Name: "T", Result: Pass}
-	tests := []struct {
-		name string
-		r    Result
-		want bool
-	}{
-		{"all pass", Result{Complete: true, Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass}}}}, true},
-		{"incomplete", Result{Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass}}}}, false},
-		{"no kernels", Result{Complete: true}, false},
-		{"no tests", Result{Complete: true, Kernels: []KernelResult{{Status: StatusOK}}}, false},
-		{"bad frames", Result{Complete: true, Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass}, FrameErrors: []string{"checksum mismatch"}}}}, false},
-		{"vm crashed", Result{Complete: true, Kernels: []KernelResult{{Status: StatusCrashed, Tests: []TestResult{pass}}}}, false},
-		{"a failure", Result{Complete: true, Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass, {Suite: "s", Name: "U", Result: Fail}}}}}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, tt.r.OK())
-		})
-	}
-}
-
-func TestWriteMatrix(t *testing.T) {
-	r := &Result{Complete: true, Kernels: []KernelResult{
-		{Kernel: KernelInfo{Name: "debian-5.10", Release: "5.10.0-32-cloud-amd64"}, Status: StatusOK, Tests: []TestResult{{Suite: "kprobe", Name: "TestK", Result: Pass}}},
-		{Kernel: KernelInfo{Name: "debian-6.1"}, Status: StatusPanic, Error: "guest kernel panic", PanicLines: []string{"Kernel panic - not syncing"}, ConsoleLog: "/x/console.log",
-			Tests: []TestResult{{Suite: "kprobe", Name: "TestK", Result: Fail, Reason: "the test never finished", Output: "line\n"}}},
-	}}
-	var b strings.Builder
-	r.WriteMatrix(&b)
-	out := b.String()
-	assert.Regexp(t, `kprobe/TestK\s+pass\s+FAIL`, out)
-	assert.Contains(t, out, "debian-6.1: panic: guest kernel panic")
-	assert.Contains(t, out, "console log: /x/console.log")
-	assert.Contains(t, out, "--- FAIL kprobe/TestK on debian-6.1: the test never finished")
-	assert.Contains(t, out, "FAIL: 2 kernels (1 not ok), 1 passed, 1 failed, 0 unsupported")
 }
 
 func TestSelectSuites(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -93,8 +94,8 @@ type ExecKernel struct {
 	Kernel  string `json:"kernel"`
 	Release string `json:"release,omitempty"`
 	// Status says how the VM ended; only StatusOK has an ExitCode.
-	Status Status `json:"status"`
-	Error  string `json:"error,omitempty"`
+	Status results.Status `json:"status"`
+	Error  string         `json:"error,omitempty"`
 	// ExitCode is the program's exit code (-1: it did not start or died
 	// from a signal).
 	ExitCode int `json:"exit_code"`
@@ -108,7 +109,7 @@ type ExecKernel struct {
 }
 
 // OK reports whether the program ran and exited 0.
-func (k *ExecKernel) OK() bool { return k.Status == StatusOK && k.ExitCode == 0 }
+func (k *ExecKernel) OK() bool { return k.Status == results.StatusOK && k.ExitCode == 0 }
 
 // WriteOutput writes the program's output: stdout chunks to stdout and
 // stderr chunks to stderr (both may be the same writer).
@@ -213,13 +214,13 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 			}()
 			p := <-pulls[i]
 			if p.err != nil {
-				ek.Status, ek.Error, ek.ExitCode = StatusError, p.err.Error(), -1
+				ek.Status, ek.Error, ek.ExitCode = results.StatusError, p.err.Error(), -1
 				return
 			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				ek.Status, ek.Error, ek.ExitCode = StatusInterrupted, "interrupted before the VM started", -1
+				ek.Status, ek.Error, ek.ExitCode = results.StatusInterrupted, "interrupted before the VM started", -1
 				return
 			}
 			defer func() { <-sem }()
@@ -303,7 +304,7 @@ func execBinary(program string) string { return wire.ExecBinDir + "/" + filepath
 func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *kernels.Kernel, kernelImage string, arch vm.Arch, parts []string, resolve func(*kernels.Kernel) (vm.Verdict, error), ek *ExecKernel) {
 	ek.ExitCode = -1
 	ek.Release = k.Release
-	fail := func(err error) { ek.Status, ek.Error = StatusError, err.Error() }
+	fail := func(err error) { ek.Status, ek.Error = results.StatusError, err.Error() }
 	verdict, err := resolve(k)
 	if err != nil {
 		fail(err)
@@ -348,7 +349,7 @@ func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *ker
 		ek.Release = c.hello.Release
 	}
 	ek.Status, ek.Error = execStatus(exit, c)
-	dropImage(dir, ek.Status == StatusOK)
+	dropImage(dir, ek.Status == results.StatusOK)
 	if c.exit != nil {
 		ek.ExitCode = c.exit.Code
 		if c.exit.Error != "" && ek.Error == "" {
@@ -431,14 +432,14 @@ func collectExec(r io.Reader) *execCollector {
 
 // execStatus derives a kernel's status from how its VM ended and what the
 // guest said. No exit event is never a pass.
-func execStatus(exit *vm.Exit, c *execCollector) (Status, string) {
+func execStatus(exit *vm.Exit, c *execCollector) (results.Status, string) {
 	var detail string
 	if len(c.log) > 0 {
 		detail = " (guest: " + strings.Join(c.log, "; ") + ")"
 	}
 	st, msg := vmStatus(exit, c.hello != nil, c.exit != nil && c.done, "the guest stopped before the program's exit was reported"+detail)
-	if st == StatusOK && len(c.frameErrs) > 0 {
-		return StatusCrashed, fmt.Sprintf("%d bad frame(s) on the result channel: output may be incomplete (first: %s)", len(c.frameErrs), c.frameErrs[0])
+	if st == results.StatusOK && len(c.frameErrs) > 0 {
+		return results.StatusCrashed, fmt.Sprintf("%d bad frame(s) on the result channel: output may be incomplete (first: %s)", len(c.frameErrs), c.frameErrs[0])
 	}
 	return st, msg
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -65,14 +67,14 @@ type Options struct {
 	Console io.Writer
 	// OnProgress, if set, receives phase changes of every column; it is
 	// called from several goroutines.
-	OnProgress func(Progress)
+	OnProgress func(results.Progress)
 	// Profiles are the boot command lines each kernel runs under; default
 	// DefaultProfile only. A profile that would boot a kernel exactly as an
 	// earlier one does is not run twice.
-	Profiles []Profile
+	Profiles []expect.Profile
 	// Model gives the expected outcome of each cell; nil means
 	// DefaultModel.
-	Model Model
+	Model expect.Model
 }
 
 func (o *Options) defaults() {
@@ -125,7 +127,7 @@ func (r *runner) bootImage(k *kernels.Kernel) string {
 // that prevent any result (bad options); per-kernel failures are in the
 // result. When ctx is canceled, running VMs are killed and the partial
 // result is returned with Complete false.
-func Run(ctx context.Context, opts Options) (*Result, error) {
+func Run(ctx context.Context, opts Options) (*results.Result, error) {
 	opts.defaults()
 	if len(opts.Kernels) == 0 || len(opts.Suites) == 0 {
 		return nil, errors.New("harness: nothing to run (no kernels or no suites)")
@@ -137,7 +139,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := r.preflight(); err != nil {
 		return nil, err
 	}
-	res := &Result{Schema: Schema, Started: r.start, RunDir: opts.RunDir}
+	res := &results.Result{Schema: results.Schema, Started: r.start, RunDir: opts.RunDir}
 	for _, s := range opts.Suites {
 		res.Suites = append(res.Suites, s.Name)
 	}
@@ -168,7 +170,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 				defer func() { <-sem }()
 			}
 			t0 := time.Now()
-			r.progress(Progress{Column: spec.Name, Phase: PhaseFetching})
+			r.progress(results.Progress{Column: spec.Name, Phase: results.PhaseFetching})
 			k, err := opts.Store.Pull(ctx, spec)
 			pulls[i] <- pulled{k, err, time.Since(t0).Seconds()}
 		}()
@@ -196,20 +198,20 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		r.logf("%s: %s", arch.Name, v)
 		verdicts[arch.Name] = &v
 		if res.Accel.Accel == "" {
-			res.Accel = v
+			res.Accel = results.Verdict{Accel: string(v.Accel), Reason: v.Reason}
 		}
 		return v, nil
 	}
 
 	type column struct {
 		order int // kernel index * 100 + profile index: the matrix order
-		kr    KernelResult
+		kr    results.KernelResult
 	}
 	var (
 		colMu sync.Mutex
 		cols  []column
 	)
-	addColumn := func(order int, kr KernelResult) {
+	addColumn := func(order int, kr results.KernelResult) {
 		colMu.Lock()
 		cols = append(cols, column{order, kr})
 		colMu.Unlock()
@@ -224,31 +226,31 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			defer wg.Done()
 			settle := sync.OnceFunc(func() { sched.settled(cached[i]) })
 			defer settle()
-			info := KernelInfo{Name: spec.Name, Distro: spec.Distro, Suite: spec.Suite, Arch: spec.Arch, Flavour: spec.Flavour, Version: spec.Version}
+			info := results.KernelInfo{Name: spec.Name, Distro: spec.Distro, Suite: spec.Suite, Arch: spec.Arch, Flavour: spec.Flavour, Version: spec.Version}
 			p := <-pulls[i]
 			if p.err != nil {
-				kr := KernelResult{Kernel: info, Status: StatusError, Error: p.err.Error(), Profile: DefaultProfile.Name}
+				kr := results.KernelResult{Kernel: info, Status: results.StatusError, Error: p.err.Error(), Profile: expect.DefaultProfile.Name}
 				kr.Phases.Fetch = p.seconds
 				if ctx.Err() != nil {
-					kr.Status = StatusInterrupted
+					kr.Status = results.StatusInterrupted
 				}
 				r.logf("%s: %v", spec.Name, p.err)
-				r.progress(Progress{Column: spec.Name, Phase: PhaseDone, Status: kr.Status, Message: kr.Error})
+				r.progress(results.Progress{Column: spec.Name, Phase: results.PhaseDone, Status: kr.Status, Message: kr.Error})
 				addColumn(i*100, kr)
 				return
 			}
 			info.Release = p.k.Release
 			for _, pkg := range p.k.Packages {
-				info.Packages = append(info.Packages, PackageInfo{Name: pkg.Name, Version: pkg.Version, SHA256: pkg.SHA256})
+				info.Packages = append(info.Packages, results.PackageInfo{Name: pkg.Name, Version: pkg.Version, SHA256: pkg.SHA256})
 			}
-			config, err := ReadConfig(p.k.Config)
+			config, err := expect.ReadConfig(p.k.Config)
 			if err != nil {
 				r.logf("%s: %v", spec.Name, err)
 			}
 			arch, _ := archOf(spec)
 			var wgp sync.WaitGroup
 			for j, prof := range profilesFor(opts.Profiles, config) {
-				kr := KernelResult{Kernel: info, Profile: prof.Name, Cmdline: prof.args}
+				kr := results.KernelResult{Kernel: info, Profile: prof.Name, Cmdline: prof.args}
 				kr.Phases.Fetch = p.seconds
 				expect, known := hist.expected(selection, kr.Column())
 				t := sched.enqueue(ticket{known: known, seconds: expect, foreign: !arch.Native(), order: i*100 + j})
@@ -256,7 +258,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 				go func() {
 					defer wgp.Done()
 					if err := sched.wait(ctx, t); err != nil {
-						kr.Status, kr.Error = StatusInterrupted, "interrupted before the VM started"
+						kr.Status, kr.Error = results.StatusInterrupted, "interrupted before the VM started"
 						addColumn(i*100+j, kr)
 						return
 					}
@@ -276,7 +278,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	measured := map[string]float64{}
 	for _, c := range cols {
 		res.Kernels = append(res.Kernels, c.kr)
-		if c.kr.Status == StatusOK {
+		if c.kr.Status == results.StatusOK {
 			measured[c.kr.Column()] = c.kr.Phases.Boot + c.kr.Phases.Tests + c.kr.Phases.PowerOff
 		}
 	}
@@ -290,7 +292,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 // saveColumn writes one finished column's result next to its console log,
 // so that results survive even if bpfmatrix dies before the end of the run.
-func (r *runner) saveColumn(kr *KernelResult) {
+func (r *runner) saveColumn(kr *results.KernelResult) {
 	b, err := json.MarshalIndent(kr, "", "  ")
 	if err != nil {
 		return
@@ -306,21 +308,21 @@ func (r *runner) saveColumn(kr *KernelResult) {
 }
 
 // judge applies the expectation model to one finished column.
-func (r *runner) judge(kr *KernelResult, config map[string]string) {
+func (r *runner) judge(kr *results.KernelResult, config map[string]string) {
 	model := r.opts.Model
 	if model == nil {
-		model = DefaultModel
+		model = expect.DefaultModel
 	}
-	f := Facts{Arch: kr.Kernel.Arch, Config: config, Accel: kr.Accel}
+	f := expect.Facts{Arch: kr.Kernel.Arch, Config: config, Accel: kr.Accel}
 	var err error
-	if f.Major, f.Minor, err = ParseRelease(kr.Kernel.Release); err != nil {
+	if f.Major, f.Minor, err = expect.ParseRelease(kr.Kernel.Release); err != nil {
 		r.logf("%s: %v: no expectations", kr.Column(), err)
 		return
 	}
 	if kr.Guest != nil {
 		f.LSM = strings.Split(kr.Guest.LSM, ",")
 	} else {
-		f.LSM = BootLSM(config, kr.Cmdline)
+		f.LSM = expect.BootLSM(config, kr.Cmdline)
 	}
 	model.Judge(kr, f)
 }
@@ -397,17 +399,17 @@ func (r *runner) probe(ctx context.Context, k *kernels.Kernel, arch vm.Arch, bas
 
 // runKernel builds one kernel's initramfs, boots it and collects results
 // into kr.
-func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Kernel, images map[string]sharedImages, resolveAccel func(*kernels.Kernel, vm.Arch) (vm.Verdict, error), kr *KernelResult) {
+func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Kernel, images map[string]sharedImages, resolveAccel func(*kernels.Kernel, vm.Arch) (vm.Verdict, error), kr *results.KernelResult) {
 	t0 := time.Now()
 	defer func() {
 		kr.Seconds = time.Since(t0).Seconds() + kr.Phases.Fetch
-		r.progress(Progress{Column: kr.Column(), Phase: PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
+		r.progress(results.Progress{Column: kr.Column(), Phase: results.PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
 	}()
 	fail := func(err error) {
-		kr.Status, kr.Error = StatusError, err.Error()
+		kr.Status, kr.Error = results.StatusError, err.Error()
 		r.logf("%s: %v", kr.Column(), err)
 	}
-	r.progress(Progress{Column: kr.Column(), Phase: PhaseImage})
+	r.progress(results.Progress{Column: kr.Column(), Phase: results.PhaseImage})
 	arch, err := archOf(spec)
 	if err != nil {
 		fail(err)
@@ -438,7 +440,7 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 	}
 	kr.ConsoleLog = filepath.Join(dir, "console.log")
 	r.logf("%s: booting %s (%s)", kr.Column(), k.Release, verdict.Accel)
-	r.progress(Progress{Column: kr.Column(), Phase: PhaseBooting, Elapsed: time.Since(t0), Message: string(verdict.Accel)})
+	r.progress(results.Progress{Column: kr.Column(), Phase: results.PhaseBooting, Elapsed: time.Since(t0), Message: string(verdict.Accel)})
 	bootStart := time.Now()
 	v, err := vm.Start(ctx, vm.Options{
 		Arch: arch, Kernel: kernelImage, Initrd: initrd, Accel: verdict.Accel,
@@ -456,7 +458,7 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 		c.sink = f
 	}
 	c.onTest = func(suite string, index int, test string) {
-		r.progress(Progress{Column: kr.Column(), Phase: PhaseTesting, Suite: suite, SuiteIndex: index, Suites: len(r.opts.Suites), Test: test, Elapsed: time.Since(t0)})
+		r.progress(results.Progress{Column: kr.Column(), Phase: results.PhaseTesting, Suite: suite, SuiteIndex: index, Suites: len(r.opts.Suites), Test: test, Elapsed: time.Since(t0)})
 	}
 	c.consume(v.Results(), func() {
 		r.logf("%s: guest up after %.1fs, running tests", kr.Column(), time.Since(bootStart).Seconds())
@@ -483,15 +485,15 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 		kr.Phases.Boot = end.Sub(bootStart).Seconds()
 	}
 	kr.Status, kr.Error = status(exit, c)
-	if kr.Status == StatusOK {
+	if kr.Status == results.StatusOK {
 		kr.Reproduce = ""
 	}
-	dropImage(dir, kr.Status == StatusOK)
+	dropImage(dir, kr.Status == results.StatusOK)
 	if len(c.frameErrs) > 0 && kr.Error == "" {
 		kr.Error = fmt.Sprintf("%d bad frame(s) on the result channel: results may be incomplete (first: %s)", len(c.frameErrs), c.frameErrs[0])
 	}
 	kr.Tests = c.results(kr.Status)
-	if kr.Status == StatusOK && len(kr.Tests) == 0 {
+	if kr.Status == results.StatusOK && len(kr.Tests) == 0 {
 		kr.Error = "the guest ran no tests"
 	}
 	r.logf("%s: %s in %.1fs (%s)", kr.Column(), kr.Status, exit.Duration.Seconds(), summarize(kr.Tests))
@@ -499,7 +501,7 @@ func (r *runner) runKernel(ctx context.Context, spec kernels.Spec, k *kernels.Ke
 
 // status derives a kernel's status from how its VM ended and what the
 // guest said. No done event is never a pass.
-func status(exit *vm.Exit, c *collector) (Status, string) {
+func status(exit *vm.Exit, c *collector) (results.Status, string) {
 	return vmStatus(exit, c.hello != nil, c.done != nil, "the guest stopped without its done event")
 }
 
@@ -507,14 +509,14 @@ func status(exit *vm.Exit, c *collector) (Status, string) {
 // did not report in (hello) and report its work finished (finished);
 // unfinished says what was missing. Timeout, panic and interruption win
 // over what the guest said.
-func vmStatus(exit *vm.Exit, hello, finished bool, unfinished string) (Status, string) {
+func vmStatus(exit *vm.Exit, hello, finished bool, unfinished string) (results.Status, string) {
 	switch exit.Reason {
 	case vm.ReasonTimeout:
-		return StatusTimeout, fmt.Sprintf("VM killed after the %s timeout (raise it with --timeout)", exit.Duration.Round(time.Second))
+		return results.StatusTimeout, fmt.Sprintf("VM killed after the %s timeout (raise it with --timeout)", exit.Duration.Round(time.Second))
 	case vm.ReasonPanic:
-		return StatusPanic, "guest kernel panic: " + firstLine(exit.PanicLines)
+		return results.StatusPanic, "guest kernel panic: " + firstLine(exit.PanicLines)
 	case vm.ReasonCanceled:
-		return StatusInterrupted, "interrupted"
+		return results.StatusInterrupted, "interrupted"
 	}
 	withErr := func(msg string) string {
 		if exit.Err != nil {
@@ -524,13 +526,13 @@ func vmStatus(exit *vm.Exit, hello, finished bool, unfinished string) (Status, s
 	}
 	switch {
 	case !hello:
-		return StatusBootFailed, withErr("the guest never reported in")
+		return results.StatusBootFailed, withErr("the guest never reported in")
 	case !finished:
-		return StatusCrashed, withErr(unfinished)
+		return results.StatusCrashed, withErr(unfinished)
 	case exit.Err != nil:
-		return StatusCrashed, exit.Err.Error()
+		return results.StatusCrashed, exit.Err.Error()
 	}
-	return StatusOK, ""
+	return results.StatusOK, ""
 }
 
 func firstLine(lines []string) string {
@@ -540,12 +542,12 @@ func firstLine(lines []string) string {
 	return strings.TrimSpace(lines[0])
 }
 
-func summarize(tests []TestResult) string {
-	n := map[Outcome]int{}
+func summarize(tests []results.TestResult) string {
+	n := map[results.Outcome]int{}
 	for _, t := range tests {
 		n[t.Result]++
 	}
-	return fmt.Sprintf("%d passed, %d failed, %d skipped", n[Pass], n[Fail], n[Skip])
+	return fmt.Sprintf("%d passed, %d failed, %d skipped", n[results.Pass], n[results.Fail], n[results.Skip])
 }
 
 // buildInitrd writes the VM's initramfs: base + tests + this kernel's
@@ -590,4 +592,11 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil
+}
+
+// progress reports p if the run has a progress callback.
+func (r *runner) progress(p results.Progress) {
+	if r.opts.OnProgress != nil {
+		r.opts.OnProgress(p)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -50,7 +51,7 @@ type ShellOptions struct {
 type ShellExit struct {
 	// Status is StatusOK when the shell exited by itself and the VM
 	// powered off; StatusInterrupted when ctx was canceled (the quit key).
-	Status Status
+	Status results.Status
 	// ExitCode is the shell's exit code, -1 if unknown.
 	ExitCode int
 	// Error explains any other end.
@@ -161,7 +162,7 @@ func urootVersion() string {
 
 // String describes the end of a session for the user.
 func (e *ShellExit) String() string {
-	if e.Status == StatusOK {
+	if e.Status == results.StatusOK {
 		return fmt.Sprintf("shell exited with code %d", e.ExitCode)
 	}
 	return fmt.Sprintf("%s: %s", e.Status, e.Error)

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -142,7 +145,7 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	opts := harness.Options{
 		Kernels: specs, Suites: suites, Store: store, SourceDir: src,
 		CacheDir: store.CacheDir(), RunDir: filepath.Join(work, "run"), Parallel: *parallel,
-		Profiles: []harness.Profile{harness.DefaultProfile},
+		Profiles: []expect.Profile{expect.DefaultProfile},
 	}
 	opts.Run = *testRun
 	// "Warm" means warm: on a cache that has never run these kernels, a
@@ -219,7 +222,7 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	}
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	fmt.Fprintf(stdout, "run (warm): %.2fs wall for %d column(s), %d VM(s) at once; %s\n", runWall.Seconds(), len(res.Kernels), *parallel, res.Summary())
+	fmt.Fprintf(stdout, "run (warm): %.2fs wall for %d column(s), %d VM(s) at once; %s\n", runWall.Seconds(), len(res.Kernels), *parallel, report.Build(res).Summary())
 	fmt.Fprintf(stdout, "bench total: %.1fs; bpfmatrix peak RSS %d MiB\n", time.Since(start).Seconds(), ru.Maxrss>>10)
 	if !res.OK() {
 		return errFailed
@@ -251,7 +254,7 @@ func coldReasons(store *kernels.Store, specs []kernels.Spec) string {
 }
 
 // bootSplit says where a VM's boot went, by the guest's clock.
-func bootSplit(kr harness.KernelResult) string {
+func bootSplit(kr results.KernelResult) string {
 	if kr.Guest == nil || kr.Guest.Clock == nil {
 		return "no boot clock from the guest"
 	}
@@ -261,9 +264,9 @@ func bootSplit(kr harness.KernelResult) string {
 }
 
 // slowest names the n slowest tests with their seconds.
-func slowest(tests []harness.TestResult, n int) string {
+func slowest(tests []results.TestResult, n int) string {
 	ts := slices.Clone(tests)
-	slices.SortFunc(ts, func(a, b harness.TestResult) int { return cmp.Compare(b.Seconds, a.Seconds) })
+	slices.SortFunc(ts, func(a, b results.TestResult) int { return cmp.Compare(b.Seconds, a.Seconds) })
 	var out []string
 	for _, t := range ts[:min(n, len(ts))] {
 		out = append(out, fmt.Sprintf("%s/%s %.2fs", t.Suite, t.Name, t.Seconds))

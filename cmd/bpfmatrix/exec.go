@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -155,7 +156,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 
 // describeFailure names a kernel and how the program failed there.
 func describeFailure(k *harness.ExecKernel) string {
-	if k.Status == harness.StatusOK {
+	if k.Status == results.StatusOK {
 		return fmt.Sprintf("%s (exit %d)", k.Kernel, k.ExitCode)
 	}
 	return fmt.Sprintf("%s (%s: %s)", k.Kernel, k.Status, k.Error)
@@ -194,10 +195,10 @@ func writeGroup(stdout, stderr io.Writer, k *harness.ExecKernel) {
 	if !tw.newline {
 		fmt.Fprintln(stdout)
 	}
-	if k.Status == harness.StatusOK && k.Error != "" {
+	if k.Status == results.StatusOK && k.Error != "" {
 		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: %s\n", k.Kernel, k.Error)
 	}
-	if k.Status != harness.StatusOK {
+	if k.Status != results.StatusOK {
 		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: %s: %s\n", k.Kernel, k.Status, k.Error)
 		tail := k.ConsoleTail
 		if len(tail) > 20 {

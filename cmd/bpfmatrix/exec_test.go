@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
@@ -62,8 +63,8 @@ func TestIsTestRun(t *testing.T) {
 func TestOrderedPrinter(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	p := &orderedPrinter{stdout: &stdout, stderr: &stderr, done: make([]*harness.ExecKernel, 2)}
-	second := &harness.ExecKernel{Kernel: "b", Status: harness.StatusOK, Output: []wire.Output{{Stream: wire.Stdout, Data: []byte("two")}}}
-	first := &harness.ExecKernel{Kernel: "a", Release: "6.1", Status: harness.StatusOK, ExitCode: 1, Output: []wire.Output{{Stream: wire.Stdout, Data: []byte("\x16=== RUN   TestX\n")}}}
+	second := &harness.ExecKernel{Kernel: "b", Status: results.StatusOK, Output: []wire.Output{{Stream: wire.Stdout, Data: []byte("two")}}}
+	first := &harness.ExecKernel{Kernel: "a", Release: "6.1", Status: results.StatusOK, ExitCode: 1, Output: []wire.Output{{Stream: wire.Stdout, Data: []byte("\x16=== RUN   TestX\n")}}}
 	p.add(1, second)
 	assert.Empty(t, stdout.String(), "b waits for a")
 	p.add(0, first)

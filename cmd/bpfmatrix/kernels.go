@@ -9,7 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
@@ -153,11 +153,11 @@ var modelOptions = []string{"DYNAMIC_FTRACE_WITH_DIRECT_CALLS", "BPF_LSM", "LSM"
 // showKernel prints the facts the expectation model sees for k and, per
 // boot profile, what it expects of every built-in test and why.
 func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
-	config, err := harness.ReadConfig(k.Config)
+	config, err := expect.ReadConfig(k.Config)
 	if err != nil {
 		return fmt.Errorf("%s: %w", k.Name, err)
 	}
-	major, minor, err := harness.ParseRelease(k.Release)
+	major, minor, err := expect.ParseRelease(k.Release)
 	if err != nil {
 		return fmt.Errorf("%s: %w", k.Name, err)
 	}
@@ -170,17 +170,17 @@ func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
 		}
 		fmt.Fprintf(w, "  CONFIG_%s=%s\n", o, v)
 	}
-	for _, p := range harness.Profiles {
+	for _, p := range expect.Profiles {
 		args := p.Args(config)
-		if p.Name != harness.DefaultProfile.Name && len(args) == 0 {
+		if p.Name != expect.DefaultProfile.Name && len(args) == 0 {
 			fmt.Fprintf(w, "\n  profile %s: boots like default on this kernel, not run separately\n", p.Name)
 			continue
 		}
-		f := harness.Facts{Arch: k.Arch, Major: major, Minor: minor, Config: config, LSM: harness.BootLSM(config, args), Accel: accel}
+		f := expect.Facts{Arch: k.Arch, Major: major, Minor: minor, Config: config, LSM: expect.BootLSM(config, args), Accel: accel}
 		fmt.Fprintf(w, "\n  profile %s (%s): command line %q, active LSMs %s\n", p.Name, p.Description, strings.Join(args, " "), strings.Join(f.LSM, ","))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, r := range harness.DefaultModel {
-			e := harness.DefaultModel.Expect(r.Test, f)
+		for _, r := range expect.DefaultModel {
+			e := expect.DefaultModel.Expect(r.Test, f)
 			if e == nil {
 				continue
 			}

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 const reportUsage = `Usage:
@@ -48,7 +48,7 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: report needs exactly one results file (written by run --json), got %d arguments", errUsage, fs.NArg())
 	}
-	res, err := harness.ReadJSON(fs.Arg(0))
+	res, err := results.ReadJSON(fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func reportMerge(stdout, stderr io.Writer, args []string) error {
 	}
 	var inputs []report.Input
 	for _, path := range fs.Args() {
-		r, err := harness.ReadJSON(path)
+		r, err := results.ReadJSON(path)
 		if err != nil {
 			return err
 		}
@@ -96,11 +96,11 @@ func reportDiff(stdout, stderr io.Writer, args []string) error {
 	if fs.NArg() != 2 {
 		return fmt.Errorf("%w: report diff needs two results files, old then new, got %d", errUsage, fs.NArg())
 	}
-	old, err := harness.ReadJSON(fs.Arg(0))
+	old, err := results.ReadJSON(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	cur, err := harness.ReadJSON(fs.Arg(1))
+	cur, err := results.ReadJSON(fs.Arg(1))
 	if err != nil {
 		return err
 	}

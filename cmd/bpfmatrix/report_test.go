@@ -12,6 +12,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 const (
@@ -22,7 +23,7 @@ const (
 // TestReportRerendersRun checks that report writes, byte for byte, what
 // run writes for the same results (run uses report.WriteFile).
 func TestReportRerendersRun(t *testing.T) {
-	res, err := harness.ReadJSON(fixtureExpect)
+	res, err := results.ReadJSON(fixtureExpect)
 	require.NoError(t, err)
 	dir := t.TempDir()
 	for _, f := range report.Formats {
@@ -50,7 +51,7 @@ func readFile(t *testing.T, path string) string {
 
 func TestReportMergeAndDiff(t *testing.T) {
 	dir := t.TempDir()
-	full, err := harness.ReadJSON(fixture)
+	full, err := results.ReadJSON(fixture)
 	require.NoError(t, err)
 	var shards []string
 	for i := 1; i <= 2; i++ {
@@ -64,7 +65,7 @@ func TestReportMergeAndDiff(t *testing.T) {
 	merged := filepath.Join(dir, "all.json")
 	var stdout, stderr bytes.Buffer
 	require.NoError(t, reportCmd(context.Background(), &stdout, &stderr, append([]string{"merge", "-o", merged}, shards...)))
-	got, err := harness.ReadJSON(merged)
+	got, err := results.ReadJSON(merged)
 	require.NoError(t, err)
 	assert.Equal(t, full.Kernels, got.Kernels)
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -160,7 +161,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	profiles, err := harness.SelectProfiles(splitList(*profileList))
+	profiles, err := expect.SelectProfiles(splitList(*profileList))
 	if err != nil {
 		return fmt.Errorf("%w: --profiles: %v", errUsage, err)
 	}
@@ -245,7 +246,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 
 func profileNames() string {
 	var names []string
-	for _, p := range harness.Profiles {
+	for _, p := range expect.Profiles {
 		names = append(names, p.Name)
 	}
 	return strings.Join(names, ", ")

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
 
@@ -98,7 +99,7 @@ func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, ar
 		return err
 	}
 	fmt.Fprintf(stderr, "\r\nbpfmatrix: %s (console log %s)\r\n", se, se.ConsoleLog)
-	if se.Status != harness.StatusOK && se.Status != harness.StatusInterrupted {
+	if se.Status != results.StatusOK && se.Status != results.StatusInterrupted {
 		return errFailed
 	}
 	return nil

@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
@@ -127,7 +127,7 @@ func (l *Live) elapsed(c *columnState) time.Duration {
 }
 
 // Update records a phase change of one column (harness.Options.OnProgress).
-func (l *Live) Update(p harness.Progress) {
+func (l *Live) Update(p results.Progress) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c := l.column(p.Column)
@@ -138,16 +138,16 @@ func (l *Live) Update(p harness.Progress) {
 	prevPhase, prevSuite := c.phase, c.suite
 	c.phase, c.detail = string(p.Phase), p.Message
 	switch p.Phase {
-	case harness.PhaseTesting:
+	case results.PhaseTesting:
 		c.suite = fmt.Sprintf("%d/%d %s", p.SuiteIndex, p.Suites, p.Suite)
 		c.detail = c.suite
 		if p.Test != "" {
 			c.detail += "  " + p.Test
 		}
-	case harness.PhaseDone:
+	case results.PhaseDone:
 		c.elapsed = l.elapsed(c)
 		c.done = true
-		c.failed = p.Status != harness.StatusOK
+		c.failed = p.Status != results.StatusOK
 		c.detail = string(p.Status)
 		if p.Message != "" {
 			c.detail += ": " + p.Message
@@ -156,15 +156,15 @@ func (l *Live) Update(p harness.Progress) {
 	if l.opts.TTY {
 		return
 	}
-	if c.phase == prevPhase && c.suite == prevSuite && p.Phase != harness.PhaseDone {
+	if c.phase == prevPhase && c.suite == prevSuite && p.Phase != results.PhaseDone {
 		return
 	}
 	switch {
-	case p.Phase == harness.PhaseTesting:
+	case p.Phase == results.PhaseTesting:
 		l.linef(c, "running tests: suite %s", c.suite)
-	case p.Phase == harness.PhaseDone && c.failed:
+	case p.Phase == results.PhaseDone && c.failed:
 		l.linef(c, "FAILED: %s", c.detail)
-	case p.Phase == harness.PhaseDone:
+	case p.Phase == results.PhaseDone:
 		l.linef(c, "done: %s", c.detail)
 	case p.Message != "":
 		l.linef(c, "%s (%s)", p.Phase, p.Message)
@@ -277,9 +277,9 @@ func (l *Live) lines() []string {
 		case c.done:
 			icon, text = paint(sgrPass, "✓"), "done ("+c.detail+")"
 		case c.phase == "queued":
-		case c.phase == string(harness.PhaseFetching) && c.dlPhase != "":
+		case c.phase == string(results.PhaseFetching) && c.dlPhase != "":
 			icon, text = spin, downloadText(c, now, true)
-		case c.phase == string(harness.PhaseTesting):
+		case c.phase == string(results.PhaseTesting):
 			icon, text = spin, "running tests "+c.detail
 		default:
 			icon = spin

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
@@ -19,22 +19,22 @@ func (c *clock) now() time.Time { return c.t }
 
 func feed(l *Live, c *clock) {
 	step := func(d time.Duration) { c.t = c.t.Add(d) }
-	l.Update(harness.Progress{Column: "debian-6.12", Phase: harness.PhaseFetching})
+	l.Update(results.Progress{Column: "debian-6.12", Phase: results.PhaseFetching})
 	l.Download("debian-6.12", kernels.PhaseIndex, 0, -1)
 	step(time.Second)
 	for _, done := range []int64{0, 10e6, 20e6, 30e6, 40e6} {
 		l.Download("debian-6.12", kernels.PhaseDownload, done, 40e6)
 		step(time.Second)
 	}
-	l.Update(harness.Progress{Column: "debian-6.12", Phase: harness.PhaseImage})
-	l.Update(harness.Progress{Column: "debian-6.12", Phase: harness.PhaseBooting, Message: "tcg"})
+	l.Update(results.Progress{Column: "debian-6.12", Phase: results.PhaseImage})
+	l.Update(results.Progress{Column: "debian-6.12", Phase: results.PhaseBooting, Message: "tcg"})
 	step(2 * time.Second)
-	l.Update(harness.Progress{Column: "debian-6.12", Phase: harness.PhaseTesting, Suite: "kprobe", SuiteIndex: 1, Suites: 2, Test: "TestKprobe"})
-	l.Update(harness.Progress{Column: "debian-6.12", Phase: harness.PhaseTesting, Suite: "kprobe", SuiteIndex: 1, Suites: 2, Test: "TestKretprobe"})
-	l.Update(harness.Progress{Column: "debian-6.12", Phase: harness.PhaseTesting, Suite: "tc", SuiteIndex: 2, Suites: 2, Test: "TestTCX"})
+	l.Update(results.Progress{Column: "debian-6.12", Phase: results.PhaseTesting, Suite: "kprobe", SuiteIndex: 1, Suites: 2, Test: "TestKprobe"})
+	l.Update(results.Progress{Column: "debian-6.12", Phase: results.PhaseTesting, Suite: "kprobe", SuiteIndex: 1, Suites: 2, Test: "TestKretprobe"})
+	l.Update(results.Progress{Column: "debian-6.12", Phase: results.PhaseTesting, Suite: "tc", SuiteIndex: 2, Suites: 2, Test: "TestTCX"})
 	step(time.Second)
-	l.Update(harness.Progress{Column: "debian-5.10", Phase: harness.PhaseDone, Status: harness.StatusTimeout, Message: "killed after 5m0s", Elapsed: 300 * time.Second})
-	l.Update(harness.Progress{Column: "debian-6.12", Phase: harness.PhaseDone, Status: harness.StatusOK, Elapsed: 9 * time.Second})
+	l.Update(results.Progress{Column: "debian-5.10", Phase: results.PhaseDone, Status: results.StatusTimeout, Message: "killed after 5m0s", Elapsed: 300 * time.Second})
+	l.Update(results.Progress{Column: "debian-6.12", Phase: results.PhaseDone, Status: results.StatusOK, Elapsed: 9 * time.Second})
 }
 
 func TestLivePlain(t *testing.T) {
@@ -70,7 +70,7 @@ func TestLiveTTY(t *testing.T) {
 	c := &clock{time.Date(2026, 11, 24, 19, 0, 0, 0, time.UTC)}
 	var b bytes.Buffer
 	l := NewLive(&b, LiveOptions{TTY: true, Width: 100, Refresh: -1, Columns: []string{"debian-5.10", "debian-6.12"}, Now: c.now})
-	l.Update(harness.Progress{Column: "debian-6.12", Phase: harness.PhaseFetching})
+	l.Update(results.Progress{Column: "debian-6.12", Phase: results.PhaseFetching})
 	c.t = c.t.Add(2 * time.Second)
 	l.Download("debian-6.12", kernels.PhaseDownload, 0, 40e6)
 	c.t = c.t.Add(2 * time.Second)
@@ -81,7 +81,7 @@ func TestLiveTTY(t *testing.T) {
 	assert.Contains(t, out, "debian-6.12    4.0s  ")
 	assert.Contains(t, out, "downloading [██████████░░░░░░░░░░] 20.0/40.0 MB  10.0 MB/s")
 	assert.Contains(t, out, "debian-5.10          · queued")
-	l.Update(harness.Progress{Column: "debian-6.12+lsm-bpf", Phase: harness.PhaseTesting, Suite: "lsm", SuiteIndex: 3, Suites: 3, Test: "TestLSMFileOpen/" + strings.Repeat("x", 100)})
+	l.Update(results.Progress{Column: "debian-6.12+lsm-bpf", Phase: results.PhaseTesting, Suite: "lsm", SuiteIndex: 3, Suites: 3, Test: "TestLSMFileOpen/" + strings.Repeat("x", 100)})
 	l.Log().Write([]byte("a log line\n"))
 	l.Close()
 	out = b.String()

@@ -1,4 +1,8 @@
-package harness
+// Package results is the schema of a bpfmatrix run: the JSON that --json
+// writes (documented in docs/results.md), and what every report renders.
+// It depends on the host/guest contract (internal/wire) only, so that the
+// reports depend on nothing that boots VMs.
+package results
 
 import (
 	"encoding/json"
@@ -7,7 +11,6 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
-	"github.com/bpfmatrix/bpfmatrix/vm"
 )
 
 // Schema versions the JSON results. docs/results.md documents it.
@@ -56,13 +59,26 @@ type Result struct {
 	Schema    string         `json:"schema"`
 	Started   time.Time      `json:"started"`
 	Seconds   float64        `json:"seconds"`
-	Accel     vm.Verdict     `json:"accel"`
+	Accel     Verdict        `json:"accel"`
 	Suites    []string       `json:"suites"`
 	RunDir    string         `json:"run_dir"`
 	Kernels   []KernelResult `json:"kernels"`
 	Complete  bool           `json:"complete"`
 	Unhandled []string       `json:"errors,omitempty"`
 }
+
+// Verdict is the accelerator a run's VMs used, and why it was chosen.
+type Verdict struct {
+	// Accel is kvm or tcg.
+	Accel string `json:"accel"`
+	// Reason says why: requested, or what the test boot showed.
+	Reason string `json:"reason"`
+}
+
+// DefaultProfile names the boot profile that boots a kernel as its
+// distribution configured it; a column of that profile is labelled with
+// the kernel's name alone.
+const DefaultProfile = "default"
 
 // KernelInfo identifies the kernel of one column.
 type KernelInfo struct {
@@ -162,7 +178,7 @@ type Expectation struct {
 // Column is the matrix column's label: the kernel's name, with the boot
 // profile when it is not the default one.
 func (k *KernelResult) Column() string {
-	if k.Profile == "" || k.Profile == DefaultProfile.Name {
+	if k.Profile == "" || k.Profile == DefaultProfile {
 		return k.Kernel.Name
 	}
 	return k.Kernel.Name + "+" + k.Profile
@@ -219,4 +235,44 @@ func ReadJSON(path string) (*Result, error) {
 		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, Schema)
 	}
 	return &r, nil
+}
+
+// Rows returns the row keys of the matrix (TestResult.ID), in order of
+// first appearance across the columns.
+func (r *Result) Rows() []string {
+	var rows []string
+	seen := map[string]bool{}
+	for _, k := range r.Kernels {
+		for _, t := range k.Tests {
+			if !seen[t.ID()] {
+				seen[t.ID()] = true
+				rows = append(rows, t.ID())
+			}
+		}
+	}
+	return rows
+}
+
+// Test returns the cell of row id (TestResult.ID) in this column, or nil
+// if the column has no such test.
+func (k *KernelResult) Test(id string) *TestResult {
+	for i := range k.Tests {
+		if k.Tests[i].ID() == id {
+			return &k.Tests[i]
+		}
+	}
+	return nil
+}
+
+// Unexpected counts the cells whose expectation was not met.
+func (r *Result) Unexpected() int {
+	n := 0
+	for _, k := range r.Kernels {
+		for _, t := range k.Tests {
+			if t.Expect != nil && !t.Expect.Met {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -1,4 +1,6 @@
-package harness
+package expect
+
+import "github.com/bpfmatrix/bpfmatrix/harness/results"
 
 // Conditions the built-in rules share. Each names, in its Case, where it
 // comes from.
@@ -32,20 +34,20 @@ const (
 // through the ioctl before.
 func perfEventRule(test string) Rule {
 	return Rule{Test: test, Cases: []Case{
-		{When: perfLink, Outcome: Pass, Mechanism: "bpf_link (perf_event)", Why: "attached through a perf_event bpf_link", Source: srcPerfLink},
-		{Outcome: Pass, Mechanism: "perf_event ioctl", Why: "attached through PERF_EVENT_IOC_SET_BPF (no perf_event link before 5.15)", Source: srcPerfLink},
+		{When: perfLink, Outcome: results.Pass, Mechanism: "bpf_link (perf_event)", Why: "attached through a perf_event bpf_link", Source: srcPerfLink},
+		{Outcome: results.Pass, Mechanism: "perf_event ioctl", Why: "attached through PERF_EVENT_IOC_SET_BPF (no perf_event link before 5.15)", Source: srcPerfLink},
 	}}
 }
 
 // passRule expects a pass on every supported kernel.
 func passRule(test, why string) Rule {
-	return Rule{Test: test, Cases: []Case{{Outcome: Pass, Why: why, Source: srcBase}}}
+	return Rule{Test: test, Cases: []Case{{Outcome: results.Pass, Why: why, Source: srcBase}}}
 }
 
 func trampolineRule(test string) Rule {
 	return Rule{Test: test, Cases: []Case{
-		{When: trampoline, Outcome: Pass, Mechanism: "bpf_link (tracing)", Why: "BPF trampolines available", Source: srcTrampoline},
-		{Outcome: Unsupported, Why: "no BPF trampoline (ftrace direct calls) on this kernel", Source: srcTrampoline},
+		{When: trampoline, Outcome: results.Pass, Mechanism: "bpf_link (tracing)", Why: "BPF trampolines available", Source: srcTrampoline},
+		{Outcome: results.Unsupported, Why: "no BPF trampoline (ftrace direct calls) on this kernel", Source: srcTrampoline},
 	}}
 }
 
@@ -66,20 +68,20 @@ var DefaultModel = Model{
 	passRule("cgroup/TestCgroupConnect4", "cgroup sock_addr (4.17) with bpf_link (5.7)"),
 	perfEventRule("perf/TestPerfEventSoftware"),
 	{Test: "perf/TestPerfEventHardware", Cases: []Case{
-		{When: noPMU, Outcome: Unsupported, Why: "no PMU: QEMU TCG emulates none for x86", Source: "accelerator tcg, arch amd64"},
-		{When: perfLink, Outcome: Pass, Mechanism: "bpf_link (perf_event)", Why: "a PMU is there (arm64 'max' CPU: PMUv3, or KVM)", Source: srcPerfLink},
-		{Outcome: Pass, Mechanism: "perf_event ioctl", Why: "a PMU is there (arm64 'max' CPU: PMUv3, or KVM)", Source: srcPerfLink},
+		{When: noPMU, Outcome: results.Unsupported, Why: "no PMU: QEMU TCG emulates none for x86", Source: "accelerator tcg, arch amd64"},
+		{When: perfLink, Outcome: results.Pass, Mechanism: "bpf_link (perf_event)", Why: "a PMU is there (arm64 'max' CPU: PMUv3, or KVM)", Source: srcPerfLink},
+		{Outcome: results.Pass, Mechanism: "perf_event ioctl", Why: "a PMU is there (arm64 'max' CPU: PMUv3, or KVM)", Source: srcPerfLink},
 	}},
-	{Test: "tc/TestTCNetlink", Cases: []Case{{Outcome: Pass, Mechanism: "netlink clsact/cls_bpf", Why: "clsact (4.5) and cls_bpf direct-action (4.4)", Source: srcBase}}},
+	{Test: "tc/TestTCNetlink", Cases: []Case{{Outcome: results.Pass, Mechanism: "netlink clsact/cls_bpf", Why: "clsact (4.5) and cls_bpf direct-action (4.4)", Source: srcBase}}},
 	{Test: "tc/TestTCX", Cases: []Case{
-		{When: tcx, Outcome: Pass, Mechanism: "bpf_link (tcx)", Why: "TCX links", Source: srcTCX},
-		{Outcome: Unsupported, Why: "no TCX before 6.6", Source: srcTCX},
+		{When: tcx, Outcome: results.Pass, Mechanism: "bpf_link (tcx)", Why: "TCX links", Source: srcTCX},
+		{Outcome: results.Unsupported, Why: "no TCX before 6.6", Source: srcTCX},
 	}},
-	{Test: "xdp/TestXDPGeneric", Cases: []Case{{Outcome: Pass, Mechanism: "xdp generic", Why: "generic XDP (4.12) with bpf_link (5.9)", Source: srcBase}}},
-	{Test: "xdp/TestXDPNative", Cases: []Case{{Outcome: Pass, Mechanism: "xdp native", Why: "veth native XDP (4.19) with bpf_link (5.9)", Source: srcBase}}},
+	{Test: "xdp/TestXDPGeneric", Cases: []Case{{Outcome: results.Pass, Mechanism: "xdp generic", Why: "generic XDP (4.12) with bpf_link (5.9)", Source: srcBase}}},
+	{Test: "xdp/TestXDPNative", Cases: []Case{{Outcome: results.Pass, Mechanism: "xdp native", Why: "veth native XDP (4.19) with bpf_link (5.9)", Source: srcBase}}},
 	{Test: "lsm/TestLSMFileOpen", Cases: []Case{
-		{When: bpfLSM, Outcome: Pass, Why: "BPF LSM built, active and backed by trampolines", Source: srcLSM},
-		{Outcome: Unsupported, Why: "BPF LSM not active in this boot, or no BPF trampoline", Source: srcLSM},
+		{When: bpfLSM, Outcome: results.Pass, Why: "BPF LSM built, active and backed by trampolines", Source: srcLSM},
+		{Outcome: results.Unsupported, Why: "BPF LSM not active in this boot, or no BPF trampoline", Source: srcLSM},
 	}},
 	passRule("transport/TestRingbuf", "BPF ring buffer (5.8)"),
 	passRule("transport/TestPerfEventArray", "perf event array (4.4)"),
@@ -91,8 +93,8 @@ var DefaultModel = Model{
 // regression; an unexpected native attach means the model is wrong.
 func chainRule(test string, native func(Facts) bool, preferred, fallback, why, source string) Rule {
 	return Rule{Test: test, Cases: []Case{
-		{When: native, Outcome: Pass, Mechanism: preferred, Why: why, Source: source},
-		{Outcome: Pass, Mechanism: fallback + " (fallback: " + preferred, Why: "falls back: the kernel lacks what " + preferred + " needs", Source: source},
+		{When: native, Outcome: results.Pass, Mechanism: preferred, Why: why, Source: source},
+		{Outcome: results.Pass, Mechanism: fallback + " (fallback: " + preferred, Why: "falls back: the kernel lacks what " + preferred + " needs", Source: source},
 	}}
 }
 

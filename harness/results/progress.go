@@ -1,6 +1,8 @@
-package harness
+package results
 
-import "time"
+import (
+	"time"
+)
 
 // Phase is where one column (one VM) of a run is.
 type Phase string
@@ -32,11 +34,4 @@ type Progress struct {
 	Elapsed time.Duration
 	// Message is a human-readable detail (an error, the accelerator).
 	Message string
-}
-
-// progress reports p if the run has a progress callback.
-func (r *runner) progress(p Progress) {
-	if r.opts.OnProgress != nil {
-		r.opts.OnProgress(p)
-	}
 }

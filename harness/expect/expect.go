@@ -1,4 +1,10 @@
-package harness
+// Package expect is bpfmatrix's expectation model: what each kernel is
+// expected to support ([Facts]: version, architecture, build configuration,
+// how it was booted), the rules that turn those facts into the expected
+// outcome and attach mechanism of each test ([Model], [Rule], [Case]) and
+// the shared vocabulary the suites write their rules in. It also holds the
+// boot profiles, since they change the facts (the active LSMs).
+package expect
 
 import (
 	"bufio"
@@ -7,6 +13,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 // Facts are what the expectation model knows about one matrix column: the
@@ -101,7 +109,7 @@ func BootLSM(config map[string]string, cmdline []string) []string {
 // Outcome and, if set, a mechanism starting with Mechanism.
 type Case struct {
 	When      func(Facts) bool
-	Outcome   Outcome
+	Outcome   results.Outcome
 	Mechanism string
 	// Why is the human reason, Source where it comes from: a minimum
 	// version, a config option or a boot parameter.
@@ -121,14 +129,14 @@ type Model []Rule
 
 // Expect returns the expectation for test under facts, or nil when the
 // model has no rule for it.
-func (m Model) Expect(test string, f Facts) *Expectation {
+func (m Model) Expect(test string, f Facts) *results.Expectation {
 	for _, r := range m {
 		if r.Test != test {
 			continue
 		}
 		for _, c := range r.Cases {
 			if c.When == nil || c.When(f) {
-				return &Expectation{Outcome: c.Outcome, Mechanism: c.Mechanism, Rule: c.Why, Source: c.Source}
+				return &results.Expectation{Outcome: c.Outcome, Mechanism: c.Mechanism, Rule: c.Why, Source: c.Source}
 			}
 		}
 	}
@@ -136,7 +144,7 @@ func (m Model) Expect(test string, f Facts) *Expectation {
 }
 
 // Judge marks every test of kr expected or unexpected under m.
-func (m Model) Judge(kr *KernelResult, f Facts) {
+func (m Model) Judge(kr *results.KernelResult, f Facts) {
 	for i := range kr.Tests {
 		t := &kr.Tests[i]
 		e := m.Expect(t.ID(), f)
@@ -147,17 +155,4 @@ func (m Model) Judge(kr *KernelResult, f Facts) {
 		e.Met = t.Result == e.Outcome && (e.Mechanism == "" || strings.HasPrefix(t.Mechanism, e.Mechanism))
 		t.Expect = e
 	}
-}
-
-// Unexpected counts the cells whose expectation was not met.
-func (r *Result) Unexpected() int {
-	n := 0
-	for _, k := range r.Kernels {
-		for _, t := range k.Tests {
-			if t.Expect != nil && !t.Expect.Met {
-				n++
-			}
-		}
-	}
-	return n
 }
