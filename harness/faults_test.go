@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
@@ -25,7 +26,7 @@ import (
 )
 
 // faultSuite breaks the guest on purpose (tests/faults).
-var faultSuite = harness.Suite{Name: "faults", Package: "./tests/faults", Timeout: 10 * time.Minute}
+var faultSuite = plan.Suite{Name: "faults", Package: "./tests/faults", Timeout: 10 * time.Minute}
 
 // faultKernel is the kernel the fault tests boot: one is enough.
 func faultKernel(t *testing.T) []kernels.Spec {
@@ -42,9 +43,11 @@ func runFault(t *testing.T, fault string, timeout time.Duration, onProgress func
 	store := newStore(t)
 	start := time.Now()
 	res, err := harness.Run(context.Background(), harness.Options{
-		Kernels: faultKernel(t), Suites: []harness.Suite{faultSuite}, Store: store,
-		SourceDir: sourceDir(t), CacheDir: store.CacheDir(), RunDir: t.TempDir(),
-		Timeout: timeout, Log: testWriter{t}, OnProgress: onProgress,
+		Setup: harness.Setup{
+			Store: store, SourceDir: sourceDir(t), CacheDir: store.CacheDir(), RunDir: t.TempDir(),
+			VM: harness.VMOptions{Timeout: timeout}, Log: testWriter{t},
+		},
+		Kernels: faultKernel(t), Suites: []plan.Suite{faultSuite}, OnProgress: onProgress,
 		Env: []string{"BPFMATRIX_FAULT=" + fault},
 	})
 	require.NoError(t, err)
@@ -220,9 +223,11 @@ func TestConcurrentRunsShareCache(t *testing.T) {
 				return
 			}
 			results[i], errs[i] = harness.Run(context.Background(), harness.Options{
-				Kernels: faultKernel(t), Suites: []harness.Suite{harness.Builtin[0]}, Store: store,
-				SourceDir: sourceDir(t), CacheDir: cache, RunDir: t.TempDir(), Parallel: 1,
-				Timeout: 5 * time.Minute, Log: testWriter{t},
+				Setup: harness.Setup{
+					Store: store, SourceDir: sourceDir(t), CacheDir: cache, RunDir: t.TempDir(),
+					VM: harness.VMOptions{Timeout: 5 * time.Minute}, Log: testWriter{t},
+				},
+				Kernels: faultKernel(t), Suites: []plan.Suite{plan.Builtin[0]}, Parallel: 1,
 			})
 		}()
 	}
@@ -251,8 +256,10 @@ func TestRunRefusesFullOrReadOnlyCache(t *testing.T) {
 	store := newStore(t)
 	opts := func(cache string) harness.Options {
 		return harness.Options{
-			Kernels: faultKernel(t), Suites: []harness.Suite{harness.Builtin[0]}, Store: store,
-			SourceDir: sourceDir(t), CacheDir: cache, RunDir: filepath.Join(cache, "run"), Log: testWriter{t},
+			Setup: harness.Setup{
+				Store: store, SourceDir: sourceDir(t), CacheDir: cache, RunDir: filepath.Join(cache, "run"), Log: testWriter{t},
+			},
+			Kernels: faultKernel(t), Suites: []plan.Suite{plan.Builtin[0]},
 		}
 	}
 	full := t.TempDir()

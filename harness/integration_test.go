@@ -14,6 +14,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
@@ -62,7 +63,7 @@ func runMatrix(t *testing.T, opts harness.Options) *results.Result {
 	opts.SourceDir = sourceDir(t)
 	opts.CacheDir = opts.Store.CacheDir()
 	opts.RunDir = t.TempDir()
-	opts.Timeout = 4 * time.Minute
+	opts.VM.Timeout = 4 * time.Minute
 	opts.Log = testWriter{t}
 	res, err := harness.Run(ctx, opts)
 	require.NoError(t, err)
@@ -85,7 +86,7 @@ func TestDefaultMatrix(t *testing.T) {
 	specs := kernels.DefaultCatalog().Defaults()
 	require.GreaterOrEqual(t, len(specs), 2)
 
-	res := runMatrix(t, harness.Options{Kernels: specs, Suites: harness.Builtin, Profiles: expect.Profiles})
+	res := runMatrix(t, harness.Options{Kernels: specs, Suites: plan.Builtin, Profiles: expect.Profiles})
 	require.GreaterOrEqual(t, len(res.Kernels), len(specs))
 	arches := map[string]bool{}
 	profiles := map[string]bool{}
@@ -121,7 +122,7 @@ func TestDefaultMatrix(t *testing.T) {
 					t.Errorf("%s: %s (%s)\n%s", tr.ID(), tr.Result, tr.Reason, tr.Output)
 				}
 			}
-			for _, s := range harness.Builtin {
+			for _, s := range plan.Builtin {
 				assert.True(t, ran[s.Name], "suite %s reported no test", s.Name)
 			}
 		})
@@ -170,7 +171,7 @@ func TestDefaultMatrix(t *testing.T) {
 
 	t.Run("wrong expectations fail", func(t *testing.T) {
 		require.NotEmpty(t, passed)
-		wrong := runMatrix(t, harness.Options{Kernels: specs[:1], Suites: harness.Builtin, InjectWrong: []string{"all"}})
+		wrong := runMatrix(t, harness.Options{Kernels: specs[:1], Suites: plan.Builtin, InjectWrong: []string{"all"}})
 		require.Len(t, wrong.Kernels, 1)
 		k := wrong.Kernels[0]
 		require.Equal(t, results.StatusOK, k.Status, k.Error)

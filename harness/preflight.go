@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
 
@@ -22,8 +23,8 @@ var MinFreeBytes uint64 = 256 << 20
 // preflight checks, before any download or VM, what would make the run
 // fail half-way: QEMU missing, and directories that are full or not
 // writable.
-func (r *runner) preflight() error {
-	for _, spec := range r.opts.Kernels {
+func preflight(specs []kernels.Spec, cacheDir, runDir string) error {
+	for _, spec := range specs {
 		arch, err := archOf(spec)
 		if err != nil {
 			return err
@@ -32,7 +33,7 @@ func (r *runner) preflight() error {
 			return fmt.Errorf("%w: %s is not installed (needed for %s): run `sudo apt-get install -y %s`", vm.ErrQEMUNotFound, arch.QEMU, spec.Name, arch.Package)
 		}
 	}
-	for _, dir := range []string{r.opts.CacheDir, r.opts.RunDir} {
+	for _, dir := range []string{cacheDir, runDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("harness: %w (set BPFMATRIX_CACHE or --cache/--run-dir to a writable directory)", err)
 		}

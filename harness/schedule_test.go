@@ -160,12 +160,3 @@ func TestHistoryGarbage(t *testing.T) {
 		assert.Equal(t, 2.0, got)
 	}
 }
-
-func TestSelectionKey(t *testing.T) {
-	a := Options{Suites: []Suite{{Name: "kprobe"}, {Name: "tc"}}}
-	b := Options{Suites: []Suite{{Name: "kprobe"}}}
-	c := Options{Suites: []Suite{{Name: "kprobe"}, {Name: "tc"}}, Run: "TestKprobe$"}
-	assert.Equal(t, selectionKey(a), selectionKey(Options{Suites: []Suite{{Name: "kprobe"}, {Name: "tc"}}}))
-	assert.NotEqual(t, selectionKey(a), selectionKey(b))
-	assert.NotEqual(t, selectionKey(a), selectionKey(c))
-}

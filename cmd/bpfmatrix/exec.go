@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"debug/elf"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,7 +16,6 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
-	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
@@ -52,35 +50,26 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, execUsage); fs.PrintDefaults() }
-	var sf storeFlags
-	sf.registerModule(fs)
+	var vf vmFlags
+	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)", cpus: 2, moduleLock: true})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix, for the program's architecture)")
 	var envAdd, envExclude listFlag
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the guest, or pass the host's KEY even if excluded (repeatable)")
 	fs.Var(&envExclude, "env-exclude", "do not pass host variables matching `REGEXP` (repeatable; always excluded: "+harness.EnvExclude.String()+")")
-	timeout := fs.Duration("timeout", 0, "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)")
-	accel := fs.String("accel", "auto", "QEMU accelerator: auto, kvm or tcg")
-	memory := fs.Int("memory", 1024, "guest memory in `MB`")
-	cpus := fs.Int("cpus", 2, "guest CPUs")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to load before the program starts (e.g. veth,sch_ingress)")
 	dir := fs.String("dir", "", "host `DIR` to pack into the guest at the same path and start the program in (default: the working directory when the program gets -test.* arguments)")
 	maxDir := fs.Int64("max-dir-size", initramfs.DefaultDirLimit>>20, "fail if the packed directory holds more than `MB` of files")
-	source := fs.String("source", "", "bpfmatrix source `DIR` to build the guest from (default: found; see README)")
 	keep := fs.Bool("keep", false, "keep the run directory (console logs, images) even when everything passed")
 	verbose := fs.Bool("verbose", false, "print progress (image builds, downloads) on stderr")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if help, err := parse(fs, args); help || err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("%w: exec needs a PROGRAM to run (bpfmatrix exec --kernels K -- PROGRAM ARGS...)", errUsage)
 	}
 	program, progArgs := fs.Arg(0), fs.Args()[1:]
-	acc, err := vm.ParseAccel(*accel)
-	if err != nil {
-		return fmt.Errorf("%w: --accel: %v", errUsage, err)
+	if err := vf.validate(); err != nil {
+		return err
 	}
 	var excl []*regexp.Regexp
 	for _, e := range envExclude {
@@ -103,31 +92,21 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 			return err
 		}
 	}
-	if *timeout <= 0 {
-		*timeout = execTimeout(progArgs)
-	}
-	src, err := harness.FindSource(ctx, *source)
-	if err != nil {
-		return err
-	}
-	if sf.lock == "" {
-		sf.lock = defaultLock()
+	if vf.opts.Timeout <= 0 {
+		vf.opts.Timeout = execTimeout(progArgs)
 	}
 	var logw io.Writer
 	if *verbose {
 		logw = stderr
 	}
-	store, err := sf.open(logw)
+	setup, err := vf.setup(ctx, "exec", downloadProgress(logw))
 	if err != nil {
 		return err
 	}
-	harness.PruneRuns(filepath.Join(store.CacheDir(), "runs"), harness.KeepRuns)
-	runDir := filepath.Join(store.CacheDir(), "runs", "exec-"+time.Now().Format("20060102-150405")+fmt.Sprintf("-%d", os.Getpid()))
+	setup.Log = logw
 	opts := harness.ExecOptions{
-		Kernels: specs, Store: store, SourceDir: src, CacheDir: store.CacheDir(), RunDir: runDir,
-		Program: program, Args: progArgs, Env: env, Dir: *dir, MaxDirBytes: *maxDir << 20,
-		Modules: splitList(*modules), Timeout: *timeout, Accel: acc, MemoryMB: *memory, CPUs: *cpus,
-		Log: logw,
+		Setup: setup, Kernels: specs, Program: program, Args: progArgs, Env: env,
+		Dir: *dir, MaxDirBytes: *maxDir << 20, Modules: splitList(*modules),
 	}
 	pr := &orderedPrinter{stdout: stdout, stderr: stderr, done: make([]*harness.ExecKernel, len(specs))}
 	opts.OnDone = pr.add
@@ -146,11 +125,11 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	}
 	if len(failed) == 0 {
 		if !*keep {
-			os.RemoveAll(runDir)
+			os.RemoveAll(setup.RunDir)
 		}
 		return nil
 	}
-	fmt.Fprintf(stderr, "bpfmatrix: %s failed on %d of %d kernel(s): %s (logs in %s)\n", filepath.Base(program), len(failed), len(res.Kernels), strings.Join(failed, "; "), runDir)
+	fmt.Fprintf(stderr, "bpfmatrix: %s failed on %d of %d kernel(s): %s (logs in %s)\n", filepath.Base(program), len(failed), len(res.Kernels), strings.Join(failed, "; "), setup.RunDir)
 	return errFailed
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
@@ -56,7 +56,7 @@ func TestReportMergeAndDiff(t *testing.T) {
 	var shards []string
 	for i := 1; i <= 2; i++ {
 		part := *full
-		part.Kernels = harness.SelectShard(harness.Shard{Index: i, N: 2}, full.Kernels)
+		part.Kernels = plan.SelectShard(plan.Shard{Index: i, N: 2}, full.Kernels)
 		p := filepath.Join(dir, "shard.json")
 		p = p[:len(p)-5] + string(rune('0'+i)) + ".json"
 		require.NoError(t, report.WriteFile(p, &part, report.FormatJSON))

@@ -2,19 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
-	"github.com/bpfmatrix/bpfmatrix/vm"
 )
 
 // quitKey ends a shell session from the host: Ctrl-] (as in telnet).
@@ -36,47 +33,30 @@ func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, ar
 	fs := flag.NewFlagSet("shell", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, shellUsage); fs.PrintDefaults() }
-	var sf storeFlags
-	sf.registerModule(fs)
+	var vf vmFlags
+	vf.register(fs, vmDefaults{timeout: time.Hour, timeoutHelp: "kill the VM after `D`", cpus: 2, moduleLock: true})
 	kernel := fs.String("kernel", "", "kernel `NAME` to boot (see `bpfmatrix kernels list`)")
-	timeout := fs.Duration("timeout", time.Hour, "kill the VM after `D`")
-	accel := fs.String("accel", "auto", "QEMU accelerator: auto, kvm or tcg")
-	memory := fs.Int("memory", 1024, "guest memory in `MB`")
-	cpus := fs.Int("cpus", 2, "guest CPUs")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to pack and load (e.g. veth,sch_ingress,cls_bpf)")
-	source := fs.String("source", "", "bpfmatrix source `DIR` to build the guest from (default: found; see README)")
 	var envAdd listFlag
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the shell (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if help, err := parse(fs, args); help || err != nil {
+		return err
 	}
 	if *kernel == "" || fs.NArg() > 0 {
 		return fmt.Errorf("%w: shell needs exactly one --kernel NAME and no arguments", errUsage)
 	}
-	acc, err := vm.ParseAccel(*accel)
-	if err != nil {
-		return fmt.Errorf("%w: --accel: %v", errUsage, err)
+	if err := vf.validate(); err != nil {
+		return err
 	}
 	specs, err := selectKernels(*kernel)
 	if err != nil || len(specs) != 1 {
 		return fmt.Errorf("%w: --kernel %s: %v", errUsage, *kernel, err)
 	}
-	src, err := harness.FindSource(ctx, *source)
+	setup, err := vf.setup(ctx, "shell", downloadProgress(stderr))
 	if err != nil {
 		return err
 	}
-	if sf.lock == "" {
-		sf.lock = defaultLock()
-	}
-	store, err := sf.open(stderr)
-	if err != nil {
-		return err
-	}
-	harness.PruneRuns(filepath.Join(store.CacheDir(), "runs"), harness.KeepRuns)
-	runDir := filepath.Join(store.CacheDir(), "runs", "shell-"+time.Now().Format("20060102-150405")+fmt.Sprintf("-%d", os.Getpid()))
+	setup.Log = &crlfWriter{stderr}
 	ctx, quit := context.WithCancel(ctx)
 	defer quit()
 	rows, cols := 24, 80
@@ -89,11 +69,10 @@ func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, ar
 			defer restore()
 		}
 	}
-	fmt.Fprintf(stderr, "bpfmatrix: booting %s with a shell; type \"exit\" or press Ctrl-] to quit (VM timeout %s)\r\n", *kernel, *timeout)
+	fmt.Fprintf(stderr, "bpfmatrix: booting %s with a shell; type \"exit\" or press Ctrl-] to quit (VM timeout %s)\r\n", *kernel, setup.VM.Timeout)
 	se, err := harness.Shell(ctx, harness.ShellOptions{
-		Kernel: specs[0], Store: store, SourceDir: src, CacheDir: store.CacheDir(), RunDir: runDir,
-		Modules: splitList(*modules), Env: envAdd, Timeout: *timeout, Accel: acc, MemoryMB: *memory, CPUs: *cpus,
-		Rows: rows, Cols: cols, Stdin: &quitReader{r: stdin, quit: quit}, Stdout: stdout, Log: &crlfWriter{stderr},
+		Setup: setup, Kernel: specs[0], Modules: splitList(*modules), Env: envAdd,
+		Rows: rows, Cols: cols, Stdin: &quitReader{r: stdin, quit: quit}, Stdout: stdout,
 	})
 	if err != nil {
 		return err

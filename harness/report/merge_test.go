@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -24,8 +24,8 @@ func column(name, profile string, cells map[string]results.Outcome) results.Kern
 	return k
 }
 
-// plan is an unsharded run of the default matrix, in catalog order.
-func plan() *results.Result {
+// unsharded is an unsharded run of the default matrix, in catalog order.
+func unsharded() *results.Result {
 	all := map[string]results.Outcome{"kprobe/TestKprobe": results.Pass, "tc/TestTCX": results.Pass, "lsm/TestLSMFileOpen": results.Pass}
 	old := map[string]results.Outcome{"kprobe/TestKprobe": results.Pass, "tc/TestTCX": results.Unsupported, "lsm/TestLSMFileOpen": results.Unsupported}
 	return &results.Result{
@@ -62,13 +62,13 @@ func keys(r *results.Result) []string {
 }
 
 func TestMergeShardsEqualsUnsharded(t *testing.T) {
-	full := plan()
+	full := unsharded()
 	for n := 1; n <= 4; n++ {
 		var inputs []Input
 		for i := n; i >= 1; i-- { // reverse order: merge must not depend on it
-			sh := harness.Shard{Index: i, N: n}
+			sh := plan.Shard{Index: i, N: n}
 			part := *full
-			part.Kernels = harness.SelectShard(sh, full.Kernels)
+			part.Kernels = plan.SelectShard(sh, full.Kernels)
 			part.Seconds = float64(10 * i)
 			part.Started = full.Started.Add(time.Duration(i) * time.Second)
 			inputs = append(inputs, Input{Name: sh.String(), Result: &part})
@@ -90,7 +90,7 @@ func TestMergeShardsEqualsUnsharded(t *testing.T) {
 }
 
 func TestMergeErrors(t *testing.T) {
-	full := plan()
+	full := unsharded()
 	half := *full
 	half.Complete = false
 	merged, err := Merge(Input{"a.json", full}, Input{"b.json", &results.Result{Schema: results.Schema, Complete: true}})

@@ -1,15 +1,10 @@
-// Package harness turns a plan (kernels x suites) into VMs, collects the
-// events they stream back and builds the matrix of results. It knows nothing
-// about QEMU flags (package vm) or where kernels come from (package kernels).
-package harness
+package plan
 
 import (
 	"fmt"
 	"regexp"
 	"strings"
 	"time"
-
-	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
 // Suite is one in-guest suite of tests.
@@ -100,21 +95,6 @@ func SelectSuites(expr string) ([]Suite, error) {
 		return nil, fmt.Errorf("--suite %q matches no suite (suites: %s)", expr, strings.Join(names, ", "))
 	}
 	return sel, nil
-}
-
-// TestPackages are the test binaries that suites need, each once: the
-// built-in suites share one.
-func TestPackages(suites []Suite) []initramfs.TestPackage {
-	var pkgs []initramfs.TestPackage
-	seen := map[string]bool{}
-	for _, s := range suites {
-		if seen[s.BinaryName()] {
-			continue
-		}
-		seen[s.BinaryName()] = true
-		pkgs = append(pkgs, initramfs.TestPackage{Name: s.BinaryName(), ImportPath: s.Package})
-	}
-	return pkgs
 }
 
 // CheckRun checks a test selection as go test -run reads it: one regular

@@ -1,4 +1,4 @@
-package harness
+package plan
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/tests"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 )
@@ -29,15 +30,6 @@ func TestBuiltinMatchesTestsPackage(t *testing.T) {
 	assert.Equal(t, want, got)
 }
 
-func TestTestPackagesBuildsSharedBinaryOnce(t *testing.T) {
-	faults := Suite{Name: "faults", Package: "./tests/faults"}
-	pkgs := TestPackages(append(append([]Suite(nil), Builtin...), faults))
-	require.Len(t, pkgs, 2)
-	assert.Equal(t, "tests", pkgs[0].Name)
-	assert.Equal(t, "./tests", pkgs[0].ImportPath)
-	assert.Equal(t, "tests-faults", pkgs[1].Name)
-}
-
 func TestCheckRun(t *testing.T) {
 	for _, ok := range []string{"", "TestKprobe$", "TestA|TestB", "TestTC/netlink", "Test[/]x", "(a/b)", `a\/b`} {
 		assert.NoError(t, CheckRun(ok), ok)
@@ -48,4 +40,40 @@ func TestCheckRun(t *testing.T) {
 		assert.ErrorContains(t, err, "is not a valid test selection")
 	}
 	assert.Equal(t, []string{"a", "b(c/d)", "[e/f]"}, splitRun("a/b(c/d)/[e/f]"))
+}
+
+func TestSelectSuites(t *testing.T) {
+	s, err := SelectSuites("")
+	require.NoError(t, err)
+	assert.Equal(t, Builtin, s)
+	s, err = SelectSuites("^(kprobe|tc)$")
+	require.NoError(t, err)
+	assert.Len(t, s, 2)
+	s, err = SelectSuites("^kprobe$")
+	require.NoError(t, err)
+	require.Len(t, s, 1)
+	_, err = SelectSuites("nosuch")
+	require.ErrorContains(t, err, "matches no suite")
+	assert.ErrorContains(t, err, "kprobe")
+	_, err = SelectSuites("(")
+	require.ErrorContains(t, err, "not a valid regular expression")
+}
+
+func TestSelectionKey(t *testing.T) {
+	key := func(run string, suites ...string) string {
+		t.Helper()
+		var ss []Suite
+		for _, n := range suites {
+			ss = append(ss, Suite{Name: n})
+		}
+		p, err := New([]kernels.Spec{{Name: "k"}}, nil, ss, run, nil)
+		require.NoError(t, err)
+		return p.SelectionKey()
+	}
+	a := key("", "kprobe", "tc")
+	b := key("", "kprobe")
+	c := key("TestKprobe$", "kprobe", "tc")
+	assert.Equal(t, a, key("", "kprobe", "tc"))
+	assert.NotEqual(t, a, b)
+	assert.NotEqual(t, a, c)
 }

@@ -1,8 +1,7 @@
-package harness
+package collect
 
 import (
 	"bytes"
-	"errors"
 	"strings"
 	"testing"
 
@@ -11,7 +10,6 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
-	"github.com/bpfmatrix/bpfmatrix/vm"
 )
 
 func stream(t *testing.T, evs ...wire.Event) *bytes.Buffer {
@@ -34,9 +32,8 @@ var (
 )
 
 func TestCollector(t *testing.T) {
-	c := newCollector()
 	helloSeen := false
-	c.consume(stream(t,
+	c := Read(stream(t,
 		hello,
 		testEv("run", "TestA", ""),
 		testEv("output", "TestA", "=== RUN   TestA\n"),
@@ -50,10 +47,10 @@ func TestCollector(t *testing.T) {
 		testEv("fail", "TestC", ""),
 		wire.Event{Type: wire.TypeSuite, Suite: &wire.SuiteEnd{Suite: "kprobe", ExitCode: 1}},
 		done,
-	), func() { helloSeen = true })
+	), Options{OnHello: func() { helloSeen = true }})
 	assert.True(t, helloSeen)
-	require.Empty(t, c.frameErrs)
-	got := c.results(results.StatusOK)
+	require.Empty(t, c.FrameErrors)
+	got := c.Tests(results.StatusOK)
 	require.Len(t, got, 3, "a suite that exited 1 with a failing test adds no synthetic failure")
 	assert.Equal(t, results.Pass, got[0].Result)
 	assert.Equal(t, results.Skip, got[1].Result)
@@ -64,21 +61,19 @@ func TestCollector(t *testing.T) {
 }
 
 func TestCollectorUnfinished(t *testing.T) {
-	c := newCollector()
-	c.consume(stream(t, hello, testEv("run", "TestA", "")), nil)
-	got := c.results(results.StatusCrashed)
+	c := Read(stream(t, hello, testEv("run", "TestA", "")), Options{})
+	got := c.Tests(results.StatusCrashed)
 	require.Len(t, got, 1)
 	assert.Equal(t, results.Fail, got[0].Result, "a test that never ended is a failure")
 	assert.Contains(t, got[0].Reason, "crashed")
 }
 
 func TestCollectorSuiteFailedWithoutTests(t *testing.T) {
-	c := newCollector()
-	c.consume(stream(t, hello,
+	c := Read(stream(t, hello,
 		wire.Event{Type: wire.TypeTest, Test: &wire.TestEvent{Suite: "kprobe", Action: "output", Output: "panic: boom\n"}},
 		wire.Event{Type: wire.TypeSuite, Suite: &wire.SuiteEnd{Suite: "kprobe", ExitCode: 2}},
-		done), nil)
-	got := c.results(results.StatusOK)
+		done), Options{})
+	got := c.Tests(results.StatusOK)
 	require.Len(t, got, 1)
 	assert.Equal(t, results.Fail, got[0].Result)
 	assert.Equal(t, "(suite)", got[0].Name)
@@ -86,52 +81,42 @@ func TestCollectorSuiteFailedWithoutTests(t *testing.T) {
 }
 
 func TestCollectorGarbage(t *testing.T) {
-	c := newCollector()
 	s := stream(t, hello, done)
-	c.consume(strings.NewReader("\x00garbage\n"+s.String()+"BPFM1 9 zz\n"), nil)
-	assert.NotNil(t, c.hello)
-	assert.NotNil(t, c.done)
-	assert.Len(t, c.frameErrs, 2)
+	c := Read(strings.NewReader("\x00garbage\n"+s.String()+"BPFM1 9 zz\n"), Options{})
+	assert.NotNil(t, c.Hello)
+	assert.NotNil(t, c.Done)
+	assert.Len(t, c.FrameErrors, 2)
 }
 
-func TestStatus(t *testing.T) {
-	withHello := func() *collector { c := newCollector(); c.hello = &hello; return c }
-	complete := func() *collector { c := withHello(); c.done = &done; return c }
-	tests := []struct {
-		name string
-		exit vm.Exit
-		c    *collector
-		want results.Status
-	}{
-		{"ok", vm.Exit{Reason: vm.ReasonExited}, complete(), results.StatusOK},
-		{"no done", vm.Exit{Reason: vm.ReasonExited}, withHello(), results.StatusCrashed},
-		{"no hello", vm.Exit{Reason: vm.ReasonExited, Err: errors.New("qemu exited with code 1")}, newCollector(), results.StatusBootFailed},
-		{"timeout beats done", vm.Exit{Reason: vm.ReasonTimeout}, complete(), results.StatusTimeout},
-		{"panic", vm.Exit{Reason: vm.ReasonPanic, PanicLines: []string{"Kernel panic - not syncing: x"}}, withHello(), results.StatusPanic},
-		{"canceled", vm.Exit{Reason: vm.ReasonCanceled}, withHello(), results.StatusInterrupted},
-		{"killed", vm.Exit{Reason: vm.ReasonKilled, Err: errors.New("qemu killed by killed")}, withHello(), results.StatusCrashed},
+// TestReadExec is a raw-exec boot read by the same consumer as the suites:
+// output and exit kept, failed modules and guest lines in arrival order,
+// bad frames capped, every event in the sink.
+func TestReadExec(t *testing.T) {
+	var s bytes.Buffer
+	s.WriteString(stream(t,
+		hello,
+		wire.Event{Type: wire.TypeModule, Module: &wire.Module{Name: "veth", Error: "not found"}},
+		wire.Event{Type: wire.TypeLog, Log: "mount tracefs: busy"},
+		wire.Event{Type: wire.TypeOutput, Output: &wire.Output{Stream: wire.Stdout, Data: []byte("hi\n")}},
+		wire.Event{Type: wire.TypeOutput, Output: &wire.Output{Stream: wire.Stderr, Data: []byte("oops\n")}},
+		wire.Event{Type: wire.TypeExit, Exit: &wire.Exit{Code: 3}},
+		done,
+	).String())
+	for range MaxFrameErrors + 5 {
+		s.WriteString("garbage\n")
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, msg := status(&tt.exit, tt.c)
-			assert.Equal(t, tt.want, got, msg)
-		})
-	}
-}
-
-func TestSelectSuites(t *testing.T) {
-	s, err := SelectSuites("")
-	require.NoError(t, err)
-	assert.Equal(t, Builtin, s)
-	s, err = SelectSuites("^(kprobe|tc)$")
-	require.NoError(t, err)
-	assert.Len(t, s, 2)
-	s, err = SelectSuites("^kprobe$")
-	require.NoError(t, err)
-	require.Len(t, s, 1)
-	_, err = SelectSuites("nosuch")
-	require.ErrorContains(t, err, "matches no suite")
-	assert.ErrorContains(t, err, "kprobe")
-	_, err = SelectSuites("(")
-	require.ErrorContains(t, err, "not a valid regular expression")
+	var sink bytes.Buffer
+	c := Read(&s, Options{Sink: &sink})
+	require.NotNil(t, c.Hello)
+	require.NotNil(t, c.Done)
+	require.NotNil(t, c.Exit)
+	assert.Equal(t, 3, c.Exit.Code)
+	require.Len(t, c.Output, 2)
+	assert.Equal(t, "hi\n", string(c.Output[0].Data))
+	assert.Equal(t, wire.Stderr, c.Output[1].Stream)
+	assert.Equal(t, []string{"module veth: not found", "mount tracefs: busy"}, c.Diagnostics)
+	assert.Equal(t, []string{"mount tracefs: busy"}, c.GuestLog)
+	assert.Len(t, c.Modules, 1)
+	assert.Len(t, c.FrameErrors, MaxFrameErrors, "bad frames are capped")
+	assert.Equal(t, 7, strings.Count(sink.String(), "\n"), "every event reaches events.jsonl")
 }
