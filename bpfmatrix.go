@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
@@ -52,7 +53,7 @@ func WithCache(dir string) Option { return func(c *config) { c.cache = dir } }
 func WithLock(path string) Option { return func(c *config) { c.lock = path } }
 
 // WithSource sets the bpfmatrix source tree the guest is built from
-// (default: found, see [harness.FindSource]).
+// (default: found, see [host.FindSource]).
 func WithSource(dir string) Option { return func(c *config) { c.source = dir } }
 
 // WithMirror sets the Debian mirror URL (default: from apt's configuration).
@@ -82,7 +83,7 @@ func setup(ctx context.Context, names []string, kind string, opts []Option) (har
 			return harness.Setup{}, nil, fmt.Errorf("bpfmatrix: %w", err)
 		}
 	}
-	src, err := harness.FindSource(ctx, c.source)
+	src, err := host.FindSource(ctx, c.source)
 	if err != nil {
 		return harness.Setup{}, nil, err
 	}

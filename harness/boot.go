@@ -261,3 +261,15 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
+
+// dropImage removes a finished VM's initramfs (its console log, events and
+// result stay). A VM that did not end well keeps it, so that its reproduce
+// command still works.
+func dropImage(dir string, ok bool) {
+	if !ok {
+		return
+	}
+	for _, f := range []string{"initrd.cpio", "run.cpio"} {
+		os.Remove(filepath.Join(dir, f))
+	}
+}

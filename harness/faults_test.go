@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
@@ -267,7 +268,7 @@ func TestRunRefusesFullOrReadOnlyCache(t *testing.T) {
 	t.Cleanup(func() { syscall.Unmount(full, syscall.MNT_DETACH) })
 	start := time.Now()
 	_, err := harness.Run(context.Background(), opts(full))
-	require.ErrorIs(t, err, harness.ErrNoSpace)
+	require.ErrorIs(t, err, host.ErrNoSpace)
 	assert.Contains(t, err.Error(), full)
 	assert.Contains(t, err.Error(), "BPFMATRIX_CACHE")
 	assert.Less(t, time.Since(start), 5*time.Second, "refused before any work")

@@ -16,6 +16,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/schedule"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -91,7 +92,7 @@ func Run(ctx context.Context, opts Options) (*results.Result, error) {
 		return nil, err
 	}
 	r.onProgress = opts.OnProgress
-	m := &matrixRun{runner: r, opts: &opts, plan: p, hist: loadHistory(opts.CacheDir)}
+	m := &matrixRun{runner: r, opts: &opts, plan: p, hist: schedule.LoadHistory(opts.CacheDir)}
 
 	// Fetch the kernels while the shared images build.
 	pulls := r.pull(ctx, p.Kernels)
@@ -108,7 +109,7 @@ func Run(ctx context.Context, opts Options) (*results.Result, error) {
 			cached++
 		}
 	}
-	sched := newScheduler(opts.Parallel, cached)
+	sched := schedule.New(opts.Parallel, cached)
 	cols := make([]*results.KernelResult, len(p.Columns))
 	var wg sync.WaitGroup
 	for _, c := range p.Columns {
@@ -124,7 +125,7 @@ type matrixRun struct {
 	*runner
 	opts *Options
 	plan *plan.Plan
-	hist history
+	hist schedule.History
 }
 
 // sharedImages are the archives every column of one GOARCH shares.
@@ -163,8 +164,8 @@ func (m *matrixRun) buildShared(ctx context.Context) (map[string]sharedImages, e
 // boot profile, waits for a VM slot, boots and judges the result. It
 // returns nil for a column that does not run (its profile boots the kernel
 // like an earlier one, or the kernel failed and an earlier column says so).
-func (m *matrixRun) column(ctx context.Context, c plan.Column, p *pulled, images map[string]sharedImages, sched *scheduler) *results.KernelResult {
-	settle := sync.OnceFunc(func() { sched.settled(p.cached) })
+func (m *matrixRun) column(ctx context.Context, c plan.Column, p *pulled, images map[string]sharedImages, sched *schedule.Scheduler) *results.KernelResult {
+	settle := sync.OnceFunc(func() { sched.Settled(p.cached) })
 	defer settle()
 	p.wait()
 	info := results.KernelInfo{Name: c.Spec.Name, Distro: c.Spec.Distro, Suite: c.Spec.Suite, Arch: c.Spec.Arch, Flavour: c.Spec.Flavour, Version: c.Spec.Version}
@@ -193,14 +194,14 @@ func (m *matrixRun) column(ctx context.Context, c plan.Column, p *pulled, images
 	kr := &results.KernelResult{Kernel: info, Profile: c.Profile.Name, Cmdline: args}
 	kr.Phases.Fetch = p.seconds
 	arch, _ := archOf(c.Spec)
-	expected, known := m.hist.expected(m.plan.SelectionKey(), kr.Column())
-	t := sched.enqueue(ticket{known: known, seconds: expected, foreign: !arch.Native(), order: c.Index})
+	expected, known := m.hist.Expected(m.plan.SelectionKey(), kr.Column())
+	t := sched.Enqueue(schedule.Ticket{Known: known, Seconds: expected, Foreign: !arch.Native(), Order: c.Index})
 	settle()
-	if err := sched.wait(ctx, t); err != nil {
+	if err := sched.Wait(ctx, t); err != nil {
 		kr.Status, kr.Error = results.StatusInterrupted, "interrupted before the VM started"
 		return kr
 	}
-	defer sched.release()
+	defer sched.Release()
 	m.bootColumn(ctx, c, p.k, images, kr)
 	m.judge(kr, config)
 	m.saveColumn(kr)
@@ -342,7 +343,7 @@ func (m *matrixRun) assemble(ctx context.Context, cols []*results.KernelResult) 
 			measured[kr.Column()] = kr.Phases.Boot + kr.Phases.Tests + kr.Phases.PowerOff
 		}
 	}
-	if err := m.hist.record(m.CacheDir, m.plan.SelectionKey(), measured, time.Now()); err != nil {
+	if err := m.hist.Record(m.CacheDir, m.plan.SelectionKey(), measured, time.Now()); err != nil {
 		m.logf("remembering VM times for scheduling: %v", err)
 	}
 	res.Seconds = time.Since(m.start).Seconds()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -41,9 +42,9 @@ type baseImage struct {
 }
 
 // newRunner checks, before any download or VM, what would make the
-// command fail half-way on specs (see [preflight]) and returns the runner.
+// command fail half-way on specs (see host.Preflight) and returns the runner.
 func newRunner(s Setup, specs []kernels.Spec) (*runner, error) {
-	if err := preflight(specs, s.CacheDir, s.RunDir); err != nil {
+	if err := host.Preflight(specs, s.CacheDir, s.RunDir); err != nil {
 		return nil, err
 	}
 	return &runner{Setup: s, start: time.Now(), bases: map[string]*baseImage{}, verdicts: map[string]vm.Verdict{}}, nil

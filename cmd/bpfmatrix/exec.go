@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -55,7 +56,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix, for the program's architecture)")
 	var envAdd, envExclude listFlag
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the guest, or pass the host's KEY even if excluded (repeatable)")
-	fs.Var(&envExclude, "env-exclude", "do not pass host variables matching `REGEXP` (repeatable; always excluded: "+harness.EnvExclude.String()+")")
+	fs.Var(&envExclude, "env-exclude", "do not pass host variables matching `REGEXP` (repeatable; always excluded: "+host.EnvExclude.String()+")")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to load before the program starts (e.g. veth,sch_ingress)")
 	dir := fs.String("dir", "", "host `DIR` to pack into the guest at the same path and start the program in (default: the working directory when the program gets -test.* arguments)")
 	maxDir := fs.Int64("max-dir-size", initramfs.DefaultDirLimit>>20, "fail if the packed directory holds more than `MB` of files")
@@ -79,7 +80,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		}
 		excl = append(excl, re)
 	}
-	env, err := harness.ExecEnv(harness.HostEnv(), excl, envAdd)
+	env, err := host.ExecEnv(host.Environ(), excl, envAdd)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
@@ -152,10 +153,10 @@ func (f *vmFlags) validate() error {
 // cache's runs/ (kind-TIME-PID) unless --run-dir; the VM options are the
 // validated ones (see validate).
 func (f *vmFlags) setup(ctx context.Context, kind string, progress func(kernel, phase string, done, total int64)) (harness.Setup, error) {
-	if f.source != "" && !harness.IsSource(f.source) {
-		return harness.Setup{}, fmt.Errorf("%w: --source %s: no go.mod of %s there", errUsage, f.source, harness.Module)
+	if f.source != "" && !host.IsSource(f.source) {
+		return harness.Setup{}, fmt.Errorf("%w: --source %s: no go.mod of %s there", errUsage, f.source, host.Module)
 	}
-	src, err := harness.FindSource(ctx, f.source)
+	src, err := host.FindSource(ctx, f.source)
 	if err != nil {
 		return harness.Setup{}, err
 	}
@@ -169,7 +170,7 @@ func (f *vmFlags) setup(ctx context.Context, kind string, progress func(kernel, 
 	runDir := f.runDir
 	if runDir == "" {
 		runs := filepath.Join(store.CacheDir(), "runs")
-		harness.PruneRuns(runs, harness.KeepRuns)
+		host.PruneRuns(runs, host.KeepRuns)
 		name := time.Now().Format("20060102-150405") + fmt.Sprintf("-%d", os.Getpid())
 		if kind != "" {
 			name = kind + "-" + name

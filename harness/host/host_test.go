@@ -1,4 +1,4 @@
-package harness
+package host
 
 import (
 	"regexp"
@@ -41,7 +41,7 @@ func TestExecEnv(t *testing.T) {
 }
 
 func TestIsSource(t *testing.T) {
-	assert.True(t, IsSource(".."), "the repository root is the bpfmatrix module")
+	assert.True(t, IsSource("../.."), "the repository root is the bpfmatrix module")
 	assert.False(t, IsSource(t.TempDir()))
 	_, err := FindSource(t.Context(), t.TempDir())
 	require.ErrorIs(t, err, ErrNoSource)

@@ -1,4 +1,4 @@
-package harness
+package schedule
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 )
 
 // granted reports whether t holds a slot, without blocking.
-func granted(t *ticket) bool {
+func granted(t *Ticket) bool {
 	select {
 	case <-t.granted:
 		t.granted <- struct{}{} // leave it for wait
@@ -23,22 +23,22 @@ func granted(t *ticket) bool {
 	}
 }
 
-// grantOrder runs tickets through a one-slot scheduler and returns the
+// grantOrder runs tickets through a one-slot Scheduler and returns the
 // names in the order they got the slot.
-func grantOrder(t *testing.T, tickets map[string]ticket) []string {
+func grantOrder(t *testing.T, tickets map[string]Ticket) []string {
 	t.Helper()
-	s := newScheduler(1, 1) // one cached kernel: nothing starts before it settles
-	queued := map[*ticket]string{}
+	s := New(1, 1) // one cached kernel: nothing starts before it settles
+	queued := map[*Ticket]string{}
 	for name, tk := range tickets {
-		queued[s.enqueue(tk)] = name
+		queued[s.Enqueue(tk)] = name
 	}
 	for q := range queued {
 		require.False(t, granted(q), "no slot before every cached kernel has queued")
 	}
-	s.settled(true)
+	s.Settled(true)
 	var order []string
 	for range tickets {
-		var got *ticket
+		var got *Ticket
 		for q := range queued {
 			if granted(q) {
 				require.Nil(t, got, "one slot, one holder")
@@ -46,10 +46,10 @@ func grantOrder(t *testing.T, tickets map[string]ticket) []string {
 			}
 		}
 		require.NotNil(t, got, "a free slot is always granted")
-		require.NoError(t, s.wait(context.Background(), got))
+		require.NoError(t, s.Wait(context.Background(), got))
 		order = append(order, queued[got])
 		delete(queued, got)
-		s.release()
+		s.Release()
 	}
 	return order
 }
@@ -57,26 +57,26 @@ func grantOrder(t *testing.T, tickets map[string]ticket) []string {
 func TestSchedulerOrder(t *testing.T) {
 	tests := []struct {
 		name    string
-		tickets map[string]ticket
+		tickets map[string]Ticket
 		want    []string
 	}{
 		{
 			name: "longest measured first",
-			tickets: map[string]ticket{
-				"short": {known: true, seconds: 9.4, order: 0},
-				"long":  {known: true, seconds: 14.0, order: 100},
-				"mid":   {known: true, seconds: 12.6, order: 200},
+			tickets: map[string]Ticket{
+				"short": {Known: true, Seconds: 9.4, Order: 0},
+				"long":  {Known: true, Seconds: 14.0, Order: 100},
+				"mid":   {Known: true, Seconds: 12.6, Order: 200},
 			},
 			want: []string{"long", "mid", "short"},
 		},
 		{
 			name: "never measured first, emulated before native, then matrix order",
-			tickets: map[string]ticket{
-				"x86-a":   {order: 0},
-				"x86-b":   {order: 100},
-				"arm64-a": {foreign: true, order: 400},
-				"arm64-b": {foreign: true, order: 500},
-				"known":   {known: true, seconds: 60, order: 50},
+			tickets: map[string]Ticket{
+				"x86-a":   {Order: 0},
+				"x86-b":   {Order: 100},
+				"arm64-a": {Foreign: true, Order: 400},
+				"arm64-b": {Foreign: true, Order: 500},
+				"known":   {Known: true, Seconds: 60, Order: 50},
 			},
 			want: []string{"arm64-a", "arm64-b", "x86-a", "x86-b", "known"},
 		},
@@ -89,61 +89,61 @@ func TestSchedulerOrder(t *testing.T) {
 }
 
 func TestSchedulerSlots(t *testing.T) {
-	s := newScheduler(2, 0) // nothing cached: no waiting for anyone
-	a := s.enqueue(ticket{order: 0})
-	b := s.enqueue(ticket{order: 1})
-	c := s.enqueue(ticket{order: 2})
+	s := New(2, 0) // nothing cached: no waiting for anyone
+	a := s.Enqueue(Ticket{Order: 0})
+	b := s.Enqueue(Ticket{Order: 1})
+	c := s.Enqueue(Ticket{Order: 2})
 	assert.True(t, granted(a))
 	assert.True(t, granted(b))
 	assert.False(t, granted(c), "two slots")
-	s.settled(false) // a kernel that was downloaded changes nothing
+	s.Settled(false) // a kernel that was downloaded changes nothing
 	assert.False(t, granted(c))
-	require.NoError(t, s.wait(context.Background(), a))
-	s.release()
+	require.NoError(t, s.Wait(context.Background(), a))
+	s.Release()
 	assert.True(t, granted(c), "a released slot goes to the next waiter")
 }
 
 func TestSchedulerCancel(t *testing.T) {
-	s := newScheduler(1, 0)
-	a := s.enqueue(ticket{order: 0})
-	b := s.enqueue(ticket{order: 1})
-	c := s.enqueue(ticket{order: 2})
+	s := New(1, 0)
+	a := s.Enqueue(Ticket{Order: 0})
+	b := s.Enqueue(Ticket{Order: 1})
+	c := s.Enqueue(Ticket{Order: 2})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	assert.ErrorIs(t, s.wait(ctx, b), context.Canceled, "a waiter leaves the queue")
+	assert.ErrorIs(t, s.Wait(ctx, b), context.Canceled, "a waiter leaves the queue")
 	// a was granted before the cancel: its wait gives the slot back.
-	assert.ErrorIs(t, s.wait(ctx, a), context.Canceled)
+	assert.ErrorIs(t, s.Wait(ctx, a), context.Canceled)
 	assert.True(t, granted(c), "the slot of a canceled holder is not lost")
-	require.NoError(t, s.wait(context.Background(), c))
-	s.release()
+	require.NoError(t, s.Wait(context.Background(), c))
+	s.Release()
 	assert.Equal(t, 1, s.free)
 	assert.Empty(t, s.waiting)
 }
 
 func TestHistory(t *testing.T) {
 	dir := t.TempDir()
-	h := loadHistory(dir)
-	_, ok := h.expected("sel", "debian-6.1")
+	h := LoadHistory(dir)
+	_, ok := h.Expected("sel", "debian-6.1")
 	assert.False(t, ok, "no file: nothing known")
 
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
-	require.NoError(t, h.record(dir, "sel", map[string]float64{"debian-6.1": 12.5, "debian-7.2": 9}, now))
-	require.NoError(t, h.record(dir, "sel", map[string]float64{"debian-7.2": 10}, now))
-	h = loadHistory(dir)
-	got, ok := h.expected("sel", "debian-6.1")
+	require.NoError(t, h.Record(dir, "sel", map[string]float64{"debian-6.1": 12.5, "debian-7.2": 9}, now))
+	require.NoError(t, h.Record(dir, "sel", map[string]float64{"debian-7.2": 10}, now))
+	h = LoadHistory(dir)
+	got, ok := h.Expected("sel", "debian-6.1")
 	assert.True(t, ok)
 	assert.Equal(t, 12.5, got, "a column that did not finish keeps its earlier time")
-	got, _ = h.expected("sel", "debian-7.2")
+	got, _ = h.Expected("sel", "debian-7.2")
 	assert.Equal(t, 10.0, got)
-	_, ok = h.expected("other", "debian-6.1")
+	_, ok = h.Expected("other", "debian-6.1")
 	assert.False(t, ok, "times of another selection do not count")
 
 	for i := range maxSelections + 5 {
-		require.NoError(t, h.record(dir, fmt.Sprintf("s%d", i), map[string]float64{"k": 1}, now.Add(time.Duration(i+1)*time.Minute)))
+		require.NoError(t, h.Record(dir, fmt.Sprintf("s%d", i), map[string]float64{"k": 1}, now.Add(time.Duration(i+1)*time.Minute)))
 	}
-	h = loadHistory(dir)
+	h = LoadHistory(dir)
 	assert.Len(t, h, maxSelections, "the least recently run selections are dropped")
-	_, ok = h.expected("sel", "debian-6.1")
+	_, ok = h.Expected("sel", "debian-6.1")
 	assert.False(t, ok)
 }
 
@@ -151,11 +151,11 @@ func TestHistoryGarbage(t *testing.T) {
 	for _, content := range []string{"", "not json", `{"sel": null}`, `{"sel": {"seconds": null}}`, `[1,2]`, `{"sel": {"seconds": {"k": -3}}}`} {
 		dir := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(dir, historyFile), []byte(content), 0o644))
-		h := loadHistory(dir)
-		_, ok := h.expected("sel", "k")
+		h := LoadHistory(dir)
+		_, ok := h.Expected("sel", "k")
 		assert.False(t, ok, "%q", content)
-		require.NoError(t, h.record(dir, "sel", map[string]float64{"k": 2}, time.Now()), "%q is replaced", content)
-		got, ok := loadHistory(dir).expected("sel", "k")
+		require.NoError(t, h.Record(dir, "sel", map[string]float64{"k": 2}, time.Now()), "%q is replaced", content)
+		got, ok := LoadHistory(dir).Expected("sel", "k")
 		assert.True(t, ok)
 		assert.Equal(t, 2.0, got)
 	}

@@ -1,68 +1,73 @@
-package harness
+// Package schedule orders a run's VMs: it hands out the VM slots, longest
+// expected VM first, by the History of earlier runs kept in the cache.
+package schedule
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
 )
 
-// scheduler hands out the run's VM slots, longest expected VM first: a
+// Scheduler hands out the run's VM slots, longest expected VM first: a
 // long VM started last keeps one core busy alone at the end of the run,
 // while the short ones fill the gaps. A column's expected time comes from
-// the last run of the same selection (history); a column never measured
+// the last run of the same selection (History); a column never measured
 // goes first, emulated architectures (arm64 on an x86 host) before native
 // ones, then in matrix order.
 //
 // Columns of kernels that are already cached are all known within
-// milliseconds of the start, so the scheduler grants no slot until each of
+// milliseconds of the start, so the Scheduler grants no slot until each of
 // them has queued: otherwise the first columns to arrive would take the
 // slots whatever their length. Kernels still downloading are not waited
 // for.
-type scheduler struct {
+type Scheduler struct {
 	mu      sync.Mutex
 	free    int
-	waiting []*ticket
-	// unsettled counts cached kernels whose columns have not all queued.
+	waiting []*Ticket
+	// unsettled counts the columns of cached kernels not yet queued.
 	unsettled int
 }
 
-// ticket is one column's place in the queue.
-type ticket struct {
-	known   bool    // seconds comes from history
-	seconds float64 // expected VM time
-	foreign bool    // emulated architecture
-	order   int     // matrix order
+// Ticket is one column's place in the queue.
+type Ticket struct {
+	// Known is true when Seconds comes from the History.
+	Known bool
+	// Seconds is the expected VM time.
+	Seconds float64
+	// Foreign is true for an emulated architecture.
+	Foreign bool
+	// Order is the column's place in the matrix.
+	Order   int
 	granted chan struct{}
 }
 
-func newScheduler(slots, cachedKernels int) *scheduler {
-	return &scheduler{free: slots, unsettled: cachedKernels}
+// New returns a Scheduler of slots VM slots that grants none before
+// cached columns have settled (see [Scheduler.Settled]).
+func New(slots, cached int) *Scheduler {
+	return &Scheduler{free: slots, unsettled: cached}
 }
 
 // before reports whether a should get a slot before b.
-func (a *ticket) before(b *ticket) bool {
+func (a *Ticket) before(b *Ticket) bool {
 	switch {
-	case a.known != b.known:
-		return !a.known
-	case a.known && a.seconds != b.seconds:
-		return a.seconds > b.seconds
-	case a.foreign != b.foreign:
-		return a.foreign
+	case a.Known != b.Known:
+		return !a.Known
+	case a.Known && a.Seconds != b.Seconds:
+		return a.Seconds > b.Seconds
+	case a.Foreign != b.Foreign:
+		return a.Foreign
 	}
-	return a.order < b.order
+	return a.Order < b.Order
 }
 
-// enqueue queues a column; wait on the ticket for its slot.
-func (s *scheduler) enqueue(t ticket) *ticket {
+// Enqueue queues a column; wait on the Ticket for its slot.
+func (s *Scheduler) Enqueue(t Ticket) *Ticket {
 	t.granted = make(chan struct{}, 1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -72,10 +77,10 @@ func (s *scheduler) enqueue(t ticket) *ticket {
 	return &t
 }
 
-// settled says that a kernel's columns have all been queued (or that it
-// has none, e.g. its fetch failed); cached says whether it was one of the
-// kernels the scheduler waits for.
-func (s *scheduler) settled(cached bool) {
+// Settled says that a column has been queued, or will not be (its kernel
+// failed, or its profile changes nothing); cached says whether it is one
+// of the columns of cached kernels the Scheduler waits for.
+func (s *Scheduler) Settled(cached bool) {
 	if !cached {
 		return
 	}
@@ -86,7 +91,7 @@ func (s *scheduler) settled(cached bool) {
 }
 
 // dispatch grants free slots to the first waiters. Called with mu held.
-func (s *scheduler) dispatch() {
+func (s *Scheduler) dispatch() {
 	if s.unsettled > 0 {
 		return
 	}
@@ -98,15 +103,15 @@ func (s *scheduler) dispatch() {
 	}
 }
 
-// wait blocks until t has a slot, or ctx ends (then it returns ctx's error
+// Wait blocks until t has a slot, or ctx ends (then it returns ctx's error
 // and holds no slot).
-func (s *scheduler) wait(ctx context.Context, t *ticket) error {
+func (s *Scheduler) Wait(ctx context.Context, t *Ticket) error {
 	select {
 	case <-t.granted:
 		if ctx.Err() == nil {
 			return nil
 		}
-		s.release() // granted as ctx ended: not worth starting a VM
+		s.Release() // granted as ctx ended: not worth starting a VM
 		return ctx.Err()
 	case <-ctx.Done():
 	}
@@ -125,8 +130,8 @@ func (s *scheduler) wait(ctx context.Context, t *ticket) error {
 	return ctx.Err()
 }
 
-// release returns a slot.
-func (s *scheduler) release() {
+// Release returns a slot.
+func (s *Scheduler) Release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.free++
@@ -137,7 +142,7 @@ func (s *scheduler) release() {
 // column's VM took the last time it ran to the end.
 const historyFile = "durations.json"
 
-// maxSelections bounds the history: the selections run least recently are
+// maxSelections bounds the History: the selections run least recently are
 // dropped.
 const maxSelections = 32
 
@@ -146,26 +151,17 @@ type selectionHistory struct {
 	Seconds map[string]float64 `json:"seconds"` // column -> VM seconds
 }
 
-// history is what historyFile holds. It is a cache: a file that does not
+// History is what historyFile holds. It is a cache: a file that does not
 // parse is ignored and replaced.
-type history map[string]*selectionHistory
+type History map[string]*selectionHistory
 
-// selectionKey names what a run runs in each VM: durations of different
-// selections do not compare.
-func selectionKey(opts Options) string {
-	var names []string
-	for _, s := range opts.Suites {
-		names = append(names, s.Name)
-	}
-	h := sha256.Sum256([]byte(strings.Join(names, ",") + "\x00" + opts.Run + "\x00" + strings.Join(opts.TestArgs, "\x00")))
-	return hex.EncodeToString(h[:8])
-}
-
-func loadHistory(cacheDir string) history {
-	h := history{}
+// LoadHistory reads the History in cacheDir; an empty one if there is none
+// or it does not parse.
+func LoadHistory(cacheDir string) History {
+	h := History{}
 	b, err := os.ReadFile(filepath.Join(cacheDir, historyFile))
 	if err != nil || json.Unmarshal(b, &h) != nil {
-		return history{}
+		return History{}
 	}
 	for k, v := range h {
 		if v == nil || v.Seconds == nil {
@@ -175,8 +171,8 @@ func loadHistory(cacheDir string) history {
 	return h
 }
 
-// expected returns the column's last VM time for the selection.
-func (h history) expected(selection, column string) (float64, bool) {
+// Expected returns the column's last VM time for the selection.
+func (h History) Expected(selection, column string) (float64, bool) {
 	if sh := h[selection]; sh != nil {
 		s, ok := sh.Seconds[column]
 		return s, ok && s > 0
@@ -184,10 +180,10 @@ func (h history) expected(selection, column string) (float64, bool) {
 	return 0, false
 }
 
-// record merges measured into the selection's entry and writes the file
+// Record merges measured into the selection's entry and writes the file
 // (atomically: concurrent runs sharing the cache each leave a whole file).
 // Columns that did not run to the end keep their earlier time.
-func (h history) record(cacheDir, selection string, measured map[string]float64, now time.Time) error {
+func (h History) Record(cacheDir, selection string, measured map[string]float64, now time.Time) error {
 	if len(measured) == 0 {
 		return nil
 	}

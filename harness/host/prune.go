@@ -1,22 +1,10 @@
-package harness
+package host
 
 import (
 	"os"
 	"path/filepath"
 	"sort"
 )
-
-// dropImage removes a finished VM's initramfs (its console log, events and
-// result stay). A VM that did not end well keeps it, so that its reproduce
-// command still works.
-func dropImage(dir string, ok bool) {
-	if !ok {
-		return
-	}
-	for _, f := range []string{"initrd.cpio", "run.cpio"} {
-		os.Remove(filepath.Join(dir, f))
-	}
-}
 
 // KeepRuns is how many run directories the CLI keeps in the cache.
 const KeepRuns = 20

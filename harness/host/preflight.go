@@ -1,4 +1,4 @@
-package harness
+package host
 
 import (
 	"errors"
@@ -20,12 +20,12 @@ var ErrNoSpace = errors.New("not enough free disk space")
 // directories: room for a kernel, the images and the console logs.
 var MinFreeBytes uint64 = 256 << 20
 
-// preflight checks, before any download or VM, what would make the run
-// fail half-way: QEMU missing, and directories that are full or not
-// writable.
-func preflight(specs []kernels.Spec, cacheDir, runDir string) error {
+// Preflight checks, before any download or VM, what would make a command
+// on specs fail half-way: QEMU missing, and directories that are full or
+// not writable.
+func Preflight(specs []kernels.Spec, cacheDir, runDir string) error {
 	for _, spec := range specs {
-		arch, err := archOf(spec)
+		arch, err := vm.ArchByGOARCH(spec.GOARCH())
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,9 @@
-package harness
+// Package host checks and describes the machine bpfmatrix runs on: that
+// QEMU is installed and the cache has room (Preflight), where the bpfmatrix
+// source the guest is built from is (FindSource), which of the host's
+// environment variables a guest program may see (ExecEnv) and which run
+// directories the cache keeps (PruneRuns).
+package host
 
 import (
 	"fmt"
@@ -65,8 +70,8 @@ func ExecEnv(host []string, exclude []*regexp.Regexp, add []string) ([]string, e
 	return out, nil
 }
 
-// HostEnv is the host environment, for [ExecEnv].
-func HostEnv() []string { return os.Environ() }
+// Environ is the host environment, for [ExecEnv].
+func Environ() []string { return os.Environ() }
 
 func matchAny(res []*regexp.Regexp, s string) bool {
 	for _, re := range res {
