@@ -58,7 +58,7 @@ type Options struct {
 	// exactly as an earlier one does is not run twice.
 	Profiles []expect.Profile
 	// Model gives the expected outcome of each cell; nil means
-	// expect.DefaultModel.
+	// plan.DefaultModel.
 	Model expect.Model
 }
 
@@ -68,7 +68,7 @@ func (o *Options) defaults() {
 		o.Parallel = DefaultParallel()
 	}
 	if o.Model == nil {
-		o.Model = expect.DefaultModel
+		o.Model = plan.DefaultModel
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
@@ -179,8 +180,8 @@ func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
 		f := expect.Facts{Arch: k.Arch, Major: major, Minor: minor, Config: config, LSM: expect.BootLSM(config, args), Accel: accel}
 		fmt.Fprintf(w, "\n  profile %s (%s): command line %q, active LSMs %s\n", p.Name, p.Description, strings.Join(args, " "), strings.Join(f.LSM, ","))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, r := range expect.DefaultModel {
-			e := expect.DefaultModel.Expect(r.Test, f)
+		for _, r := range plan.DefaultModel {
+			e := plan.DefaultModel.Expect(r.Test, f)
 			if e == nil {
 				continue
 			}

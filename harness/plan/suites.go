@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/bpfmatrix/bpfmatrix/tests"
+	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 )
 
 // Suite is one in-guest suite of tests.
@@ -45,31 +48,24 @@ func (s Suite) BinaryName() string {
 	return strings.ReplaceAll(strings.Trim(strings.TrimPrefix(s.Package, "./"), "/"), "/", "-")
 }
 
-// suitesParent is the test of package tests whose subtests are the built-in
-// suites (tests/suite.Parent).
-const suitesParent = "TestSuites"
+// Builtin are the suites shipped with bpfmatrix, in the order they run:
+// tests.All, each a subtest of the one test binary of package tests, with
+// the modules and timeout its package declares.
+var Builtin = builtin()
 
-// builtin is a built-in suite: a subtest of the one test binary of package
-// tests.
-func builtin(name string, timeout time.Duration, modules ...string) Suite {
-	return Suite{Name: name, Package: "./tests", Parent: suitesParent, Source: "./tests/" + name, Modules: modules, Timeout: timeout}
-}
+// DefaultModel holds the expectations for the built-in suites: the rules
+// each suite's package declares next to its tests (tests.Model).
+var DefaultModel = tests.Model()
 
-// Builtin are the suites shipped with bpfmatrix, in the order they run
-// (package tests lists the same).
-var Builtin = []Suite{
-	builtin("kprobe", 2*time.Minute),
-	builtin("uprobe", 2*time.Minute),
-	builtin("tracing", 2*time.Minute),
-	builtin("tracepoint", 2*time.Minute),
-	builtin("socket", 2*time.Minute),
-	builtin("cgroup", 2*time.Minute),
-	builtin("perf", 2*time.Minute),
-	builtin("tc", 2*time.Minute, "veth", "sch_ingress", "cls_bpf"),
-	builtin("xdp", 2*time.Minute, "veth"),
-	builtin("lsm", 2*time.Minute),
-	builtin("transport", 2*time.Minute),
-	builtin("fallback", 3*time.Minute, "veth", "sch_ingress", "cls_bpf"),
+func builtin() []Suite {
+	var out []Suite
+	for _, s := range tests.All {
+		out = append(out, Suite{
+			Name: s.Name, Package: "./tests", Parent: suite.Parent, Source: "./tests/" + s.Name,
+			Modules: s.Modules, Timeout: s.Timeout,
+		})
+	}
+	return out
 }
 
 // SelectSuites returns the built-in suites whose name matches expr (all of

@@ -17,12 +17,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
-// Suite holds this package's tests; package tests runs it in the guest.
-var Suite = suite.New("tracing", TestFentry, TestFexit)
+// Suite holds this package's tests, what they need and what each kernel
+// is expected to do with them; package tests runs it in the guest.
+var Suite = suite.New("tracing", TestFentry, TestFexit).With(suite.Facts{
+	Timeout: 2 * time.Minute,
+	Rules: []expect.Rule{
+		expect.TrampolineRule("TestFentry"),
+		expect.TrampolineRule("TestFexit"),
+	},
+})
 
 const family = "tracing"
 
