@@ -267,31 +267,3 @@ func execKernels(list, program string) ([]kernels.Spec, error) {
 	}
 	return out, nil
 }
-
-// defaultLock is the lock file of exec and shell: bpfmatrix.lock in the
-// working directory or the nearest parent that has one, else next to the
-// enclosing go.mod, else in the working directory. go test runs its -exec
-// program in each package's directory; this keeps one lock per module.
-func defaultLock() string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return kernels.DefaultLockPath
-	}
-	modRoot := ""
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, kernels.DefaultLockPath)); err == nil {
-			return filepath.Join(d, kernels.DefaultLockPath)
-		}
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && modRoot == "" {
-			modRoot = d
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	if modRoot != "" {
-		return filepath.Join(modRoot, kernels.DefaultLockPath)
-	}
-	return filepath.Join(wd, kernels.DefaultLockPath)
-}

@@ -71,15 +71,3 @@ func TestOrderedPrinter(t *testing.T) {
 	assert.Equal(t, "=== bpfmatrix: kernel a (6.1)\n\x16=== RUN   TestX\n=== bpfmatrix: kernel a: FAILED, exit 1, 0.0s\n"+
 		"=== bpfmatrix: kernel b\ntwo\n=== bpfmatrix: kernel b: ok, exit 0, 0.0s\n", stdout.String())
 }
-
-func TestQuitReader(t *testing.T) {
-	quit := false
-	q := &quitReader{r: bytes.NewReader([]byte("ls\r\x1dmore")), quit: func() { quit = true }}
-	buf := make([]byte, 16)
-	n, err := q.Read(buf)
-	assert.NoError(t, err)
-	assert.Equal(t, "ls\r", string(buf[:n]))
-	assert.True(t, quit)
-	_, err = q.Read(buf)
-	assert.Error(t, err, "nothing after the quit key")
-}

@@ -161,7 +161,7 @@ func (f *vmFlags) setup(ctx context.Context, kind string, progress func(kernel, 
 		return harness.Setup{}, err
 	}
 	if f.defaults.moduleLock && f.lock == "" {
-		f.lock = defaultLock()
+		f.lock = host.ModuleLock()
 	}
 	store, err := f.openWithProgress(progress)
 	if err != nil {

@@ -8,10 +8,9 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/internal/tty"
 )
 
 // quitKey ends a shell session from the host: Ctrl-] (as in telnet).
@@ -56,15 +55,15 @@ func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, ar
 	if err != nil {
 		return err
 	}
-	setup.Log = &crlfWriter{stderr}
+	setup.Log = tty.CRLF(stderr)
 	ctx, quit := context.WithCancel(ctx)
 	defer quit()
 	rows, cols := 24, 80
 	if f, ok := stdin.(*os.File); ok {
-		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Row > 0 {
-			rows, cols = int(ws.Row), int(ws.Col)
+		if r, c, ok := tty.Size(f); ok {
+			rows, cols = r, c
 		}
-		restore, err := makeRaw(f)
+		restore, err := tty.MakeRaw(f)
 		if err == nil {
 			defer restore()
 		}
@@ -72,7 +71,7 @@ func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, ar
 	fmt.Fprintf(stderr, "bpfmatrix: booting %s with a shell; type \"exit\" or press Ctrl-] to quit (VM timeout %s)\r\n", *kernel, setup.VM.Timeout)
 	se, err := harness.Shell(ctx, harness.ShellOptions{
 		Setup: setup, Kernel: specs[0], Modules: splitList(*modules), Env: envAdd,
-		Rows: rows, Cols: cols, Stdin: &quitReader{r: stdin, quit: quit}, Stdout: stdout,
+		Rows: rows, Cols: cols, Stdin: tty.QuitOn(stdin, quitKey, quit), Stdout: stdout,
 	})
 	if err != nil {
 		return err
@@ -82,65 +81,4 @@ func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, ar
 		return errFailed
 	}
 	return nil
-}
-
-// quitReader passes the terminal's input through until the quit key,
-// where it calls quit and ends.
-type quitReader struct {
-	r    io.Reader
-	quit func()
-	done bool
-}
-
-func (q *quitReader) Read(p []byte) (int, error) {
-	if q.done {
-		return 0, io.EOF
-	}
-	n, err := q.r.Read(p)
-	for i := 0; i < n; i++ {
-		if p[i] == quitKey {
-			q.done = true
-			q.quit()
-			return i, nil
-		}
-	}
-	return n, err
-}
-
-// crlfWriter ends lines with CR LF, for a terminal in raw mode.
-type crlfWriter struct{ w io.Writer }
-
-func (c *crlfWriter) Write(b []byte) (int, error) {
-	out := make([]byte, 0, len(b)+8)
-	for _, x := range b {
-		if x == '\n' {
-			out = append(out, '\r')
-		}
-		out = append(out, x)
-	}
-	if _, err := c.w.Write(out); err != nil {
-		return 0, err
-	}
-	return len(b), nil
-}
-
-// makeRaw puts the terminal f in raw mode (as cfmakeraw) and returns the
-// function that restores it. It fails if f is not a terminal.
-func makeRaw(f *os.File) (restore func(), err error) {
-	fd := int(f.Fd())
-	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	if err != nil {
-		return nil, err
-	}
-	t := *old
-	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	t.Oflag &^= unix.OPOST
-	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	t.Cflag &^= unix.CSIZE | unix.PARENB
-	t.Cflag |= unix.CS8
-	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &t); err != nil {
-		return nil, err
-	}
-	return func() { _ = unix.IoctlSetTermios(fd, unix.TCSETS, old) }, nil
 }

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
 // Module is the bpfmatrix module path.
@@ -135,4 +137,33 @@ func downloadSource(ctx context.Context, version string) (string, error) {
 		return "", fmt.Errorf("%w: go mod download gave %s, which is not the bpfmatrix module", ErrNoSource, info.Dir)
 	}
 	return info.Dir, nil
+}
+
+// ModuleLock is the lock file of a command run from the user's module
+// (exec, shell): bpfmatrix.lock in the
+// working directory or the nearest parent that has one, else next to the
+// enclosing go.mod, else in the working directory. go test runs its -exec
+// program in each package's directory; this keeps one lock per module.
+func ModuleLock() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return kernels.DefaultLockPath
+	}
+	modRoot := ""
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, kernels.DefaultLockPath)); err == nil {
+			return filepath.Join(d, kernels.DefaultLockPath)
+		}
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && modRoot == "" {
+			modRoot = d
+			break
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if modRoot != "" {
+		return filepath.Join(modRoot, kernels.DefaultLockPath)
+	}
+	return filepath.Join(wd, kernels.DefaultLockPath)
 }
