@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,9 +41,7 @@ Flags:
 `
 
 func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
+	fs := newFlagSet("bench", benchUsage, stderr)
 	var vf vmFlags
 	vf.register(fs, vmDefaults{timeout: 5 * time.Minute, cpus: 1})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix)")

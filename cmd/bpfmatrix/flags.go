@@ -180,6 +180,15 @@ func (f *vmFlags) setup(ctx context.Context, kind string, progress func(kernel, 
 	return harness.Setup{Store: store, SourceDir: src, CacheDir: store.CacheDir(), RunDir: runDir, VM: f.opts}, nil
 }
 
+// newFlagSet returns the flag set of a command: errors and usage (usage,
+// then the flags' defaults) go to stderr.
+func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	return fs
+}
+
 // parse parses args into fs: a usage error for bad flags; help is true
 // for -h (the usage is printed).
 func parse(fs *flag.FlagSet, args []string) (help bool, err error) {

@@ -34,13 +34,11 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		return fmt.Errorf("%w: kernels needs a subcommand (list, pull, update, show)", errUsage)
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("kernels "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("kernels "+sub, kernelsUsage, stderr)
 	var sf storeFlags
 	sf.register(fs)
 	all := fs.Bool("all", false, "with pull or update: every kernel of the catalog, not only the default matrix")
 	accel := fs.String("accel", "tcg", "with show: the accelerator to assume (kvm or tcg): it decides whether a PMU is there")
-	fs.Usage = func() { fmt.Fprint(stderr, kernelsUsage); fs.PrintDefaults() }
 	names, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

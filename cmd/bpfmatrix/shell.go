@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,9 +28,7 @@ Flags:
 `
 
 func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("shell", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, shellUsage); fs.PrintDefaults() }
+	fs := newFlagSet("shell", shellUsage, stderr)
 	var vf vmFlags
 	vf.register(fs, vmDefaults{timeout: time.Hour, timeoutHelp: "kill the VM after `D`", cpus: 2, moduleLock: true})
 	kernel := fs.String("kernel", "", "kernel `NAME` to boot (see `bpfmatrix kernels list`)")
