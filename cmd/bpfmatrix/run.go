@@ -11,6 +11,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/live"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
@@ -87,32 +88,32 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return printPlan(stdout, &vf, p, *parallel)
 	}
 	opts.InjectWrong = splitList(*inject)
-	var live *report.Live
+	var display *live.Live
 	var download func(kernel, phase string, done, total int64)
 	if !*quiet {
 		var names []string
 		for _, s := range specs {
 			names = append(names, s.Name)
 		}
-		live = report.NewLive(stderr, report.LiveOptions{
+		display = live.New(stderr, live.Options{
 			TTY: report.IsTerminal(stderr) && !*verbose, Color: report.ColorEnabled(stderr),
 			Width: report.TerminalWidth(stderr), Columns: names,
 		})
-		defer live.Close()
-		download = live.Download
+		defer display.Close()
+		download = display.Download
 	}
 	if opts.Setup, err = vf.setup(ctx, "", download); err != nil {
 		return err
 	}
-	if live != nil {
-		opts.OnProgress = live.Update
+	if display != nil {
+		opts.OnProgress = display.Update
 		shard := ""
 		if *shardFlag != "" {
 			shard = " (shard " + *shardFlag + ")"
 		}
-		fmt.Fprintf(live.Log(), "bpfmatrix: %d kernel(s)%s x %d suite(s), %d VM(s) at once; logs in %s\n", len(specs), shard, len(suites), *parallel, opts.RunDir)
+		fmt.Fprintf(display.Log(), "bpfmatrix: %d kernel(s)%s x %d suite(s), %d VM(s) at once; logs in %s\n", len(specs), shard, len(suites), *parallel, opts.RunDir)
 		if *verbose {
-			opts.Log = live.Log()
+			opts.Log = display.Log()
 		}
 	}
 	if *verbose {
@@ -122,8 +123,8 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err != nil {
 		return err
 	}
-	if live != nil {
-		live.Close()
+	if display != nil {
+		display.Close()
 	}
 	for _, out := range []struct {
 		path   string

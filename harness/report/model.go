@@ -1,7 +1,7 @@
 // Package report renders the results of a bpfmatrix run for people and for
-// CI: the terminal matrix, JUnit XML, Markdown, a self-contained HTML page,
-// and the live progress of a run. It also merges the results of sharded
-// runs and diffs two runs.
+// CI: the terminal matrix, JUnit XML, Markdown and a self-contained HTML
+// page (the live progress of a run is package report/live). It also merges
+// the results of sharded runs and diffs two runs.
 //
 // Every renderer is a pure function of a results.Result: rendering the same
 // results file twice gives the same bytes, so `bpfmatrix report` re-renders

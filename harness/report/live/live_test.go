@@ -1,4 +1,4 @@
-package report
+package live
 
 import (
 	"bytes"
@@ -40,7 +40,7 @@ func feed(l *Live, c *clock) {
 func TestLivePlain(t *testing.T) {
 	c := &clock{time.Date(2026, 11, 24, 19, 0, 0, 0, time.UTC)}
 	var b bytes.Buffer
-	l := NewLive(&b, LiveOptions{Columns: []string{"debian-5.10", "debian-6.12"}, Now: c.now})
+	l := New(&b, Options{Columns: []string{"debian-5.10", "debian-6.12"}, Now: c.now})
 	feed(l, c)
 	l.Log().Write([]byte("accelerator tcg\n"))
 	l.Close()
@@ -69,7 +69,7 @@ func TestLivePlain(t *testing.T) {
 func TestLiveTTY(t *testing.T) {
 	c := &clock{time.Date(2026, 11, 24, 19, 0, 0, 0, time.UTC)}
 	var b bytes.Buffer
-	l := NewLive(&b, LiveOptions{TTY: true, Width: 100, Refresh: -1, Columns: []string{"debian-5.10", "debian-6.12"}, Now: c.now})
+	l := New(&b, Options{TTY: true, Width: 100, Refresh: -1, Columns: []string{"debian-5.10", "debian-6.12"}, Now: c.now})
 	l.Update(results.Progress{Column: "debian-6.12", Phase: results.PhaseFetching})
 	c.t = c.t.Add(2 * time.Second)
 	l.Download("debian-6.12", kernels.PhaseDownload, 0, 40e6)

@@ -1,4 +1,6 @@
-package report
+// Package live shows the progress of a run while it runs: one line per
+// column redrawn in place on a terminal, plain timestamped lines in CI logs.
+package live
 
 import (
 	"fmt"
@@ -12,13 +14,21 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
-// LiveOptions configure a Live progress display.
-type LiveOptions struct {
+// ANSI SGR codes of the display.
+const (
+	sgrReset = "\x1b[0m"
+	sgrPass  = "\x1b[32m"
+	sgrFail  = "\x1b[1;31m"
+	sgrDim   = "\x1b[2m"
+)
+
+// Options configure a Live progress display.
+type Options struct {
 	// TTY redraws one line per column in place (ANSI cursor movement);
 	// otherwise Live prints plain timestamped lines, one per phase change,
 	// without control characters (CI logs).
 	TTY bool
-	// Color colours the TTY display (see ColorEnabled).
+	// Color colours the TTY display (see report.ColorEnabled).
 	Color bool
 	// Width is the terminal width; lines are cut to fit. 0: 100.
 	Width int
@@ -54,7 +64,7 @@ type columnState struct {
 // use. Close stops it.
 type Live struct {
 	w    io.Writer
-	opts LiveOptions
+	opts Options
 
 	mu    sync.Mutex
 	cols  []*columnState
@@ -64,8 +74,8 @@ type Live struct {
 	done  bool
 }
 
-// NewLive starts a progress display writing to w.
-func NewLive(w io.Writer, opts LiveOptions) *Live {
+// New starts a progress display writing to w.
+func New(w io.Writer, opts Options) *Live {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
