@@ -160,6 +160,19 @@ func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
 	return b
 }
 
+// programExit is how a raw-exec program ended: its exit code (-1 if the
+// guest never reported it) and the VM's error, else the program's.
+func (b *booted) programExit() (code int, msg string) {
+	code, msg = -1, b.Error
+	if x := b.Events.Exit; x != nil {
+		code = x.Code
+		if x.Error != "" && msg == "" {
+			msg = x.Error
+		}
+	}
+	return code, msg
+}
+
 // writeInitrd writes one VM's initramfs into dir: the shared parts, the
 // kernel's modules that cfg names and the run configuration.
 func writeInitrd(cacheDir string, k *kernels.Kernel, cfg wire.Config, parts []string, dir string) (string, error) {

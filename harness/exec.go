@@ -211,12 +211,7 @@ func (k *ExecKernel) fill(b *booted) {
 	if b.Events.Hello != nil {
 		k.Release = b.Events.Hello.Hello.Release
 	}
-	if x := b.Events.Exit; x != nil {
-		k.ExitCode = x.Code
-		if x.Error != "" && k.Error == "" {
-			k.Error = x.Error
-		}
-	}
+	k.ExitCode, k.Error = b.programExit()
 }
 
 // execArch returns the one guest architecture of specs: the program is

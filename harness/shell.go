@@ -92,13 +92,8 @@ func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
 	if b.Err != nil {
 		return nil, b.Err
 	}
-	se := &ShellExit{Status: b.Status, Error: b.Error, ExitCode: -1, ConsoleLog: b.ConsoleLog}
-	if x := b.Events.Exit; x != nil {
-		se.ExitCode = x.Code
-		if x.Error != "" && se.Error == "" {
-			se.Error = x.Error
-		}
-	}
+	se := &ShellExit{Status: b.Status, ConsoleLog: b.ConsoleLog}
+	se.ExitCode, se.Error = b.programExit()
 	return se, nil
 }
 
