@@ -33,6 +33,9 @@ func (f FloorResult) Median() time.Duration {
 	return r[len(r)/2]
 }
 
+// floorTimeout bounds each floor boot.
+const floorTimeout = 2 * time.Minute
+
 // FloorOptions configure [MeasureFloor].
 type FloorOptions struct {
 	// Setup is shared with the other commands; RunDir receives the
@@ -51,7 +54,7 @@ type FloorOptions struct {
 // base archive and reports how long each boot took, in the order of
 // Kernels.
 func MeasureFloor(ctx context.Context, opts FloorOptions) ([]FloorResult, error) {
-	opts.Setup.defaults(2*time.Minute, 1)
+	opts.Setup.defaults(floorTimeout, RunCPUs)
 	r, err := newRunner(opts.Setup, opts.Kernels)
 	if err != nil {
 		return nil, err
@@ -92,7 +95,7 @@ func (r *runner) floor(ctx context.Context, spec kernels.Spec, accel vm.Accel, n
 	for i := range n {
 		b := r.boot(ctx, bootRequest{
 			Dir: filepath.Join(r.RunDir, fmt.Sprintf("floor-%s-%d", spec.Name, i)), Kernel: k, Arch: arch,
-			Initrd: floor, Append: initramfs.FloorArgs, Accel: accel, Timeout: 2 * time.Minute,
+			Initrd: floor, Append: initramfs.FloorArgs, Accel: accel, Timeout: floorTimeout,
 		})
 		if b.Err != nil {
 			return res, b.Err

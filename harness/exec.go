@@ -109,7 +109,7 @@ func (k *ExecKernel) WriteOutput(stdout, stderr io.Writer) error {
 }
 
 func (o *ExecOptions) defaults() {
-	o.Setup.defaults(10*time.Minute, 2)
+	o.Setup.defaults(ExecTimeout, ExecCPUs)
 	if o.Parallel <= 0 {
 		o.Parallel = len(o.Kernels)
 	}

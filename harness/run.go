@@ -63,7 +63,7 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	o.Setup.defaults(5*time.Minute, 1)
+	o.Setup.defaults(RunTimeout, RunCPUs)
 	if o.Parallel <= 0 {
 		o.Parallel = DefaultParallel()
 	}

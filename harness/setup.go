@@ -35,13 +35,27 @@ type VMOptions struct {
 	Accel vm.Accel
 	// MemoryMB per VM; default 1024.
 	MemoryMB int
-	// CPUs per VM; the default depends on the command (1 for Run, 2 for
-	// Exec and Shell).
+	// CPUs per VM; the default depends on the command (RunCPUs, ExecCPUs,
+	// ShellCPUs).
 	CPUs int
-	// Timeout bounds each VM; the default depends on the command (5m for
-	// Run, 10m for Exec, 1h for Shell).
+	// Timeout bounds each VM; the default depends on the command
+	// (RunTimeout, ExecTimeout, ShellTimeout).
 	Timeout time.Duration
 }
+
+// The defaults of each command's VMs, in one place: the CLI's flags show
+// the same.
+const (
+	// RunTimeout and RunCPUs are the defaults of Run (and bench).
+	RunTimeout = 5 * time.Minute
+	RunCPUs    = 1
+	// ExecTimeout and ExecCPUs are the defaults of Exec.
+	ExecTimeout = 10 * time.Minute
+	ExecCPUs    = 2
+	// ShellTimeout and ShellCPUs are the defaults of Shell.
+	ShellTimeout = time.Hour
+	ShellCPUs    = 2
+)
 
 // defaults fills the zero fields of s, with the command's own timeout and
 // CPUs.

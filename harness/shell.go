@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
-	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
@@ -50,7 +49,7 @@ type ShellExit struct {
 // Stdin and Stdout until the shell exits, the VM times out or ctx is
 // canceled.
 func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
-	opts.Setup.defaults(time.Hour, 2)
+	opts.Setup.defaults(ShellTimeout, ShellCPUs)
 	if opts.Rows <= 0 || opts.Cols <= 0 {
 		opts.Rows, opts.Cols = 24, 80
 	}

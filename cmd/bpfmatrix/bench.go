@@ -43,7 +43,7 @@ Flags:
 func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("bench", benchUsage, stderr)
 	var vf vmFlags
-	vf.register(fs, vmDefaults{timeout: 5 * time.Minute, cpus: 1})
+	vf.register(fs, vmDefaults{timeout: harness.RunTimeout, cpus: harness.RunCPUs})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix)")
 	suiteExpr := fs.String("suite", "", "suites matching `REGEXP` (default: all)")
 	testRun := fs.String("run", "", "only tests matching `REGEXP`")

@@ -49,7 +49,7 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("exec", execUsage, stderr)
 	var vf vmFlags
-	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)", cpus: 2, moduleLock: true})
+	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)", cpus: harness.ExecCPUs, moduleLock: true})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix, for the program's architecture)")
 	var envAdd, envExclude listFlag
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the guest, or pass the host's KEY even if excluded (repeatable)")
@@ -239,7 +239,7 @@ func execTimeout(args []string) time.Duration {
 		}
 		return d + 3*time.Minute
 	}
-	return 10 * time.Minute
+	return harness.ExecTimeout
 }
 
 // execKernels returns the named kernels, or the default matrix's kernels of

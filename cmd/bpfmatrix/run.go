@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
@@ -36,7 +35,7 @@ Flags:
 func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("run", runUsage, stderr)
 	var vf vmFlags
-	vf.register(fs, vmDefaults{timeout: 5 * time.Minute, cpus: 1})
+	vf.register(fs, vmDefaults{timeout: harness.RunTimeout, cpus: harness.RunCPUs})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix; see `bpfmatrix kernels list`)")
 	profileList := fs.String("profiles", "default,lsm-bpf", "comma-separated boot `PROFILES` per kernel ("+profileNames()+"); a profile that boots a kernel exactly like an earlier one is not run twice")
 	suiteExpr := fs.String("suite", "", "run only suites matching `REGEXP` (suites: "+suiteNames()+")")
