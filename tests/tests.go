@@ -1,13 +1,12 @@
 // Package tests holds bpfmatrix's built-in hook suites. Each suite is a
 // package of its own (tests/kprobe, tests/tc, ...) that lists its tests in a
-// [suite.Suite], with their modules, timeout and expectation rules; this
-// package's test binary runs all of them, each as a
+// [suite.Suite], bound to their modules, timeout and expectation rules
+// (package tests/facts); this package's test binary runs all of them, each as a
 // subtest of TestSuites, inside every VM. On the host they skip: they need
 // a bpfmatrix guest (`bpfmatrix run` builds and boots it).
 package tests
 
 import (
-	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/tests/cgroup"
 	"github.com/bpfmatrix/bpfmatrix/tests/fallback"
 	"github.com/bpfmatrix/bpfmatrix/tests/kprobe"
@@ -37,14 +36,4 @@ var All = []suite.Suite{
 	lsm.Suite,
 	transport.Suite,
 	fallback.Suite,
-}
-
-// Model is the expectation model of the built-in suites: every suite's
-// rules (see [suite.Suite.Model]), in the order of All.
-func Model() expect.Model {
-	var m expect.Model
-	for _, s := range All {
-		m = append(m, s.Model()...)
-	}
-	return m
 }

@@ -13,7 +13,7 @@ import (
 // The tests of the model the suites declare (tests.Model), which moved
 // here from harness/expect with DefaultModel.
 
-func facts(t *testing.T, arch, release string, config map[string]string, lsm ...string) expect.Facts {
+func factsOf(t *testing.T, arch, release string, config map[string]string, lsm ...string) expect.Facts {
 	t.Helper()
 	major, minor, err := expect.ParseRelease(release)
 	require.NoError(t, err)
@@ -30,17 +30,17 @@ func TestDefaultModel(t *testing.T) {
 		wantMechanism string
 		wantSource    string
 	}{
-		{"kprobe/TestKprobe", facts(t, "amd64", "5.10.0-32-cloud-amd64", x86), results.Pass, "perf_event ioctl", "5.15"},
-		{"kprobe/TestKprobe", facts(t, "amd64", "6.1.0-50-cloud-amd64", x86), results.Pass, "bpf_link (perf_event)", "5.15"},
-		{"tracing/TestFentry", facts(t, "arm64", "6.1.0-50-cloud-arm64", arm61), results.Unsupported, "", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"},
-		{"tracing/TestFentry", facts(t, "amd64", "5.10.0-32-cloud-amd64", x86), results.Pass, "bpf_link (tracing)", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"},
-		{"tc/TestTCX", facts(t, "amd64", "6.1.0-50-cloud-amd64", x86), results.Unsupported, "", "6.6"},
-		{"tc/TestTCX", facts(t, "amd64", "6.12.117+deb13-cloud-amd64", x86), results.Pass, "bpf_link (tcx)", "6.6"},
-		{"lsm/TestLSMFileOpen", facts(t, "amd64", "5.10.0-32-cloud-amd64", x86, "lockdown", "capability"), results.Unsupported, "", "LSM"},
-		{"lsm/TestLSMFileOpen", facts(t, "amd64", "5.10.0-32-cloud-amd64", x86, "lockdown", "bpf"), results.Pass, "", "LSM"},
-		{"lsm/TestLSMFileOpen", facts(t, "arm64", "6.1.0-50-cloud-arm64", arm61, "bpf"), results.Unsupported, "", "trampoline"},
-		{"perf/TestPerfEventHardware", facts(t, "amd64", "7.2.13+deb14-cloud-amd64", x86), results.Unsupported, "", "tcg"},
-		{"perf/TestPerfEventHardware", facts(t, "arm64", "6.12.117+deb13-cloud-arm64", arm61), results.Pass, "bpf_link (perf_event)", "5.15"},
+		{"kprobe/TestKprobe", factsOf(t, "amd64", "5.10.0-32-cloud-amd64", x86), results.Pass, "perf_event ioctl", "5.15"},
+		{"kprobe/TestKprobe", factsOf(t, "amd64", "6.1.0-50-cloud-amd64", x86), results.Pass, "bpf_link (perf_event)", "5.15"},
+		{"tracing/TestFentry", factsOf(t, "arm64", "6.1.0-50-cloud-arm64", arm61), results.Unsupported, "", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"},
+		{"tracing/TestFentry", factsOf(t, "amd64", "5.10.0-32-cloud-amd64", x86), results.Pass, "bpf_link (tracing)", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"},
+		{"tc/TestTCX", factsOf(t, "amd64", "6.1.0-50-cloud-amd64", x86), results.Unsupported, "", "6.6"},
+		{"tc/TestTCX", factsOf(t, "amd64", "6.12.117+deb13-cloud-amd64", x86), results.Pass, "bpf_link (tcx)", "6.6"},
+		{"lsm/TestLSMFileOpen", factsOf(t, "amd64", "5.10.0-32-cloud-amd64", x86, "lockdown", "capability"), results.Unsupported, "", "LSM"},
+		{"lsm/TestLSMFileOpen", factsOf(t, "amd64", "5.10.0-32-cloud-amd64", x86, "lockdown", "bpf"), results.Pass, "", "LSM"},
+		{"lsm/TestLSMFileOpen", factsOf(t, "arm64", "6.1.0-50-cloud-arm64", arm61, "bpf"), results.Unsupported, "", "trampoline"},
+		{"perf/TestPerfEventHardware", factsOf(t, "amd64", "7.2.13+deb14-cloud-amd64", x86), results.Unsupported, "", "tcg"},
+		{"perf/TestPerfEventHardware", factsOf(t, "arm64", "6.12.117+deb13-cloud-arm64", arm61), results.Pass, "bpf_link (perf_event)", "5.15"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.test+"@"+tt.f.Arch+"-"+string(rune('0'+tt.f.Major)), func(t *testing.T) {
@@ -56,7 +56,7 @@ func TestDefaultModel(t *testing.T) {
 }
 
 func TestJudge(t *testing.T) {
-	f := facts(t, "amd64", "5.10.0-32-cloud-amd64", map[string]string{"CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS": "y"})
+	f := factsOf(t, "amd64", "5.10.0-32-cloud-amd64", map[string]string{"CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS": "y"})
 	kr := results.KernelResult{Tests: []results.TestResult{
 		{Suite: "kprobe", Name: "TestKprobe", Result: results.Pass, Mechanism: "perf_event ioctl"},
 		{Suite: "kprobe", Name: "TestKretprobe", Result: results.Pass, Mechanism: "bpf_link (perf_event)"},

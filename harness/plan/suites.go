@@ -6,8 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/tests"
-	"github.com/bpfmatrix/bpfmatrix/tests/suite"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 )
 
 // Suite is one in-guest suite of tests.
@@ -48,20 +47,25 @@ func (s Suite) BinaryName() string {
 	return strings.ReplaceAll(strings.Trim(strings.TrimPrefix(s.Package, "./"), "/"), "/", "-")
 }
 
-// Builtin are the suites shipped with bpfmatrix, in the order they run:
-// tests.All, each a subtest of the one test binary of package tests, with
-// the modules and timeout its package declares.
+// Builtin are the suites shipped with bpfmatrix, in the order they run
+// (facts.All, which tests.All follows), each a subtest of the one test
+// binary of package tests, with the modules and timeout of its facts.
 var Builtin = builtin()
 
 // DefaultModel holds the expectations for the built-in suites: the rules
-// each suite's package declares next to its tests (tests.Model).
-var DefaultModel = tests.Model()
+// of each suite's facts (facts.Model).
+var DefaultModel = facts.Model()
+
+// suitesParent is the test of package tests whose subtests are the built-in
+// suites (tests/suite.Parent; a test checks they agree, so that the host
+// does not link the suites' package).
+const suitesParent = "TestSuites"
 
 func builtin() []Suite {
 	var out []Suite
-	for _, s := range tests.All {
+	for _, s := range facts.All {
 		out = append(out, Suite{
-			Name: s.Name, Package: "./tests", Parent: suite.Parent, Source: "./tests/" + s.Name,
+			Name: s.Name, Package: "./tests", Parent: suitesParent, Source: "./tests/" + s.Name,
 			Modules: s.Modules, Timeout: s.Timeout,
 		})
 	}

@@ -25,21 +25,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
-	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
-// Suite holds this package's tests, what they need and what each kernel
-// is expected to do with them; package tests runs it in the guest.
-var Suite = suite.New("cgroup", TestCgroupSKBEgress, TestCgroupSKBIngress, TestCgroupConnect4).With(suite.Facts{
-	Timeout: 2 * time.Minute,
-	Rules: []expect.Rule{
-		expect.PassRule("TestCgroupSKBEgress", "cgroup_skb (4.10) with bpf_link (5.7)"),
-		expect.PassRule("TestCgroupSKBIngress", "cgroup_skb (4.10) with bpf_link (5.7)"),
-		expect.PassRule("TestCgroupConnect4", "cgroup sock_addr (4.17) with bpf_link (5.7)"),
-	},
-})
+// Suite holds this package's tests; package tests runs it in the guest.
+// What they need and what each kernel is expected to do with them is
+// facts.Cgroup.
+var Suite = suite.For(facts.Cgroup, TestCgroupSKBEgress, TestCgroupSKBIngress, TestCgroupConnect4)
 
 const (
 	family     = "cgroup"

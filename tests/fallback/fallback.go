@@ -34,31 +34,16 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
 	"github.com/bpfmatrix/bpfmatrix/bpf/attach"
-	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/internal/veth"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
-// Suite holds this package's tests, what they need and what each kernel
-// is expected to do with them; package tests runs it in the guest.
-var Suite = suite.New("fallback", TestEntry, TestExit, TestModuleFunc, TestMultiKprobe, TestMultiUprobe, TestTC, TestLSM, TestEvents).With(suite.Facts{
-	Modules: []string{"veth", "sch_ingress", "cls_bpf"},
-	Timeout: 3 * time.Minute,
-	Rules: []expect.Rule{
-		expect.ChainRule("TestEntry", expect.Trampoline, "fentry", "kprobe", "fentry needs a BPF trampoline", expect.SrcTrampoline),
-		expect.ChainRule("TestExit", expect.Trampoline, "fexit", "kretprobe", "fexit needs a BPF trampoline", expect.SrcTrampoline),
-		expect.ChainRule("TestModuleFunc", expect.ModuleBTF, "fentry", "kprobe", "fentry on a module function needs module BTF and a trampoline",
-			"CONFIG_DEBUG_INFO_BTF_MODULES, "+expect.SrcTrampoline),
-		expect.ChainRule("TestMultiKprobe", expect.KprobeMulti, "kprobe.multi", "kprobe each", "kprobe.multi needs 5.18 and fprobe",
-			"min version 5.18, CONFIG_FPROBE"),
-		expect.ChainRule("TestMultiUprobe", expect.UprobeMulti, "uprobe.multi", "uprobe each", "uprobe.multi links", "min version 6.6 (uprobe.multi)"),
-		expect.ChainRule("TestTC", expect.TCX, "tcx", "netlink clsact/cls_bpf", "TCX links", expect.SrcTCX),
-		expect.ChainRule("TestLSM", expect.BPFLSM, "bpf lsm", "kprobe security_file_open (observe only: cannot deny)",
-			"the BPF LSM must be built, active in this boot and backed by trampolines", expect.SrcLSM),
-		expect.ChainRule("TestEvents", expect.Ringbuf, "ringbuf", "perf event array", "BPF ring buffer", "min version 5.8 (ring buffer)"),
-	},
-})
+// Suite holds this package's tests; package tests runs it in the guest.
+// What they need and what each kernel is expected to do with them is
+// facts.Fallback.
+var Suite = suite.For(facts.Fallback, TestEntry, TestExit, TestModuleFunc, TestMultiKprobe, TestMultiUprobe, TestTC, TestLSM, TestEvents)
 
 const (
 	family  = "fallback"

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cilium/ebpf/link"
 	"github.com/stretchr/testify/assert"
@@ -19,23 +18,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
-	"github.com/bpfmatrix/bpfmatrix/harness/expect"
-	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
-// Suite holds this package's tests, what they need and what each kernel
-// is expected to do with them; package tests runs it in the guest.
-var Suite = suite.New("lsm", TestLSMFileOpen).With(suite.Facts{
-	Timeout: 2 * time.Minute,
-	Rules: []expect.Rule{
-		{Test: "TestLSMFileOpen", Cases: []expect.Case{
-			{When: expect.BPFLSM, Outcome: results.Pass, Why: "BPF LSM built, active and backed by trampolines", Source: expect.SrcLSM},
-			{Outcome: results.Unsupported, Why: "BPF LSM not active in this boot, or no BPF trampoline", Source: expect.SrcLSM},
-		}},
-	},
-})
+// Suite holds this package's tests; package tests runs it in the guest.
+// What they need and what each kernel is expected to do with them is
+// facts.LSM.
+var Suite = suite.For(facts.LSM, TestLSMFileOpen)
 
 const (
 	family  = "lsm"

@@ -20,25 +20,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
-	"github.com/bpfmatrix/bpfmatrix/harness/expect"
-	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
-// Suite holds this package's tests, what they need and what each kernel
-// is expected to do with them; package tests runs it in the guest.
-var Suite = suite.New("perf", TestPerfEventSoftware, TestPerfEventHardware).With(suite.Facts{
-	Timeout: 2 * time.Minute,
-	Rules: []expect.Rule{
-		expect.PerfEventRule("TestPerfEventSoftware"),
-		{Test: "TestPerfEventHardware", Cases: []expect.Case{
-			{When: expect.NoPMU, Outcome: results.Unsupported, Why: "no PMU: QEMU TCG emulates none for x86", Source: "accelerator tcg, arch amd64"},
-			{When: expect.PerfLink, Outcome: results.Pass, Mechanism: "bpf_link (perf_event)", Why: "a PMU is there (arm64 'max' CPU: PMUv3, or KVM)", Source: expect.SrcPerfLink},
-			{Outcome: results.Pass, Mechanism: "perf_event ioctl", Why: "a PMU is there (arm64 'max' CPU: PMUv3, or KVM)", Source: expect.SrcPerfLink},
-		}},
-	},
-})
+// Suite holds this package's tests; package tests runs it in the guest.
+// What they need and what each kernel is expected to do with them is
+// facts.Perf.
+var Suite = suite.For(facts.Perf, TestPerfEventSoftware, TestPerfEventHardware)
 
 const family = "perf"
 

@@ -1,7 +1,7 @@
 // Package suite puts the in-guest hook suites together. Each suite package
-// (tests/kprobe, tests/tc, ...) lists its test functions in a [Suite], with
-// what they need (kernel modules, a timeout) and what each kernel is
-// expected to do with them ([Facts]: one expectation rule per test); the
+// (tests/kprobe, tests/tc, ...) lists its test functions in a [Suite],
+// bound to what they need and what each kernel is expected to do with them
+// (package tests/facts: modules, timeout, one expectation rule per test); the
 // tests package runs every Suite as a subtest of one test, TestSuites, so
 // that a VM starts one test process and decodes the kernel's BTF once
 // instead of once per suite. The guest maps TestSuites/kprobe/TestKprobe
@@ -14,9 +14,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 )
 
 // Parent is the top-level test of the tests package whose subtests are the
@@ -38,39 +37,9 @@ type Suite struct {
 	Name string
 	// Tests run in order.
 	Tests []Test
-	// Facts are what the harness needs to know about the suite.
-	Facts
-}
-
-// Facts are what a suite needs and what is expected of its tests, declared
-// next to them: the harness's list of built-in suites and its expectation
-// model are derived from them.
-type Facts struct {
-	// Modules are the kernel modules the suite needs loaded.
-	Modules []string
-	// Timeout bounds the suite's tests in the guest.
-	Timeout time.Duration
-	// Rules give the expected outcome of each test, one rule per test,
-	// named by the test's function (Rule.Test "TestKprobe", not
-	// "kprobe/TestKprobe": see [Suite.Model]).
-	Rules []expect.Rule
-}
-
-// With returns s with facts f.
-func (s Suite) With(f Facts) Suite {
-	s.Facts = f
-	return s
-}
-
-// Model is the suite's rules, each named by its matrix row (suite/Test),
-// in the order the suite declares them.
-func (s Suite) Model() expect.Model {
-	m := make(expect.Model, 0, len(s.Rules))
-	for _, r := range s.Rules {
-		r.Test = s.Name + "/" + r.Test
-		m = append(m, r)
-	}
-	return m
+	// Facts are what the harness needs to know about the suite (see
+	// package tests/facts); Facts.Name is Name.
+	Facts facts.Suite
 }
 
 // New returns the suite name made of tests, each named after its function,
@@ -93,6 +62,14 @@ func New(name string, tests ...func(*testing.T)) Suite {
 		seen[short] = true
 		s.Tests = append(s.Tests, Test{Name: short, F: f})
 	}
+	return s
+}
+
+// For returns the suite of f made of tests, each named after its function
+// (see New).
+func For(f facts.Suite, tests ...func(*testing.T)) Suite {
+	s := New(f.Name, tests...)
+	s.Facts = f
 	return s
 }
 

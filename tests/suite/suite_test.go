@@ -5,8 +5,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 )
 
 func TestAlpha(t *testing.T) {}
@@ -40,16 +38,4 @@ func TestRunRunsEveryTestAsSubtest(t *testing.T) {
 	}}
 	s.Run(t)
 	assert.Equal(t, []string{t.Name() + "/TestOne", t.Name() + "/TestTwo"}, ran)
-}
-
-func TestModelNamesRulesBySuite(t *testing.T) {
-	s := New("demo", TestAlpha, TestBeta).With(Facts{Rules: []expect.Rule{
-		expect.PassRule("TestAlpha", "always"),
-		expect.PassRule("TestBeta", "always"),
-	}})
-	m := s.Model()
-	require.Len(t, m, 2)
-	assert.Equal(t, "demo/TestAlpha", m[0].Test)
-	assert.Equal(t, "demo/TestBeta", m[1].Test)
-	assert.Equal(t, "TestAlpha", s.Rules[0].Test, "the suite's own rules are not renamed")
 }

@@ -23,26 +23,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
-	"github.com/bpfmatrix/bpfmatrix/harness/expect"
-	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/internal/veth"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
-// Suite holds this package's tests, what they need and what each kernel
-// is expected to do with them; package tests runs it in the guest.
-var Suite = suite.New("tc", TestTCNetlink, TestTCX).With(suite.Facts{
-	Modules: []string{"veth", "sch_ingress", "cls_bpf"},
-	Timeout: 2 * time.Minute,
-	Rules: []expect.Rule{
-		expect.MechanismRule("TestTCNetlink", "netlink clsact/cls_bpf", "clsact (4.5) and cls_bpf direct-action (4.4)"),
-		{Test: "TestTCX", Cases: []expect.Case{
-			{When: expect.TCX, Outcome: results.Pass, Mechanism: "bpf_link (tcx)", Why: "TCX links", Source: expect.SrcTCX},
-			{Outcome: results.Unsupported, Why: "no TCX before 6.6", Source: expect.SrcTCX},
-		}},
-	},
-})
+// Suite holds this package's tests; package tests runs it in the guest.
+// What they need and what each kernel is expected to do with them is
+// facts.TC.
+var Suite = suite.For(facts.TC, TestTCNetlink, TestTCX)
 
 const family = "tc"
 

@@ -23,22 +23,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
-	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/internal/veth"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
-// Suite holds this package's tests, what they need and what each kernel
-// is expected to do with them; package tests runs it in the guest.
-var Suite = suite.New("xdp", TestXDPGeneric, TestXDPNative).With(suite.Facts{
-	Modules: []string{"veth"},
-	Timeout: 2 * time.Minute,
-	Rules: []expect.Rule{
-		expect.MechanismRule("TestXDPGeneric", "xdp generic", "generic XDP (4.12) with bpf_link (5.9)"),
-		expect.MechanismRule("TestXDPNative", "xdp native", "veth native XDP (4.19) with bpf_link (5.9)"),
-	},
-})
+// Suite holds this package's tests; package tests runs it in the guest.
+// What they need and what each kernel is expected to do with them is
+// facts.XDP.
+var Suite = suite.For(facts.XDP, TestXDPGeneric, TestXDPNative)
 
 const family = "xdp"
 
