@@ -33,7 +33,7 @@ test-short: ## Unit tests only, no VMs
 
 .PHONY: fuzz
 fuzz: ## Fuzz the parsers of untrusted input, FUZZTIME each (default 60s): the guest's result stream, kernel images
-	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./harness/wire
+	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./internal/wire
 	$(GO) test -run '^$$' -fuzz '^FuzzUnpack$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./kernels/bzimage
 
 .PHONY: bench

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/host"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
@@ -50,7 +53,7 @@ func WithCache(dir string) Option { return func(c *config) { c.cache = dir } }
 func WithLock(path string) Option { return func(c *config) { c.lock = path } }
 
 // WithSource sets the bpfmatrix source tree the guest is built from
-// (default: found, see [harness.FindSource]).
+// (default: found, see [host.FindSource]).
 func WithSource(dir string) Option { return func(c *config) { c.source = dir } }
 
 // WithMirror sets the Debian mirror URL (default: from apt's configuration).
@@ -66,8 +69,8 @@ func WithAccel(a vm.Accel) Option { return func(c *config) { c.accel = a } }
 // WithLog sends progress lines to w.
 func WithLog(w io.Writer) Option { return func(c *config) { c.log = w } }
 
-// setup resolves the options into a store, the kernels and the source.
-func setup(ctx context.Context, names []string, opts []Option) (*config, *kernels.Store, []kernels.Spec, string, error) {
+// setup resolves the options into the command's setup and the kernels.
+func setup(ctx context.Context, names []string, kind string, opts []Option) (harness.Setup, []kernels.Spec, error) {
 	c := &config{}
 	for _, o := range opts {
 		o(c)
@@ -77,56 +80,48 @@ func setup(ctx context.Context, names []string, opts []Option) (*config, *kernel
 	if len(names) > 0 {
 		var err error
 		if specs, err = cat.Lookup(names); err != nil {
-			return nil, nil, nil, "", fmt.Errorf("bpfmatrix: %w", err)
+			return harness.Setup{}, nil, fmt.Errorf("bpfmatrix: %w", err)
 		}
 	}
-	src, err := harness.FindSource(ctx, c.source)
+	src, err := host.FindSource(ctx, c.source)
 	if err != nil {
-		return nil, nil, nil, "", err
+		return harness.Setup{}, nil, err
 	}
 	store, err := kernels.Open(kernels.Options{CacheDir: c.cache, LockPath: c.lock, Mirror: c.mirror})
 	if err != nil {
-		return nil, nil, nil, "", err
+		return harness.Setup{}, nil, err
 	}
-	return c, store, specs, src, nil
-}
-
-func runDir(store *kernels.Store, kind string) string {
-	return filepath.Join(store.CacheDir(), "runs", fmt.Sprintf("%s-%s-%d", kind, time.Now().Format("20060102-150405"), os.Getpid()))
+	return harness.Setup{
+		Store: store, SourceDir: src, CacheDir: store.CacheDir(),
+		RunDir: filepath.Join(store.CacheDir(), "runs", fmt.Sprintf("%s-%s-%d", kind, time.Now().Format("20060102-150405"), os.Getpid())),
+		VM:     harness.VMOptions{Timeout: c.timeout, Accel: c.accel},
+		Log:    c.log,
+	}, specs, nil
 }
 
 // Run boots every kernel of the plan with its suites and returns the
 // matrix. The error is for problems that prevent any result; failed cells
-// and VMs are in the result (see [harness.Result.OK] and
-// [harness.Result.WriteMatrix]).
-func Run(ctx context.Context, plan Plan, opts ...Option) (*harness.Result, error) {
-	c, store, specs, src, err := setup(ctx, plan.Kernels, opts)
+// and VMs are in the result (see [results.Result.OK], and package
+// harness/report to print it).
+func Run(ctx context.Context, p Plan, opts ...Option) (*results.Result, error) {
+	s, specs, err := setup(ctx, p.Kernels, "api", opts)
 	if err != nil {
 		return nil, err
 	}
-	suites, err := harness.SelectSuites(plan.Suites)
+	suites, err := plan.SelectSuites(p.Suites)
 	if err != nil {
 		return nil, fmt.Errorf("bpfmatrix: %w", err)
 	}
-	o := harness.Options{
-		Kernels: specs, Suites: suites, Store: store, SourceDir: src,
-		CacheDir: store.CacheDir(), RunDir: runDir(store, "api"),
-		Timeout: c.timeout, Accel: c.accel, Log: c.log,
-	}
-	o.Run = plan.Run
-	return harness.Run(ctx, o)
+	return harness.Run(ctx, harness.Options{Setup: s, Kernels: specs, Suites: suites, Run: p.Run})
 }
 
 // Exec runs program (a static Linux binary) with args once on each named
 // kernel, with env as its environment, and returns what it wrote and how it
 // exited on each (see [harness.ExecResult.OK]).
 func Exec(ctx context.Context, kernelNames []string, program string, args, env []string, opts ...Option) (*harness.ExecResult, error) {
-	c, store, specs, src, err := setup(ctx, kernelNames, opts)
+	s, specs, err := setup(ctx, kernelNames, "exec", opts)
 	if err != nil {
 		return nil, err
 	}
-	return harness.Exec(ctx, harness.ExecOptions{
-		Kernels: specs, Store: store, SourceDir: src, CacheDir: store.CacheDir(), RunDir: runDir(store, "exec"),
-		Program: program, Args: args, Env: env, Timeout: c.timeout, Accel: c.accel, Log: c.log,
-	})
+	return harness.Exec(ctx, harness.ExecOptions{Setup: s, Kernels: specs, Program: program, Args: args, Env: env})
 }

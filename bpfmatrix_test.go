@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/bpfmatrix/bpfmatrix"
+	"github.com/bpfmatrix/bpfmatrix/harness/report"
 )
 
 // Example runs the kprobe suite on two kernels and prints the matrix. It
@@ -20,7 +21,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	res.WriteMatrix(os.Stdout)
+	report.Text(os.Stdout, res, report.TextOptions{})
 	fmt.Println("all passed:", res.OK())
 }
 

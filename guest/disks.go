@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 // diskWait bounds the wait for a disk's block device after its driver
@@ -18,7 +20,7 @@ const diskWait = 10 * time.Second
 
 // MountDisks mounts every disk of the config read-only at DiskDir/<serial>
 // and sets up its binds. The disk drivers must be loaded.
-func MountDisks(disks []Disk) error {
+func MountDisks(disks []wire.Disk) error {
 	var errs []error
 	for _, d := range disks {
 		if err := mountDisk(d); err != nil {
@@ -28,12 +30,12 @@ func MountDisks(disks []Disk) error {
 	return errors.Join(errs...)
 }
 
-func mountDisk(d Disk) error {
+func mountDisk(d wire.Disk) error {
 	dev, err := findDisk(d.Serial, diskWait)
 	if err != nil {
 		return err
 	}
-	root := filepath.Join(DiskDir, d.Serial)
+	root := filepath.Join(wire.DiskDir, d.Serial)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return err
 	}
@@ -46,7 +48,7 @@ func mountDisk(d Disk) error {
 			return err
 		}
 		if b.Writable {
-			if err := overlay(src, b.Target, filepath.Join(DiskDir, fmt.Sprintf(".rw-%s-%d", d.Serial, i))); err != nil {
+			if err := overlay(src, b.Target, filepath.Join(wire.DiskDir, fmt.Sprintf(".rw-%s-%d", d.Serial, i))); err != nil {
 				return err
 			}
 			continue

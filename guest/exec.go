@@ -14,35 +14,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
-// Exec is one program run in raw-exec mode: `bpfmatrix exec` (and `go test
-// -exec`) and `bpfmatrix shell`. The guest runs it once with exactly these
-// arguments, streams what it writes as [wire.TypeOutput] events (unless
-// Console is set), reports its end with a [wire.TypeExit] event and powers
-// off.
-type Exec struct {
-	// Path is the program in the guest.
-	Path string `json:"path"`
-	// Args are its arguments, without the program name.
-	Args []string `json:"args,omitempty"`
-	// Env is its environment (KEY=VALUE), on top of [ExecBaseEnv].
-	Env []string `json:"env,omitempty"`
-	// Dir is its working directory; default "/".
-	Dir string `json:"dir,omitempty"`
-	// Console, if set, is a terminal device (e.g. /dev/ttyS0): the program
-	// runs interactively on it, as the session leader with it as its
-	// controlling terminal, and its output is not streamed.
-	Console string `json:"console,omitempty"`
-	// Rows and Cols, if set, are the console's size as the program sees
-	// it (a serial line has none of its own).
-	Rows int `json:"rows,omitempty"`
-	Cols int `json:"cols,omitempty"`
-}
-
 // ExecBaseEnv is the environment every raw-exec program starts from; the
-// host's [Exec.Env] comes after it and wins.
+// host's [wire.Exec.Env] comes after it and wins.
 var ExecBaseEnv = []string{
 	"PATH=/bbin:/bin:/ubin:/sbin:/usr/bin:/usr/sbin",
 	"HOME=/tmp",
@@ -55,7 +31,7 @@ var ExecBaseEnv = []string{
 const maxChunk = 32 << 10
 
 // runExec runs e and reports its output and exit.
-func (r *Runner) runExec(ctx context.Context, e *Exec) {
+func (r *Runner) runExec(ctx context.Context, e *wire.Exec) {
 	start := time.Now()
 	ex := &wire.Exit{}
 	defer func() {
@@ -151,18 +127,12 @@ func (r *Runner) stream(name string, rd io.Reader) {
 	}
 }
 
-// StageDir holds, in the initramfs, copies of host directories that must
-// appear at their own absolute path in the guest (a package directory with
-// its testdata). They are staged because the guest's init mounts file
-// systems (tmpfs on /tmp, ...) that would hide them at their real path.
-const StageDir = "/bpfmatrix/root"
-
 // unstage bind-mounts the staged copy of dir, if there is one, onto dir.
 func unstage(dir string) error {
 	if dir == "" {
 		return nil
 	}
-	staged := filepath.Join(StageDir, dir)
+	staged := filepath.Join(wire.StageDir, dir)
 	if _, err := os.Stat(staged); err != nil {
 		return nil // nothing was staged: the directory is the guest's own
 	}

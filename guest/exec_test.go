@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 // TestRunExec runs a shell command in raw-exec mode on the host and checks
@@ -21,7 +21,7 @@ import (
 func TestRunExec(t *testing.T) {
 	dir := t.TempDir()
 	var buf bytes.Buffer
-	r := &Runner{Config: &Config{Exec: &Exec{
+	r := &Runner{Config: &wire.Config{Exec: &wire.Exec{
 		Path: "/bin/sh", Args: []string{"-c", `echo out; echo err >&2; pwd; echo "$GREETING $HOME"; exit 3`},
 		Dir: dir, Env: []string{"GREETING=hi"},
 	}}, Enc: wire.NewEncoder(&buf)}

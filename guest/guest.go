@@ -11,7 +11,7 @@ import (
 	"github.com/u-root/u-root/pkg/kmodule"
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 // Mount is one file system the guest mounts if it is not mounted yet.
@@ -158,9 +158,9 @@ func mountedTargets() (map[string]bool, error) {
 
 // Runner runs one guest configuration and reports on enc.
 type Runner struct {
-	Config *Config
+	Config *wire.Config
 	Enc    *wire.Encoder
-	// Test2JSON is the test2json binary; empty means Test2JSONPath.
+	// Test2JSON is the test2json binary; empty means wire.Test2JSONPath.
 	Test2JSON string
 	// KernelLog is the kernel log to watch for splats: /dev/kmsg in the
 	// VM. Empty watches nothing.
@@ -171,7 +171,7 @@ func (r *Runner) test2json() string {
 	if r.Test2JSON != "" {
 		return r.Test2JSON
 	}
-	return Test2JSONPath
+	return wire.Test2JSONPath
 }
 
 // Run loads modules and runs every suite, then sends the done event. It

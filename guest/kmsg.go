@@ -9,8 +9,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
 	"github.com/bpfmatrix/bpfmatrix/internal/splat"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 // kmsgPoll is how often the kernel log is read for new records.
@@ -38,8 +38,8 @@ func WatchSplats(kmsg string, enc *wire.Encoder) (stop func()) {
 		defer unix.Close(fd)
 		var d splat.Detector
 		send := func(ss []splat.Splat) {
-			for i := range ss {
-				enc.Encode(wire.Event{Type: wire.TypeSplat, Splat: &ss[i]})
+			for _, s := range ss {
+				enc.Encode(wire.Event{Type: wire.TypeSplat, Splat: &wire.Splat{Kind: s.Kind, Lines: s.Lines}})
 			}
 		}
 		buf := make([]byte, 8192)

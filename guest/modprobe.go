@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/internal/kmod"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 // ErrNoModule is returned by Modprobe for a name that is neither a module
@@ -21,7 +22,7 @@ var ErrNoModule = errors.New("module not found")
 // SetModprobe points the kernel's on-demand module loading
 // (/proc/sys/kernel/modprobe) at the guest's modprobe.
 func SetModprobe() error {
-	return os.WriteFile("/proc/sys/kernel/modprobe", []byte(ModprobePath+"\n"), 0o644)
+	return os.WriteFile("/proc/sys/kernel/modprobe", []byte(wire.ModprobePath+"\n"), 0o644)
 }
 
 // ModprobeMain is the guest program run as modprobe, by the kernel to

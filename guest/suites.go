@@ -17,18 +17,18 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 // runSuites runs suites that share one test binary: several subtests of
 // one Parent, or a single suite whose binary is all its own. A binary that
 // crashes or times out in one suite is started again for the suites that
 // had not started, so one bad test costs its suite, not the rest.
-func (r *Runner) runSuites(ctx context.Context, suites []Suite) {
+func (r *Runner) runSuites(ctx context.Context, suites []wire.Suite) {
 	for attempt := 1; len(suites) > 0; attempt++ {
 		b := &binaryRun{r: r, suites: suites, attempt: attempt, state: map[string]*suiteState{}}
 		b.run(ctx)
-		var left []Suite
+		var left []wire.Suite
 		for _, s := range suites {
 			if b.state[s.Name] == nil {
 				left = append(left, s)
@@ -65,7 +65,7 @@ type suiteState struct {
 // suites it runs.
 type binaryRun struct {
 	r       *Runner
-	suites  []Suite
+	suites  []wire.Suite
 	attempt int
 
 	mu       sync.Mutex
@@ -85,7 +85,7 @@ func (b *binaryRun) parent() string { return b.suites[0].Parent }
 func (b *binaryRun) binaryName() string { return filepath.Base(b.suites[0].Binary) }
 
 // testName is what the binary calls suite s's tests.
-func (b *binaryRun) testName(s Suite) string {
+func (b *binaryRun) testName(s wire.Suite) string {
 	if b.parent() == "" {
 		return "test of " + s.Name
 	}
@@ -110,13 +110,13 @@ func (b *binaryRun) runPattern() string {
 	return p
 }
 
-func (b *binaryRun) suite(name string) (Suite, bool) {
+func (b *binaryRun) suite(name string) (wire.Suite, bool) {
 	for _, s := range b.suites {
 		if s.Name == name {
 			return s, true
 		}
 	}
-	return Suite{}, false
+	return wire.Suite{}, false
 }
 
 func (b *binaryRun) run(ctx context.Context) {

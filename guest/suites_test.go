@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 var (
@@ -71,12 +71,12 @@ type groupResult struct {
 func runGroup(t *testing.T, env []string, run string, timeout time.Duration, names ...string) groupResult {
 	t.Helper()
 	bin, t2j := fakeSuites(t)
-	var suites []Suite
+	var suites []wire.Suite
 	for _, n := range names {
-		suites = append(suites, Suite{Name: n, Package: "example.com/" + n, Binary: bin, Parent: "TestSuites", Run: run, Timeout: Duration(timeout)})
+		suites = append(suites, wire.Suite{Name: n, Package: "example.com/" + n, Binary: bin, Parent: "TestSuites", Run: run, Timeout: wire.Duration(timeout)})
 	}
 	var buf bytes.Buffer
-	r := &Runner{Config: &Config{Suites: suites, Env: env}, Enc: wire.NewEncoder(&buf), Test2JSON: t2j}
+	r := &Runner{Config: &wire.Config{Suites: suites, Env: env}, Enc: wire.NewEncoder(&buf), Test2JSON: t2j}
 	require.NoError(t, r.Run(t.Context()))
 	res := groupResult{tests: map[string]string{}, ends: map[string]*wire.SuiteEnd{}, records: map[string]string{}, early: map[string]bool{}}
 	for _, ev := range decodeAll(t, &buf) {

@@ -33,12 +33,58 @@ func (f FloorResult) Median() time.Duration {
 	return r[len(r)/2]
 }
 
-// MeasureFloor boots k n times with the floor image of the base archive
-// base, under accel, and reports how long each boot took. dir receives
-// the console logs.
-func MeasureFloor(ctx context.Context, spec kernels.Spec, k *kernels.Kernel, base string, accel vm.Accel, n int, dir string) (FloorResult, error) {
+// floorTimeout bounds each floor boot.
+const floorTimeout = 2 * time.Minute
+
+// FloorOptions configure [MeasureFloor].
+type FloorOptions struct {
+	// Setup is shared with the other commands; RunDir receives the
+	// console logs. VM.Accel is ignored: see Accel.
+	Setup
+	// Kernels are measured one after the other; they must be cached.
+	Kernels []kernels.Spec
+	// Accel is the accelerator of each kernel, by name (the one its run
+	// used); default tcg.
+	Accel map[string]vm.Accel
+	// Runs is how many times each kernel boots; default 1.
+	Runs int
+}
+
+// MeasureFloor boots each kernel Runs times with the floor image of its
+// base archive and reports how long each boot took, in the order of
+// Kernels.
+func MeasureFloor(ctx context.Context, opts FloorOptions) ([]FloorResult, error) {
+	opts.Setup.defaults(floorTimeout, RunCPUs)
+	r, err := newRunner(opts.Setup, opts.Kernels)
+	if err != nil {
+		return nil, err
+	}
+	var out []FloorResult
+	for _, spec := range opts.Kernels {
+		f, err := r.floor(ctx, spec, opts.Accel[spec.Name], max(opts.Runs, 1))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// floor boots spec n times with the floor image, under accel.
+func (r *runner) floor(ctx context.Context, spec kernels.Spec, accel vm.Accel, n int) (FloorResult, error) {
 	res := FloorResult{Kernel: spec.Name}
+	if accel == "" {
+		accel = vm.AccelTCG
+	}
+	k, ok := r.Store.Cached(spec)
+	if !ok {
+		return res, fmt.Errorf("%s is not cached after the run", spec.Name)
+	}
 	arch, err := archOf(spec)
+	if err != nil {
+		return res, err
+	}
+	base, err := r.base(ctx, arch.GOARCH)
 	if err != nil {
 		return res, err
 	}
@@ -46,22 +92,19 @@ func MeasureFloor(ctx context.Context, spec kernels.Spec, k *kernels.Kernel, bas
 	if _, err := os.Stat(floor); err != nil {
 		return res, fmt.Errorf("floor image: %w", err)
 	}
-	kernelImage, _ := k.BootImage() // the same kernel file as the run's
 	for i := range n {
-		v, err := vm.Start(ctx, vm.Options{
-			Arch: arch, Kernel: kernelImage, Initrd: floor, Accel: accel,
-			Append: initramfs.FloorArgs, Timeout: 2 * time.Minute,
-			ConsoleLog: filepath.Join(dir, fmt.Sprintf("floor-%s-%d.log", spec.Name, i)),
+		b := r.boot(ctx, bootRequest{
+			Dir: filepath.Join(r.RunDir, fmt.Sprintf("floor-%s-%d", spec.Name, i)), Kernel: k, Arch: arch,
+			Initrd: floor, Append: initramfs.FloorArgs, Accel: accel, Timeout: floorTimeout,
 		})
-		if err != nil {
-			return res, err
+		if b.Err != nil {
+			return res, b.Err
 		}
-		e := v.Wait()
-		if e.Reason != vm.ReasonExited || e.Err != nil {
+		if e := b.Exit; e.Reason != vm.ReasonExited || e.Err != nil {
 			return res, fmt.Errorf("%s: floor boot ended with %s: %v", spec.Name, e.Reason, e.Err)
 		}
-		res.Runs = append(res.Runs, e.Duration)
-		res.MaxRSSKiB = max(res.MaxRSSKiB, e.MaxRSSKiB)
+		res.Runs = append(res.Runs, b.Exit.Duration)
+		res.MaxRSSKiB = max(res.MaxRSSKiB, b.Exit.MaxRSSKiB)
 	}
 	return res, nil
 }

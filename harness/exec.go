@@ -3,30 +3,20 @@ package harness
 import (
 	"context"
 	"debug/elf"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/guest"
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
-	"github.com/bpfmatrix/bpfmatrix/vm/diskimage"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
-
-// EnvKernel is set in a raw-exec program's environment to the name of the
-// kernel it runs on, e.g. "debian-6.1".
-const EnvKernel = "BPFMATRIX_KERNEL"
-
-// ExecBinDir is where the guest finds the program of a raw-exec run.
-const ExecBinDir = "/bpfmatrix/exec"
 
 // ErrNotStatic is returned for a program that needs a dynamic loader: the
 // guest has no C library.
@@ -35,17 +25,11 @@ var ErrNotStatic = errors.New("program is not statically linked")
 // ExecOptions configure one raw-exec run: one program run once in one VM
 // per kernel (`bpfmatrix exec`, `go test -exec`).
 type ExecOptions struct {
+	// Setup is shared with the other commands; VM.Timeout defaults to 10m
+	// and VM.CPUs to 2.
+	Setup
 	// Kernels to run the program on.
 	Kernels []kernels.Spec
-	// Store fetches the kernels.
-	Store *kernels.Store
-	// SourceDir is the root of the bpfmatrix module (the guest is built
-	// from it); see [FindSource].
-	SourceDir string
-	// CacheDir holds built images and the accelerator verdict.
-	CacheDir string
-	// RunDir receives the console logs and images; created if missing.
-	RunDir string
 	// Program is the host path of a static Linux binary for the guest's
 	// architecture.
 	Program string
@@ -62,18 +46,8 @@ type ExecOptions struct {
 	MaxDirBytes int64
 	// Modules are kernel modules loaded before the program starts.
 	Modules []string
-	// Timeout bounds each VM; default 10m.
-	Timeout time.Duration
-	// Accel is auto, kvm or tcg; default auto.
-	Accel vm.Accel
-	// MemoryMB per VM; default 1024.
-	MemoryMB int
-	// CPUs per VM; default 2.
-	CPUs int
 	// Parallel is how many VMs run at once; default every kernel at once.
 	Parallel int
-	// Log receives progress lines; nil discards them.
-	Log io.Writer
 	// OnDone, if set, is called as each kernel finishes, from several
 	// goroutines, with the kernel's index in Kernels.
 	OnDone func(i int, k *ExecKernel)
@@ -102,8 +76,8 @@ type ExecKernel struct {
 	Kernel  string `json:"kernel"`
 	Release string `json:"release,omitempty"`
 	// Status says how the VM ended; only StatusOK has an ExitCode.
-	Status Status `json:"status"`
-	Error  string `json:"error,omitempty"`
+	Status results.Status `json:"status"`
+	Error  string         `json:"error,omitempty"`
 	// ExitCode is the program's exit code (-1: it did not start or died
 	// from a signal).
 	ExitCode int `json:"exit_code"`
@@ -117,7 +91,7 @@ type ExecKernel struct {
 }
 
 // OK reports whether the program ran and exited 0.
-func (k *ExecKernel) OK() bool { return k.Status == StatusOK && k.ExitCode == 0 }
+func (k *ExecKernel) OK() bool { return k.Status == results.StatusOK && k.ExitCode == 0 }
 
 // WriteOutput writes the program's output: stdout chunks to stdout and
 // stderr chunks to stderr (both may be the same writer).
@@ -135,20 +109,9 @@ func (k *ExecKernel) WriteOutput(stdout, stderr io.Writer) error {
 }
 
 func (o *ExecOptions) defaults() {
-	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Minute
-	}
-	if o.Accel == "" {
-		o.Accel = vm.AccelAuto
-	}
-	if o.CPUs <= 0 {
-		o.CPUs = 2
-	}
+	o.Setup.defaults(ExecTimeout, ExecCPUs)
 	if o.Parallel <= 0 {
 		o.Parallel = len(o.Kernels)
-	}
-	if o.Log == nil {
-		o.Log = io.Discard
 	}
 }
 
@@ -168,20 +131,12 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 	if err := checkStatic(opts.Program, arch); err != nil {
 		return nil, err
 	}
-	r := &runner{opts: Options{Kernels: opts.Kernels, CacheDir: opts.CacheDir, RunDir: opts.RunDir, Log: opts.Log}, start: time.Now()}
-	if err := r.preflight(); err != nil {
+	r, err := newRunner(opts.Setup, opts.Kernels)
+	if err != nil {
 		return nil, err
 	}
-	pulls := make([]chan pulledKernel, len(opts.Kernels))
-	for i, spec := range opts.Kernels {
-		pulls[i] = make(chan pulledKernel, 1)
-		go func() {
-			k, err := opts.Store.Pull(ctx, spec)
-			pulls[i] <- pulledKernel{k, err}
-		}()
-	}
-	b := &initramfs.Builder{SourceDir: opts.SourceDir, CacheDir: filepath.Join(opts.CacheDir, "initramfs"), GOARCH: arch.GOARCH, Logf: r.logf}
-	base, _, err := b.Base(ctx)
+	pulls := r.pull(ctx, opts.Kernels)
+	base, err := r.base(ctx, arch.GOARCH)
 	if err != nil {
 		return nil, err
 	}
@@ -189,30 +144,13 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	var accelOnce sync.Mutex
-	var verdict *vm.Verdict
-	resolve := func(k *kernels.Kernel) (vm.Verdict, error) {
-		accelOnce.Lock()
-		defer accelOnce.Unlock()
-		if verdict != nil {
-			return *verdict, nil
-		}
-		v, err := vm.ResolveAccel(ctx, opts.Accel, arch, filepath.Join(opts.CacheDir, "accel.json"),
-			func(ctx context.Context, a vm.Accel) error { return r.probe(ctx, k, arch, base, a) })
-		if err == nil {
-			verdict = &v
-		}
-		return v, err
-	}
 	res := &ExecResult{Kernels: make([]ExecKernel, len(opts.Kernels))}
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
 	for i, spec := range opts.Kernels {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			ek := &res.Kernels[i]
-			ek.Kernel = spec.Name
+			ek.Kernel, ek.ExitCode = spec.Name, -1
 			t0 := time.Now()
 			defer func() {
 				ek.Seconds = time.Since(t0).Seconds()
@@ -220,28 +158,60 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 					opts.OnDone(i, ek)
 				}
 			}()
-			p := <-pulls[i]
+			p := pulls[i]
+			p.wait()
 			if p.err != nil {
-				ek.Status, ek.Error, ek.ExitCode = StatusError, p.err.Error(), -1
+				ek.Status, ek.Error = results.StatusError, p.err.Error()
 				return
 			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
-				ek.Status, ek.Error, ek.ExitCode = StatusInterrupted, "interrupted before the VM started", -1
+				ek.Status, ek.Error = results.StatusInterrupted, "interrupted before the VM started"
 				return
 			}
 			defer func() { <-sem }()
-			execKernel(ctx, opts, spec, p.k, r.bootImage(p.k), arch, []string{base, payload}, resolve, ek)
-		}()
+			ek.Release = p.k.Release
+			b := r.boot(ctx, bootRequest{
+				Column: spec.Name, Dir: filepath.Join(opts.RunDir, spec.Name), Kernel: p.k, Arch: arch,
+				Config: execConfig(opts, spec.Name), Parts: []string{base, payload},
+			})
+			ek.fill(b)
+		})
 	}
 	wg.Wait()
 	return res, nil
 }
 
-type pulledKernel struct {
-	k   *kernels.Kernel
-	err error
+// execConfig is the guest's request of a raw-exec run on kernel.
+func execConfig(opts ExecOptions, kernel string) *wire.Config {
+	cfg := &wire.Config{
+		Modules: opts.Modules,
+		Exec: &wire.Exec{
+			Path: execBinary(opts.Program), Args: opts.Args, Dir: opts.Dir,
+			Env: append(append([]string(nil), opts.Env...), wire.EnvKernel+"="+kernel),
+		},
+	}
+	if cfg.Exec.Dir != "" {
+		cfg.Exec.Dir, _ = filepath.Abs(cfg.Exec.Dir)
+	}
+	return cfg
+}
+
+// fill records how the VM b ended and what the program did.
+func (k *ExecKernel) fill(b *booted) {
+	k.ConsoleLog = b.ConsoleLog
+	k.Reproduce = b.Reproduce
+	k.Status, k.Error = b.Status, b.Error
+	if b.Err != nil {
+		return
+	}
+	k.ConsoleTail = b.Exit.ConsoleTail
+	k.Output = b.Events.Output
+	if b.Events.Hello != nil {
+		k.Release = b.Events.Hello.Hello.Release
+	}
+	k.ExitCode, k.Error = b.programExit()
 }
 
 // execArch returns the one guest architecture of specs: the program is
@@ -295,7 +265,7 @@ func writePayload(opts ExecOptions, path string) (string, error) {
 		// Staged, not at its own path: the guest mounts tmpfs on /tmp (and
 		// more), which would hide a package directory below it; the guest
 		// bind-mounts the staged copy onto the path.
-		if entries, err = initramfs.PackDir(dir, filepath.Join(guest.StageDir, dir), opts.MaxDirBytes); err != nil {
+		if entries, err = initramfs.PackDir(dir, filepath.Join(wire.StageDir, dir), opts.MaxDirBytes); err != nil {
 			return "", err
 		}
 	}
@@ -306,156 +276,4 @@ func writePayload(opts ExecOptions, path string) (string, error) {
 	return path, nil
 }
 
-func execBinary(program string) string { return ExecBinDir + "/" + filepath.Base(program) }
-
-// execKernel boots one kernel with the program and collects its output.
-func execKernel(ctx context.Context, opts ExecOptions, spec kernels.Spec, k *kernels.Kernel, kernelImage string, arch vm.Arch, parts []string, resolve func(*kernels.Kernel) (vm.Verdict, error), ek *ExecKernel) {
-	ek.ExitCode = -1
-	ek.Release = k.Release
-	fail := func(err error) { ek.Status, ek.Error = StatusError, err.Error() }
-	verdict, err := resolve(k)
-	if err != nil {
-		fail(err)
-		return
-	}
-	dir := filepath.Join(opts.RunDir, spec.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fail(err)
-		return
-	}
-	cfg := guest.Config{
-		Channel: arch.Channel,
-		Modules: opts.Modules,
-		Exec: &guest.Exec{
-			Path: execBinary(opts.Program), Args: opts.Args, Dir: opts.Dir,
-			Env: append(append([]string(nil), opts.Env...), EnvKernel+"="+spec.Name),
-		},
-	}
-	if cfg.Exec.Dir != "" {
-		cfg.Exec.Dir, _ = filepath.Abs(cfg.Exec.Dir)
-	}
-	sysDisk, gDisk, err := systemDisk(ctx, opts.CacheDir, k)
-	if err != nil {
-		fail(err)
-		return
-	}
-	cfg.Disks = append(cfg.Disks, gDisk)
-	cfg.Modules = append(append([]string(nil), diskimage.Modules...), cfg.Modules...)
-	initrd, err := writeInitrd(opts.CacheDir, k, cfg, parts, dir)
-	if err != nil {
-		fail(err)
-		return
-	}
-	ek.ConsoleLog = filepath.Join(dir, "console.log")
-	v, err := vm.Start(ctx, vm.Options{
-		Arch: arch, Kernel: kernelImage, Initrd: initrd, Accel: verdict.Accel,
-		MemoryMB: opts.MemoryMB, CPUs: opts.CPUs, Timeout: opts.Timeout, ConsoleLog: ek.ConsoleLog,
-		Disks: []vm.Disk{sysDisk},
-	})
-	if err != nil {
-		fail(err)
-		return
-	}
-	ek.Reproduce = v.Reproduce()
-	c := collectExec(v.Results())
-	exit := v.Wait()
-	ek.ConsoleTail = exit.ConsoleTail
-	ek.Output = c.output
-	if c.hello != nil {
-		ek.Release = c.hello.Release
-	}
-	ek.Status, ek.Error = execStatus(exit, c)
-	dropImage(dir, ek.Status == StatusOK)
-	if c.exit != nil {
-		ek.ExitCode = c.exit.Code
-		if c.exit.Error != "" && ek.Error == "" {
-			ek.Error = c.exit.Error
-		}
-	}
-}
-
-// writeInitrd writes one VM's initramfs into dir: the shared parts, the
-// kernel's modules that cfg names and the run configuration.
-func writeInitrd(cacheDir string, k *kernels.Kernel, cfg guest.Config, parts []string, dir string) (string, error) {
-	parts = append([]string(nil), parts...)
-	if len(cfg.Modules) > 0 {
-		mods, err := initramfs.Modules(filepath.Join(cacheDir, "initramfs"), k.Release, k.ModulesDir, cfg.Modules)
-		if err != nil {
-			return "", err
-		}
-		parts = append(parts, mods)
-	}
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		return "", err
-	}
-	cfgArchive := filepath.Join(dir, "run.cpio")
-	if err := initramfs.WriteArchive(cfgArchive, []initramfs.Entry{{Name: strings.TrimPrefix(guest.ConfigPath, "/"), Mode: 0o644, Data: b}}); err != nil {
-		return "", err
-	}
-	initrd := filepath.Join(dir, "initrd.cpio")
-	return initrd, initramfs.Concat(initrd, append(parts, cfgArchive)...)
-}
-
-// execCollector holds the events of a raw-exec run.
-type execCollector struct {
-	hello     *wire.Hello
-	output    []wire.Output
-	exit      *wire.Exit
-	done      bool
-	log       []string
-	frameErrs []string
-}
-
-func collectExec(r io.Reader) *execCollector {
-	c := &execCollector{}
-	dec := wire.NewDecoder(r)
-	for {
-		ev, err := dec.Next()
-		if errors.Is(err, io.EOF) {
-			return c
-		}
-		var fe *wire.FrameError
-		if errors.As(err, &fe) {
-			c.frameErrs = append(c.frameErrs, fe.Error())
-			continue
-		}
-		if err != nil {
-			c.frameErrs = append(c.frameErrs, err.Error())
-			return c
-		}
-		if ev.Lost > 0 {
-			c.frameErrs = append(c.frameErrs, fmt.Sprintf("%d frame(s) lost before frame %d", ev.Lost, ev.Seq))
-		}
-		switch ev.Type {
-		case wire.TypeHello:
-			c.hello = ev.Hello
-		case wire.TypeOutput:
-			c.output = append(c.output, *ev.Output)
-		case wire.TypeExit:
-			c.exit = ev.Exit
-		case wire.TypeLog:
-			c.log = append(c.log, ev.Log)
-		case wire.TypeModule:
-			if ev.Module.Error != "" {
-				c.log = append(c.log, fmt.Sprintf("module %s: %s", ev.Module.Name, ev.Module.Error))
-			}
-		case wire.TypeDone:
-			c.done = true
-		}
-	}
-}
-
-// execStatus derives a kernel's status from how its VM ended and what the
-// guest said. No exit event is never a pass.
-func execStatus(exit *vm.Exit, c *execCollector) (Status, string) {
-	var detail string
-	if len(c.log) > 0 {
-		detail = " (guest: " + strings.Join(c.log, "; ") + ")"
-	}
-	st, msg := vmStatus(exit, c.hello != nil, c.exit != nil && c.done, "the guest stopped before the program's exit was reported"+detail)
-	if st == StatusOK && len(c.frameErrs) > 0 {
-		return StatusCrashed, fmt.Sprintf("%d bad frame(s) on the result channel: output may be incomplete (first: %s)", len(c.frameErrs), c.frameErrs[0])
-	}
-	return st, msg
-}
+func execBinary(program string) string { return wire.ExecBinDir + "/" + filepath.Base(program) }

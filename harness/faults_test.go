@@ -18,12 +18,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/host"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
+	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
 
 // faultSuite breaks the guest on purpose (tests/faults).
-var faultSuite = harness.Suite{Name: "faults", Package: "./tests/faults", Timeout: 10 * time.Minute}
+var faultSuite = plan.Suite{Name: "faults", Package: "./tests/faults", Timeout: 10 * time.Minute}
 
 // faultKernel is the kernel the fault tests boot: one is enough.
 func faultKernel(t *testing.T) []kernels.Spec {
@@ -35,14 +39,16 @@ func faultKernel(t *testing.T) []kernels.Spec {
 
 // runFault runs the fault suite with fault injected and returns the one
 // column.
-func runFault(t *testing.T, fault string, timeout time.Duration, onProgress func(harness.Progress)) (harness.KernelResult, time.Duration) {
+func runFault(t *testing.T, fault string, timeout time.Duration, onProgress func(results.Progress)) (results.KernelResult, time.Duration) {
 	t.Helper()
 	store := newStore(t)
 	start := time.Now()
 	res, err := harness.Run(context.Background(), harness.Options{
-		Kernels: faultKernel(t), Suites: []harness.Suite{faultSuite}, Store: store,
-		SourceDir: sourceDir(t), CacheDir: store.CacheDir(), RunDir: t.TempDir(),
-		Timeout: timeout, Log: testWriter{t}, OnProgress: onProgress,
+		Setup: harness.Setup{
+			Store: store, SourceDir: sourceDir(t), CacheDir: store.CacheDir(), RunDir: t.TempDir(),
+			VM: harness.VMOptions{Timeout: timeout}, Log: testWriter{t},
+		},
+		Kernels: faultKernel(t), Suites: []plan.Suite{faultSuite}, OnProgress: onProgress,
 		Env: []string{"BPFMATRIX_FAULT=" + fault},
 	})
 	require.NoError(t, err)
@@ -52,23 +58,23 @@ func runFault(t *testing.T, fault string, timeout time.Duration, onProgress func
 }
 
 // test returns the column's result for test id (zero if it has none).
-func test(k harness.KernelResult, id string) harness.TestResult {
+func test(k results.KernelResult, id string) results.TestResult {
 	for _, tr := range k.Tests {
 		if tr.ID() == id {
 			return tr
 		}
 	}
-	return harness.TestResult{}
+	return results.TestResult{}
 }
 
-func result(k harness.KernelResult, id string) harness.Outcome { return test(k, id).Result }
+func result(k results.KernelResult, id string) results.Outcome { return test(k, id).Result }
 
 func TestFaultHangTimesOut(t *testing.T) {
 	requireVMs(t)
 	k, took := runFault(t, "hang", 30*time.Second, nil)
-	assert.Equal(t, harness.StatusTimeout, k.Status, k.Error)
-	assert.Equal(t, harness.Pass, result(k, "faults/TestBefore"), "results before the hang are kept")
-	assert.Equal(t, harness.Fail, result(k, "faults/TestFault"), "the hanging test is a failure")
+	assert.Equal(t, results.StatusTimeout, k.Status, k.Error)
+	assert.Equal(t, results.Pass, result(k, "faults/TestBefore"), "results before the hang are kept")
+	assert.Equal(t, results.Fail, result(k, "faults/TestFault"), "the hanging test is a failure")
 	assert.NotEmpty(t, k.ConsoleTail)
 	assert.Less(t, took, 2*time.Minute)
 }
@@ -76,11 +82,11 @@ func TestFaultHangTimesOut(t *testing.T) {
 func TestFaultPanicDetected(t *testing.T) {
 	requireVMs(t)
 	k, took := runFault(t, "panic", 5*time.Minute, nil)
-	assert.Equal(t, harness.StatusPanic, k.Status, k.Error)
+	assert.Equal(t, results.StatusPanic, k.Status, k.Error)
 	require.NotEmpty(t, k.PanicLines)
 	assert.Contains(t, k.PanicLines[0], "Kernel panic")
 	assert.Contains(t, strings.Join(k.PanicLines, "\n")+strings.Join(k.ConsoleTail, "\n"), "sysrq")
-	assert.Equal(t, harness.Pass, result(k, "faults/TestBefore"))
+	assert.Equal(t, results.Pass, result(k, "faults/TestBefore"))
 	assert.Equal(t, "none", test(k, "faults/TestBefore").Hook, "TestBefore's record, sent before the panic, is kept")
 	assert.Less(t, took, 90*time.Second, "a panic is seen on the console, not at the 5m timeout")
 }
@@ -88,8 +94,8 @@ func TestFaultPanicDetected(t *testing.T) {
 func TestFaultQEMUKilled(t *testing.T) {
 	requireVMs(t)
 	var once sync.Once
-	k, _ := runFault(t, "hang", 3*time.Minute, func(p harness.Progress) {
-		if p.Phase != harness.PhaseTesting || p.Test != "TestFault" {
+	k, _ := runFault(t, "hang", 3*time.Minute, func(p results.Progress) {
+		if p.Phase != results.PhaseTesting || p.Test != "TestFault" {
 			return
 		}
 		once.Do(func() {
@@ -100,17 +106,17 @@ func TestFaultQEMUKilled(t *testing.T) {
 			}
 		})
 	})
-	assert.Equal(t, harness.StatusCrashed, k.Status, k.Error)
+	assert.Equal(t, results.StatusCrashed, k.Status, k.Error)
 	assert.Contains(t, k.Error, "killed")
-	assert.Equal(t, harness.Pass, result(k, "faults/TestBefore"), "results received before the crash are kept")
+	assert.Equal(t, results.Pass, result(k, "faults/TestBefore"), "results received before the crash are kept")
 }
 
 func TestFaultTestBinaryExits(t *testing.T) {
 	requireVMs(t)
 	k, _ := runFault(t, "exit", 3*time.Minute, nil)
-	assert.Equal(t, harness.StatusOK, k.Status, "the guest itself survives: %s", k.Error)
-	assert.Equal(t, harness.Pass, result(k, "faults/TestBefore"))
-	assert.Equal(t, harness.Fail, result(k, "faults/TestFault"), "a test cut short is a failure")
+	assert.Equal(t, results.StatusOK, k.Status, "the guest itself survives: %s", k.Error)
+	assert.Equal(t, results.Pass, result(k, "faults/TestBefore"))
+	assert.Equal(t, results.Fail, result(k, "faults/TestFault"), "a test cut short is a failure")
 }
 
 // TestInterrupt sends SIGINT (and, separately, SIGTERM) to a running
@@ -170,11 +176,11 @@ func interrupt(t *testing.T, bin string, sig os.Signal) {
 
 	b, err := os.ReadFile(jsonOut)
 	require.NoError(t, err, "partial results are written")
-	var res harness.Result
+	var res results.Result
 	require.NoError(t, json.Unmarshal(b, &res))
 	assert.False(t, res.Complete, "results are marked incomplete")
 	require.Len(t, res.Kernels, 1)
-	assert.Equal(t, harness.StatusInterrupted, res.Kernels[0].Status)
+	assert.Equal(t, results.StatusInterrupted, res.Kernels[0].Status)
 }
 
 // qemuUsing returns the pids of QEMU processes whose command line mentions
@@ -206,7 +212,7 @@ func TestConcurrentRunsShareCache(t *testing.T) {
 	cache := t.TempDir()
 	lock := filepath.Join(t.TempDir(), "bpfmatrix.lock")
 	var wg sync.WaitGroup
-	results := make([]*harness.Result, 4)
+	results := make([]*results.Result, 4)
 	errs := make([]error, 4)
 	for i := range results {
 		wg.Add(1)
@@ -218,16 +224,18 @@ func TestConcurrentRunsShareCache(t *testing.T) {
 				return
 			}
 			results[i], errs[i] = harness.Run(context.Background(), harness.Options{
-				Kernels: faultKernel(t), Suites: []harness.Suite{harness.Builtin[0]}, Store: store,
-				SourceDir: sourceDir(t), CacheDir: cache, RunDir: t.TempDir(), Parallel: 1,
-				Timeout: 5 * time.Minute, Log: testWriter{t},
+				Setup: harness.Setup{
+					Store: store, SourceDir: sourceDir(t), CacheDir: cache, RunDir: t.TempDir(),
+					VM: harness.VMOptions{Timeout: 5 * time.Minute}, Log: testWriter{t},
+				},
+				Kernels: faultKernel(t), Suites: []plan.Suite{plan.Builtin[0]}, Parallel: 1,
 			})
 		}()
 	}
 	wg.Wait()
 	for i, res := range results {
 		require.NoError(t, errs[i], "run %d", i)
-		assert.True(t, res.OK(), "run %d: %s", i, res.Summary())
+		assert.True(t, res.OK(), "run %d: %s", i, report.Build(res).Summary())
 	}
 	dirs, err := filepath.Glob(filepath.Join(cache, "kernels", "debian-6.1-*"))
 	require.NoError(t, err)
@@ -249,8 +257,10 @@ func TestRunRefusesFullOrReadOnlyCache(t *testing.T) {
 	store := newStore(t)
 	opts := func(cache string) harness.Options {
 		return harness.Options{
-			Kernels: faultKernel(t), Suites: []harness.Suite{harness.Builtin[0]}, Store: store,
-			SourceDir: sourceDir(t), CacheDir: cache, RunDir: filepath.Join(cache, "run"), Log: testWriter{t},
+			Setup: harness.Setup{
+				Store: store, SourceDir: sourceDir(t), CacheDir: cache, RunDir: filepath.Join(cache, "run"), Log: testWriter{t},
+			},
+			Kernels: faultKernel(t), Suites: []plan.Suite{plan.Builtin[0]},
 		}
 	}
 	full := t.TempDir()
@@ -258,7 +268,7 @@ func TestRunRefusesFullOrReadOnlyCache(t *testing.T) {
 	t.Cleanup(func() { syscall.Unmount(full, syscall.MNT_DETACH) })
 	start := time.Now()
 	_, err := harness.Run(context.Background(), opts(full))
-	require.ErrorIs(t, err, harness.ErrNoSpace)
+	require.ErrorIs(t, err, host.ErrNoSpace)
 	assert.Contains(t, err.Error(), full)
 	assert.Contains(t, err.Error(), "BPFMATRIX_CACHE")
 	assert.Less(t, time.Since(start), 5*time.Second, "refused before any work")

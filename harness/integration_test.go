@@ -13,6 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
+	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
@@ -51,7 +55,7 @@ func newStore(t *testing.T) *kernels.Store {
 	return store
 }
 
-func runMatrix(t *testing.T, opts harness.Options) *harness.Result {
+func runMatrix(t *testing.T, opts harness.Options) *results.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
@@ -59,12 +63,12 @@ func runMatrix(t *testing.T, opts harness.Options) *harness.Result {
 	opts.SourceDir = sourceDir(t)
 	opts.CacheDir = opts.Store.CacheDir()
 	opts.RunDir = t.TempDir()
-	opts.Timeout = 4 * time.Minute
+	opts.VM.Timeout = 4 * time.Minute
 	opts.Log = testWriter{t}
 	res, err := harness.Run(ctx, opts)
 	require.NoError(t, err)
 	var matrix strings.Builder
-	res.WriteMatrix(&matrix)
+	report.Text(&matrix, res, report.TextOptions{})
 	t.Log("\n" + matrix.String())
 	require.True(t, res.Complete)
 	return res
@@ -82,7 +86,7 @@ func TestDefaultMatrix(t *testing.T) {
 	specs := kernels.DefaultCatalog().Defaults()
 	require.GreaterOrEqual(t, len(specs), 2)
 
-	res := runMatrix(t, harness.Options{Kernels: specs, Suites: harness.Builtin, Profiles: harness.Profiles})
+	res := runMatrix(t, harness.Options{Kernels: specs, Suites: plan.Builtin, Profiles: expect.Profiles})
 	require.GreaterOrEqual(t, len(res.Kernels), len(specs))
 	arches := map[string]bool{}
 	profiles := map[string]bool{}
@@ -91,7 +95,7 @@ func TestDefaultMatrix(t *testing.T) {
 		arches[k.Kernel.Arch] = true
 		profiles[k.Profile] = true
 		t.Run(k.Column(), func(t *testing.T) {
-			require.Equal(t, harness.StatusOK, k.Status, "VM status (error: %s)", k.Error)
+			require.Equal(t, results.StatusOK, k.Status, "VM status (error: %s)", k.Error)
 			require.NotNil(t, k.Guest, "hello event")
 			assert.Equal(t, k.Kernel.Release, k.Guest.Release, "the guest runs the kernel we fetched")
 			assert.NotEmpty(t, k.Kernel.Packages)
@@ -105,25 +109,25 @@ func TestDefaultMatrix(t *testing.T) {
 						tr.ID(), k.Column(), tr.Result, tr.Mechanism, tr.Expect.Outcome, tr.Expect.Mechanism, tr.Expect.Rule, tr.Expect.Source)
 				}
 				switch tr.Result {
-				case harness.Pass:
+				case results.Pass:
 					assert.NotEmpty(t, tr.Hook, "%s reported no hook record", tr.ID())
 					assert.NotEmpty(t, tr.Mechanism, "%s reported no mechanism", tr.ID())
 					assert.Positive(t, tr.Events, "%s verified no event", tr.ID())
 					if k.Column() == specs[0].Name {
 						passed[tr.ID()] = true
 					}
-				case harness.Unsupported:
+				case results.Unsupported:
 					assert.Contains(t, tr.Reason, k.Kernel.Release, "the reason names the kernel")
 				default:
 					t.Errorf("%s: %s (%s)\n%s", tr.ID(), tr.Result, tr.Reason, tr.Output)
 				}
 			}
-			for _, s := range harness.Builtin {
+			for _, s := range plan.Builtin {
 				assert.True(t, ran[s.Name], "suite %s reported no test", s.Name)
 			}
 		})
 	}
-	assert.True(t, res.OK(), res.Summary())
+	assert.True(t, res.OK(), report.Build(res).Summary())
 	assert.Equal(t, map[string]bool{"amd64": true, "arm64": true}, arches)
 	assert.True(t, profiles["lsm-bpf"], "the lsm-bpf profile ran where it changes the boot")
 
@@ -145,14 +149,14 @@ func TestDefaultMatrix(t *testing.T) {
 	}
 
 	t.Run("a wrong rule fails the run", func(t *testing.T) {
-		wrong := harness.Model{{Test: "kprobe/TestKprobe", Cases: []harness.Case{{Outcome: harness.Unsupported, Why: "deliberately wrong", Source: "test"}}}}
+		wrong := expect.Model{{Test: "kprobe/TestKprobe", Cases: []expect.Case{{Outcome: results.Unsupported, Why: "deliberately wrong", Source: "test"}}}}
 		k := res.Kernels[0]
-		k.Tests = append([]harness.TestResult(nil), k.Tests...)
-		major, minor, err := harness.ParseRelease(k.Kernel.Release)
+		k.Tests = append([]results.TestResult(nil), k.Tests...)
+		major, minor, err := expect.ParseRelease(k.Kernel.Release)
 		require.NoError(t, err)
-		f := harness.Facts{Arch: k.Kernel.Arch, Accel: k.Accel, Major: major, Minor: minor}
+		f := expect.Facts{Arch: k.Kernel.Arch, Accel: k.Accel, Major: major, Minor: minor}
 		wrong.Judge(&k, f)
-		judged := &harness.Result{Complete: true, Kernels: []harness.KernelResult{k}}
+		judged := &results.Result{Complete: true, Kernels: []results.KernelResult{k}}
 		assert.Equal(t, 1, judged.Unexpected())
 		assert.False(t, judged.OK())
 	})
@@ -160,20 +164,20 @@ func TestDefaultMatrix(t *testing.T) {
 	// The JSON results round-trip.
 	path := filepath.Join(t.TempDir(), "results.json")
 	require.NoError(t, res.WriteJSON(path))
-	back, err := harness.ReadJSON(path)
+	back, err := results.ReadJSON(path)
 	require.NoError(t, err)
 	assert.Equal(t, res.Kernels[0].Kernel, back.Kernels[0].Kernel)
 	assert.Equal(t, res.Kernels[0].Tests, back.Kernels[0].Tests)
 
 	t.Run("wrong expectations fail", func(t *testing.T) {
 		require.NotEmpty(t, passed)
-		wrong := runMatrix(t, harness.Options{Kernels: specs[:1], Suites: harness.Builtin, InjectWrong: []string{"all"}})
+		wrong := runMatrix(t, harness.Options{Kernels: specs[:1], Suites: plan.Builtin, InjectWrong: []string{"all"}})
 		require.Len(t, wrong.Kernels, 1)
 		k := wrong.Kernels[0]
-		require.Equal(t, harness.StatusOK, k.Status, k.Error)
+		require.Equal(t, results.StatusOK, k.Status, k.Error)
 		failed := map[string]bool{}
 		for _, tr := range k.Tests {
-			if tr.Result == harness.Fail {
+			if tr.Result == results.Fail {
 				failed[tr.ID()] = true
 			}
 		}

@@ -1,6 +1,7 @@
 // Package tests holds bpfmatrix's built-in hook suites. Each suite is a
 // package of its own (tests/kprobe, tests/tc, ...) that lists its tests in a
-// [suite.Suite]; this package's test binary runs all of them, each as a
+// [suite.Suite], bound to their modules, timeout and expectation rules
+// (package tests/facts); this package's test binary runs all of them, each as a
 // subtest of TestSuites, inside every VM. On the host they skip: they need
 // a bpfmatrix guest (`bpfmatrix run` builds and boots it).
 package tests

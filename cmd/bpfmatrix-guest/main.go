@@ -16,11 +16,11 @@ import (
 	"github.com/u-root/u-root/pkg/libinit"
 
 	"github.com/bpfmatrix/bpfmatrix/guest"
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 func main() {
-	if filepath.Base(os.Args[0]) == filepath.Base(guest.ModprobePath) {
+	if filepath.Base(os.Args[0]) == filepath.Base(wire.ModprobePath) {
 		// The kernel loads a module on demand (request_module).
 		os.Exit(guest.ModprobeMain(os.Args[1:], os.Stderr))
 	}
@@ -58,7 +58,7 @@ func run(probe string) error {
 		}
 		return wire.NewEncoder(ch).Encode(wire.Event{Type: wire.TypeHello, Hello: guest.Hello()})
 	}
-	cfg, err := guest.LoadConfig(guest.ConfigPath)
+	cfg, err := wire.LoadConfig(wire.ConfigPath)
 	if err != nil {
 		return err
 	}

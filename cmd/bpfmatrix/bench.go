@@ -3,8 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +15,10 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
+	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -39,41 +41,34 @@ Flags:
 `
 
 func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
-	var sf storeFlags
-	sf.register(fs)
+	fs := newFlagSet("bench", benchUsage, stderr)
+	var vf vmFlags
+	vf.register(fs, vmDefaults{timeout: harness.RunTimeout, cpus: harness.RunCPUs})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix)")
 	suiteExpr := fs.String("suite", "", "suites matching `REGEXP` (default: all)")
 	testRun := fs.String("run", "", "only tests matching `REGEXP`")
 	floorRuns := fs.Int("floor-runs", 3, "boot the floor image `N` times per kernel and take the median")
 	cold := fs.Bool("cold", false, "also time downloads and image builds into a fresh cache (downloads every kernel again)")
 	parallel := fs.Int("parallel", harness.DefaultParallel(), "run at most `N` VMs at once (default: one per CPU, plus one)")
-	source := fs.String("source", "", "bpfmatrix source `DIR` (default: found from the working directory)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if help, err := parse(fs, args); help || err != nil {
+		return err
 	}
 	if *floorRuns < 1 || *parallel < 1 {
 		return fmt.Errorf("%w: --floor-runs and --parallel must be at least 1", errUsage)
+	}
+	if err := vf.validate(); err != nil {
+		return err
 	}
 	specs, err := selectKernels(*kernelList)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	suites, err := harness.SelectSuites(*suiteExpr)
+	suites, err := plan.SelectSuites(*suiteExpr)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	src, err := findSource(*source)
-	if err != nil {
-		return err
-	}
 	start := time.Now()
-	store, err := sf.open(nil)
+	setup, err := vf.setup(ctx, "", nil)
 	if err != nil {
 		return err
 	}
@@ -82,111 +77,150 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		return err
 	}
 	defer os.RemoveAll(work)
+	setup.RunDir = filepath.Join(work, "run")
+	b := &bench{setup: setup, specs: specs, suites: suites, work: work}
 
-	download := map[string]time.Duration{}
-	if *cold {
-		fresh, err := kernels.Open(kernels.Options{CacheDir: filepath.Join(work, "cache"), Mirror: sf.mirror, LockPath: store.LockPath()})
-		if err != nil {
-			return err
-		}
-		for _, s := range specs {
-			t0 := time.Now()
-			if _, err := fresh.Pull(ctx, s); err != nil {
-				return fmt.Errorf("cold download of %s: %w", s.Name, err)
-			}
-			download[s.Name] = time.Since(t0)
+	download, err := b.coldDownloads(ctx, *cold, vf.mirror)
+	if err != nil {
+		return err
+	}
+	images, err := b.imageTimes(ctx)
+	if err != nil {
+		return err
+	}
+	res, runWall, err := b.warmRun(ctx, stdout, harness.Options{Kernels: specs, Suites: suites, Parallel: *parallel, Run: *testRun, Profiles: []expect.Profile{expect.DefaultProfile}})
+	if err != nil {
+		return err
+	}
+	accel := map[string]vm.Accel{}
+	for _, kr := range res.Kernels {
+		if kr.Accel != "" {
+			accel[kr.Kernel.Name] = vm.Accel(kr.Accel)
 		}
 	}
+	floorSetup := setup
+	floorSetup.RunDir = work
+	floors, err := harness.MeasureFloor(ctx, harness.FloorOptions{Setup: floorSetup, Kernels: specs, Accel: accel, Runs: *floorRuns})
+	if err != nil {
+		return err
+	}
+	byName := map[string]harness.FloorResult{}
+	for _, f := range floors {
+		byName[f.Kernel] = f
+	}
+	writePhases(stdout, res, byName, download, *parallel)
+	for goarch, it := range images {
+		fmt.Fprintf(stdout, "shared images (%s, %d suites): cold %.2fs (empty image cache, warm Go build cache), warm %.2fs\n", goarch, len(suites), it.cold.Seconds(), it.warm.Seconds())
+	}
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	fmt.Fprintf(stdout, "run (warm): %.2fs wall for %d column(s), %d VM(s) at once; %s\n", runWall.Seconds(), len(res.Kernels), *parallel, report.Build(res).Summary())
+	fmt.Fprintf(stdout, "bench total: %.1fs; bpfmatrix peak RSS %d MiB\n", time.Since(start).Seconds(), ru.Maxrss>>10)
+	if !res.OK() {
+		return errFailed
+	}
+	return nil
+}
 
-	// Shared images: cold (an empty image cache; Go's build cache stays
-	// warm) and warm (the real cache).
-	pkgs := harness.TestPackages(suites)
-	type imageTimes struct{ cold, warm time.Duration }
+// bench is one `bpfmatrix bench`: what it measures, and its scratch
+// directory.
+type bench struct {
+	setup  harness.Setup
+	specs  []kernels.Spec
+	suites []plan.Suite
+	work   string
+}
+
+// coldDownloads times each kernel's download into a fresh cache, if cold.
+func (b *bench) coldDownloads(ctx context.Context, cold bool, mirror string) (map[string]time.Duration, error) {
+	download := map[string]time.Duration{}
+	if !cold {
+		return download, nil
+	}
+	fresh, err := kernels.Open(kernels.Options{CacheDir: filepath.Join(b.work, "cache"), Mirror: mirror, LockPath: b.setup.Store.LockPath()})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range b.specs {
+		t0 := time.Now()
+		if _, err := fresh.Pull(ctx, s); err != nil {
+			return nil, fmt.Errorf("cold download of %s: %w", s.Name, err)
+		}
+		download[s.Name] = time.Since(t0)
+	}
+	return download, nil
+}
+
+// imageTimes are the build times of one GOARCH's shared images.
+type imageTimes struct{ cold, warm time.Duration }
+
+// imageTimes times the shared images of every GOARCH: cold (an empty
+// image cache; Go's build cache stays warm) and warm (the real cache).
+func (b *bench) imageTimes(ctx context.Context) (map[string]imageTimes, error) {
+	pkgs := harness.TestPackages(b.suites)
 	images := map[string]imageTimes{}
-	bases := map[string]string{}
-	for _, s := range specs {
+	for _, s := range b.specs {
 		goarch := s.GOARCH()
 		if _, ok := images[goarch]; ok {
 			continue
 		}
 		var it imageTimes
-		for i, dir := range []string{filepath.Join(work, "images"), filepath.Join(store.CacheDir(), "initramfs")} {
-			b := &initramfs.Builder{SourceDir: src, CacheDir: dir, GOARCH: goarch}
+		for i, dir := range []string{filepath.Join(b.work, "images"), filepath.Join(b.setup.CacheDir, "initramfs")} {
+			ib := &initramfs.Builder{SourceDir: b.setup.SourceDir, CacheDir: dir, GOARCH: goarch}
 			if i == 1 {
 				// Make sure the real cache is warm before timing it.
-				if _, _, err := b.Base(ctx); err != nil {
-					return err
+				if _, _, err := ib.Base(ctx); err != nil {
+					return nil, err
 				}
-				if _, _, err := b.Tests(ctx, pkgs); err != nil {
-					return err
+				if _, _, err := ib.Tests(ctx, pkgs); err != nil {
+					return nil, err
 				}
 			}
 			t0 := time.Now()
-			base, _, err := b.Base(ctx)
-			if err != nil {
-				return err
+			if _, _, err := ib.Base(ctx); err != nil {
+				return nil, err
 			}
-			if _, _, err := b.Tests(ctx, pkgs); err != nil {
-				return err
+			if _, _, err := ib.Tests(ctx, pkgs); err != nil {
+				return nil, err
 			}
 			if i == 0 {
 				it.cold = time.Since(t0)
 			} else {
 				it.warm = time.Since(t0)
-				bases[goarch] = base
 			}
 		}
 		images[goarch] = it
 	}
+	return images, nil
+}
 
-	opts := harness.Options{
-		Kernels: specs, Suites: suites, Store: store, SourceDir: src,
-		CacheDir: store.CacheDir(), RunDir: filepath.Join(work, "run"), Parallel: *parallel,
-		Profiles: []harness.Profile{harness.DefaultProfile},
-	}
-	opts.Run = *testRun
-	// "Warm" means warm: on a cache that has never run these kernels, a
-	// first run fetches them and probes the accelerator (a few seconds of
-	// test boot). That run is printed, not timed as the warm one.
-	for _, s := range specs {
-		if k, ok := store.Cached(s); ok {
+// warmRun runs opts on a warm cache and times it. "Warm" means warm: on a
+// cache that has never run these kernels, a first run fetches them and
+// probes the accelerator (a few seconds of test boot). That run is
+// printed, not timed as the warm one.
+func (b *bench) warmRun(ctx context.Context, stdout io.Writer, opts harness.Options) (*results.Result, time.Duration, error) {
+	opts.Setup = b.setup
+	for _, s := range b.specs {
+		if k, ok := b.setup.Store.Cached(s); ok {
 			k.BootImage() // unpacks an x86 kernel once, if not yet done
 		}
 	}
-	if why := coldReasons(store, specs); why != "" {
+	if why := coldReasons(b.setup.Store, b.specs); why != "" {
 		t0 := time.Now()
 		if _, err := harness.Run(ctx, opts); err != nil {
-			return err
+			return nil, 0, err
 		}
 		fmt.Fprintf(stdout, "warm-up run first (%s): %.1fs, not counted below\n", why, time.Since(t0).Seconds())
 	}
 	t0 := time.Now()
 	res, err := harness.Run(ctx, opts)
-	if err != nil {
-		return err
-	}
-	runWall := time.Since(t0)
+	return res, time.Since(t0), err
+}
 
-	floors := map[string]harness.FloorResult{}
-	for _, s := range specs {
-		k, ok := store.Cached(s)
-		if !ok {
-			return fmt.Errorf("%s is not cached after the run", s.Name)
-		}
-		accel := vm.AccelTCG
-		for _, kr := range res.Kernels {
-			if kr.Kernel.Name == s.Name && kr.Accel != "" {
-				accel = vm.Accel(kr.Accel)
-			}
-		}
-		f, err := harness.MeasureFloor(ctx, s, k, bases[s.GOARCH()], accel, *floorRuns, work)
-		if err != nil {
-			return err
-		}
-		floors[s.Name] = f
-	}
-
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+// writePhases prints the per-column table (every phase against the floor),
+// then where each boot and suite went.
+func writePhases(w io.Writer, res *results.Result, floors map[string]harness.FloorResult, download map[string]time.Duration, parallel int) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "KERNEL\tARCH\tSTATUS\tDOWNLOAD\tIMAGE\tBOOT\tSUITES\tPOWEROFF\tVM\tFLOOR\tVM/FLOOR\tQEMU RSS\t")
 	for _, kr := range res.Kernels {
 		f := floors[kr.Kernel.Name]
@@ -204,27 +238,16 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 			vmTime, f.Median().Seconds(), ratio, max(kr.QEMUMaxRSSKiB, f.MaxRSSKiB)>>10)
 	}
 	tw.Flush()
-	if n := min(len(res.Kernels), *parallel); n > runtime.NumCPU() {
-		fmt.Fprintf(stdout, "note: %d VMs shared %d cores, and each floor booted alone: VM and VM/FLOOR include waiting for a core. Bench one kernel for the clean ratio.\n", n, runtime.NumCPU())
+	if n := min(len(res.Kernels), parallel); n > runtime.NumCPU() {
+		fmt.Fprintf(w, "note: %d VMs shared %d cores, and each floor booted alone: VM and VM/FLOOR include waiting for a core. Bench one kernel for the clean ratio.\n", n, runtime.NumCPU())
 	}
-	fmt.Fprintln(stdout)
+	fmt.Fprintln(w)
 	// Where the boot and the suites went, from the guest's own clock and
 	// the tests' elapsed times: what dominates.
 	for _, kr := range res.Kernels {
-		fmt.Fprintf(stdout, "%s: %s; slowest tests: %s\n", kr.Column(), bootSplit(kr), slowest(kr.Tests, 3))
+		fmt.Fprintf(w, "%s: %s; slowest tests: %s\n", kr.Column(), bootSplit(kr), slowest(kr.Tests, 3))
 	}
-	fmt.Fprintln(stdout)
-	for goarch, it := range images {
-		fmt.Fprintf(stdout, "shared images (%s, %d suites): cold %.2fs (empty image cache, warm Go build cache), warm %.2fs\n", goarch, len(suites), it.cold.Seconds(), it.warm.Seconds())
-	}
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	fmt.Fprintf(stdout, "run (warm): %.2fs wall for %d column(s), %d VM(s) at once; %s\n", runWall.Seconds(), len(res.Kernels), *parallel, res.Summary())
-	fmt.Fprintf(stdout, "bench total: %.1fs; bpfmatrix peak RSS %d MiB\n", time.Since(start).Seconds(), ru.Maxrss>>10)
-	if !res.OK() {
-		return errFailed
-	}
-	return nil
+	fmt.Fprintln(w)
 }
 
 // coldReasons says what a run on store would do besides booting: fetch
@@ -251,7 +274,7 @@ func coldReasons(store *kernels.Store, specs []kernels.Spec) string {
 }
 
 // bootSplit says where a VM's boot went, by the guest's clock.
-func bootSplit(kr harness.KernelResult) string {
+func bootSplit(kr results.KernelResult) string {
 	if kr.Guest == nil || kr.Guest.Clock == nil {
 		return "no boot clock from the guest"
 	}
@@ -261,9 +284,9 @@ func bootSplit(kr harness.KernelResult) string {
 }
 
 // slowest names the n slowest tests with their seconds.
-func slowest(tests []harness.TestResult, n int) string {
+func slowest(tests []results.TestResult, n int) string {
 	ts := slices.Clone(tests)
-	slices.SortFunc(ts, func(a, b harness.TestResult) int { return cmp.Compare(b.Seconds, a.Seconds) })
+	slices.SortFunc(ts, func(a, b results.TestResult) int { return cmp.Compare(b.Seconds, a.Seconds) })
 	var out []string
 	for _, t := range ts[:min(n, len(ts))] {
 		out = append(out, fmt.Sprintf("%s/%s %.2fs", t.Suite, t.Name, t.Seconds))

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"debug/elf"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,8 +13,9 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/host"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
-	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
@@ -48,38 +47,27 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, execUsage); fs.PrintDefaults() }
-	var sf storeFlags
-	sf.registerModule(fs)
+	fs := newFlagSet("exec", execUsage, stderr)
+	var vf vmFlags
+	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)", cpus: harness.ExecCPUs, moduleLock: true})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix, for the program's architecture)")
 	var envAdd, envExclude listFlag
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the guest, or pass the host's KEY even if excluded (repeatable)")
-	fs.Var(&envExclude, "env-exclude", "do not pass host variables matching `REGEXP` (repeatable; always excluded: "+harness.EnvExclude.String()+")")
-	timeout := fs.Duration("timeout", 0, "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)")
-	accel := fs.String("accel", "auto", "QEMU accelerator: auto, kvm or tcg")
-	memory := fs.Int("memory", 1024, "guest memory in `MB`")
-	cpus := fs.Int("cpus", 2, "guest CPUs")
+	fs.Var(&envExclude, "env-exclude", "do not pass host variables matching `REGEXP` (repeatable; always excluded: "+host.EnvExclude.String()+")")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to load before the program starts (e.g. veth,sch_ingress)")
 	dir := fs.String("dir", "", "host `DIR` to pack into the guest at the same path and start the program in (default: the working directory when the program gets -test.* arguments)")
 	maxDir := fs.Int64("max-dir-size", initramfs.DefaultDirLimit>>20, "fail if the packed directory holds more than `MB` of files")
-	source := fs.String("source", "", "bpfmatrix source `DIR` to build the guest from (default: found; see README)")
 	keep := fs.Bool("keep", false, "keep the run directory (console logs, images) even when everything passed")
 	verbose := fs.Bool("verbose", false, "print progress (image builds, downloads) on stderr")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if help, err := parse(fs, args); help || err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("%w: exec needs a PROGRAM to run (bpfmatrix exec --kernels K -- PROGRAM ARGS...)", errUsage)
 	}
 	program, progArgs := fs.Arg(0), fs.Args()[1:]
-	acc, err := vm.ParseAccel(*accel)
-	if err != nil {
-		return fmt.Errorf("%w: --accel: %v", errUsage, err)
+	if err := vf.validate(); err != nil {
+		return err
 	}
 	var excl []*regexp.Regexp
 	for _, e := range envExclude {
@@ -89,7 +77,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		}
 		excl = append(excl, re)
 	}
-	env, err := harness.ExecEnv(harness.HostEnv(), excl, envAdd)
+	env, err := host.ExecEnv(host.Environ(), excl, envAdd)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -102,31 +90,21 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 			return err
 		}
 	}
-	if *timeout <= 0 {
-		*timeout = execTimeout(progArgs)
-	}
-	src, err := harness.FindSource(ctx, *source)
-	if err != nil {
-		return err
-	}
-	if sf.lock == "" {
-		sf.lock = defaultLock()
+	if vf.opts.Timeout <= 0 {
+		vf.opts.Timeout = execTimeout(progArgs)
 	}
 	var logw io.Writer
 	if *verbose {
 		logw = stderr
 	}
-	store, err := sf.open(logw)
+	setup, err := vf.setup(ctx, "exec", downloadProgress(logw))
 	if err != nil {
 		return err
 	}
-	harness.PruneRuns(filepath.Join(store.CacheDir(), "runs"), harness.KeepRuns)
-	runDir := filepath.Join(store.CacheDir(), "runs", "exec-"+time.Now().Format("20060102-150405")+fmt.Sprintf("-%d", os.Getpid()))
+	setup.Log = logw
 	opts := harness.ExecOptions{
-		Kernels: specs, Store: store, SourceDir: src, CacheDir: store.CacheDir(), RunDir: runDir,
-		Program: program, Args: progArgs, Env: env, Dir: *dir, MaxDirBytes: *maxDir << 20,
-		Modules: splitList(*modules), Timeout: *timeout, Accel: acc, MemoryMB: *memory, CPUs: *cpus,
-		Log: logw,
+		Setup: setup, Kernels: specs, Program: program, Args: progArgs, Env: env,
+		Dir: *dir, MaxDirBytes: *maxDir << 20, Modules: splitList(*modules),
 	}
 	pr := &orderedPrinter{stdout: stdout, stderr: stderr, done: make([]*harness.ExecKernel, len(specs))}
 	opts.OnDone = pr.add
@@ -145,17 +123,17 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	}
 	if len(failed) == 0 {
 		if !*keep {
-			os.RemoveAll(runDir)
+			os.RemoveAll(setup.RunDir)
 		}
 		return nil
 	}
-	fmt.Fprintf(stderr, "bpfmatrix: %s failed on %d of %d kernel(s): %s (logs in %s)\n", filepath.Base(program), len(failed), len(res.Kernels), strings.Join(failed, "; "), runDir)
+	fmt.Fprintf(stderr, "bpfmatrix: %s failed on %d of %d kernel(s): %s (logs in %s)\n", filepath.Base(program), len(failed), len(res.Kernels), strings.Join(failed, "; "), setup.RunDir)
 	return errFailed
 }
 
 // describeFailure names a kernel and how the program failed there.
 func describeFailure(k *harness.ExecKernel) string {
-	if k.Status == harness.StatusOK {
+	if k.Status == results.StatusOK {
 		return fmt.Sprintf("%s (exit %d)", k.Kernel, k.ExitCode)
 	}
 	return fmt.Sprintf("%s (%s: %s)", k.Kernel, k.Status, k.Error)
@@ -194,10 +172,10 @@ func writeGroup(stdout, stderr io.Writer, k *harness.ExecKernel) {
 	if !tw.newline {
 		fmt.Fprintln(stdout)
 	}
-	if k.Status == harness.StatusOK && k.Error != "" {
+	if k.Status == results.StatusOK && k.Error != "" {
 		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: %s\n", k.Kernel, k.Error)
 	}
-	if k.Status != harness.StatusOK {
+	if k.Status != results.StatusOK {
 		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: %s: %s\n", k.Kernel, k.Status, k.Error)
 		tail := k.ConsoleTail
 		if len(tail) > 20 {
@@ -261,7 +239,7 @@ func execTimeout(args []string) time.Duration {
 		}
 		return d + 3*time.Minute
 	}
-	return 10 * time.Minute
+	return harness.ExecTimeout
 }
 
 // execKernels returns the named kernels, or the default matrix's kernels of
@@ -285,32 +263,4 @@ func execKernels(list, program string) ([]kernels.Spec, error) {
 		return nil, fmt.Errorf("no default kernel for %s: pass --kernels", program)
 	}
 	return out, nil
-}
-
-// defaultLock is the lock file of exec and shell: bpfmatrix.lock in the
-// working directory or the nearest parent that has one, else next to the
-// enclosing go.mod, else in the working directory. go test runs its -exec
-// program in each package's directory; this keeps one lock per module.
-func defaultLock() string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return kernels.DefaultLockPath
-	}
-	modRoot := ""
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, kernels.DefaultLockPath)); err == nil {
-			return filepath.Join(d, kernels.DefaultLockPath)
-		}
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil && modRoot == "" {
-			modRoot = d
-			break
-		}
-		if filepath.Dir(d) == d {
-			break
-		}
-	}
-	if modRoot != "" {
-		return filepath.Join(modRoot, kernels.DefaultLockPath)
-	}
-	return filepath.Join(wd, kernels.DefaultLockPath)
 }

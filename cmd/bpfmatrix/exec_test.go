@@ -9,7 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 // lockedBuffer is a bytes.Buffer safe for one writer and one reader.
@@ -62,23 +63,11 @@ func TestIsTestRun(t *testing.T) {
 func TestOrderedPrinter(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	p := &orderedPrinter{stdout: &stdout, stderr: &stderr, done: make([]*harness.ExecKernel, 2)}
-	second := &harness.ExecKernel{Kernel: "b", Status: harness.StatusOK, Output: []wire.Output{{Stream: wire.Stdout, Data: []byte("two")}}}
-	first := &harness.ExecKernel{Kernel: "a", Release: "6.1", Status: harness.StatusOK, ExitCode: 1, Output: []wire.Output{{Stream: wire.Stdout, Data: []byte("\x16=== RUN   TestX\n")}}}
+	second := &harness.ExecKernel{Kernel: "b", Status: results.StatusOK, Output: []wire.Output{{Stream: wire.Stdout, Data: []byte("two")}}}
+	first := &harness.ExecKernel{Kernel: "a", Release: "6.1", Status: results.StatusOK, ExitCode: 1, Output: []wire.Output{{Stream: wire.Stdout, Data: []byte("\x16=== RUN   TestX\n")}}}
 	p.add(1, second)
 	assert.Empty(t, stdout.String(), "b waits for a")
 	p.add(0, first)
 	assert.Equal(t, "=== bpfmatrix: kernel a (6.1)\n\x16=== RUN   TestX\n=== bpfmatrix: kernel a: FAILED, exit 1, 0.0s\n"+
 		"=== bpfmatrix: kernel b\ntwo\n=== bpfmatrix: kernel b: ok, exit 0, 0.0s\n", stdout.String())
-}
-
-func TestQuitReader(t *testing.T) {
-	quit := false
-	q := &quitReader{r: bytes.NewReader([]byte("ls\r\x1dmore")), quit: func() { quit = true }}
-	buf := make([]byte, 16)
-	n, err := q.Read(buf)
-	assert.NoError(t, err)
-	assert.Equal(t, "ls\r", string(buf[:n]))
-	assert.True(t, quit)
-	_, err = q.Read(buf)
-	assert.Error(t, err, "nothing after the quit key")
 }

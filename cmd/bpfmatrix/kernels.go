@@ -9,7 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
@@ -33,13 +34,11 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		return fmt.Errorf("%w: kernels needs a subcommand (list, pull, update, show)", errUsage)
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("kernels "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("kernels "+sub, kernelsUsage, stderr)
 	var sf storeFlags
 	sf.register(fs)
 	all := fs.Bool("all", false, "with pull or update: every kernel of the catalog, not only the default matrix")
 	accel := fs.String("accel", "tcg", "with show: the accelerator to assume (kvm or tcg): it decides whether a PMU is there")
-	fs.Usage = func() { fmt.Fprint(stderr, kernelsUsage); fs.PrintDefaults() }
 	names, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -153,11 +152,11 @@ var modelOptions = []string{"DYNAMIC_FTRACE_WITH_DIRECT_CALLS", "BPF_LSM", "LSM"
 // showKernel prints the facts the expectation model sees for k and, per
 // boot profile, what it expects of every built-in test and why.
 func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
-	config, err := harness.ReadConfig(k.Config)
+	config, err := expect.ReadConfig(k.Config)
 	if err != nil {
 		return fmt.Errorf("%s: %w", k.Name, err)
 	}
-	major, minor, err := harness.ParseRelease(k.Release)
+	major, minor, err := expect.ParseRelease(k.Release)
 	if err != nil {
 		return fmt.Errorf("%s: %w", k.Name, err)
 	}
@@ -170,17 +169,17 @@ func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
 		}
 		fmt.Fprintf(w, "  CONFIG_%s=%s\n", o, v)
 	}
-	for _, p := range harness.Profiles {
+	for _, p := range expect.Profiles {
 		args := p.Args(config)
-		if p.Name != harness.DefaultProfile.Name && len(args) == 0 {
+		if p.Name != expect.DefaultProfile.Name && len(args) == 0 {
 			fmt.Fprintf(w, "\n  profile %s: boots like default on this kernel, not run separately\n", p.Name)
 			continue
 		}
-		f := harness.Facts{Arch: k.Arch, Major: major, Minor: minor, Config: config, LSM: harness.BootLSM(config, args), Accel: accel}
+		f := expect.Facts{Arch: k.Arch, Major: major, Minor: minor, Config: config, LSM: expect.BootLSM(config, args), Accel: accel}
 		fmt.Fprintf(w, "\n  profile %s (%s): command line %q, active LSMs %s\n", p.Name, p.Description, strings.Join(args, " "), strings.Join(f.LSM, ","))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, r := range harness.DefaultModel {
-			e := harness.DefaultModel.Expect(r.Test, f)
+		for _, r := range plan.DefaultModel {
+			e := plan.DefaultModel.Expect(r.Test, f)
 			if e == nil {
 				continue
 			}

@@ -25,6 +25,11 @@ func TestUsageErrors(t *testing.T) {
 		{"bad timeout", []string{"run", "--timeout", "soon"}, exitUsage, []string{"invalid value", "-timeout"}},
 		{"negative timeout", []string{"run", "--timeout", "-1s"}, exitUsage, []string{"must be positive"}},
 		{"tiny memory", []string{"run", "--memory", "16"}, exitUsage, []string{"at least 128 MB"}},
+		{"exec tiny memory", []string{"exec", "--memory", "10", "--", "/bin/true"}, exitUsage, []string{"--memory 10", "at least 128 MB"}},
+		{"shell tiny memory", []string{"shell", "--kernel", "debian-6.1", "--memory", "10"}, exitUsage, []string{"at least 128 MB"}},
+		{"bench bad accel", []string{"bench", "--accel", "hvf"}, exitUsage, []string{`"hvf"`}},
+		{"exec no cpus", []string{"exec", "--cpus", "0", "--", "/bin/true"}, exitUsage, []string{"--cpus 0"}},
+		{"shell negative timeout", []string{"shell", "--kernel", "debian-6.1", "--timeout", "-1s"}, exitUsage, []string{"must be positive"}},
 		{"bad test selection", []string{"run", "--run", "TestK("}, exitUsage, []string{`--run "TestK(" is not a valid test selection`}},
 		{"stray argument", []string{"run", "debian-6.1"}, exitUsage, []string{"--kernels debian-6.1"}},
 		{"kernels without subcommand", []string{"kernels"}, exitUsage, []string{"list, pull, update"}},
@@ -58,4 +63,20 @@ func TestHelpTeaches(t *testing.T) {
 	for _, w := range []string{"bpfmatrix run", "kernels list", "kernels pull", "kernels update", "BPFMATRIX_DEBIAN_MIRROR", "BPFMATRIX_CACHE"} {
 		assert.Contains(t, stdout.String(), w)
 	}
+}
+
+// TestDryRun checks that run --dry-run prints the planned columns in
+// matrix order, kernel by kernel and profile by profile, and exits 0
+// without fetching or booting anything.
+func TestDryRun(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	dir := t.TempDir()
+	err := run(context.Background(), &stdout, &stderr, "run", "--dry-run", "--cache", dir, "--lock", dir+"/bpfmatrix.lock",
+		"--kernels", "debian-6.1,debian-5.10-arm64", "--suite", "^kprobe$", "--cpus", "2")
+	assert.NoError(t, err, stderr.String())
+	out := stdout.String()
+	assert.Contains(t, out, "suites: kprobe")
+	assert.Contains(t, out, "2 CPU(s)")
+	assert.Regexp(t, `(?s)debian-6.1 .*debian-6.1\+lsm-bpf .*debian-5.10-arm64 .*debian-5.10-arm64\+lsm-bpf `, out)
+	assert.Contains(t, out, "4 column(s), 2 kernel(s) x 2 profile(s)")
 }

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 const reportUsage = `Usage:
@@ -35,7 +35,7 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 			return reportDiff(stdout, stderr, args[1:])
 		}
 	}
-	fs := newReportFlags("report", stderr)
+	fs := newFlagSet("report", reportUsage, stderr)
 	format := fs.String("format", "text", "output `FORMAT`: text, json, junit, markdown or html")
 	out := fs.String("o", "", "write to `FILE` instead of stdout")
 	if help, err := parseReportFlags(fs, args); help || err != nil {
@@ -48,7 +48,7 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: report needs exactly one results file (written by run --json), got %d arguments", errUsage, fs.NArg())
 	}
-	res, err := harness.ReadJSON(fs.Arg(0))
+	res, err := results.ReadJSON(fs.Arg(0))
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 }
 
 func reportMerge(stdout, stderr io.Writer, args []string) error {
-	fs := newReportFlags("report merge", stderr)
+	fs := newFlagSet("report merge", reportUsage, stderr)
 	out := fs.String("o", "", "write the merged results to `FILE` instead of stdout")
 	if help, err := parseReportFlags(fs, args); help || err != nil {
 		return err
@@ -72,7 +72,7 @@ func reportMerge(stdout, stderr io.Writer, args []string) error {
 	}
 	var inputs []report.Input
 	for _, path := range fs.Args() {
-		r, err := harness.ReadJSON(path)
+		r, err := results.ReadJSON(path)
 		if err != nil {
 			return err
 		}
@@ -89,18 +89,18 @@ func reportMerge(stdout, stderr io.Writer, args []string) error {
 }
 
 func reportDiff(stdout, stderr io.Writer, args []string) error {
-	fs := newReportFlags("report diff", stderr)
+	fs := newFlagSet("report diff", reportUsage, stderr)
 	if help, err := parseReportFlags(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
 		return fmt.Errorf("%w: report diff needs two results files, old then new, got %d", errUsage, fs.NArg())
 	}
-	old, err := harness.ReadJSON(fs.Arg(0))
+	old, err := results.ReadJSON(fs.Arg(0))
 	if err != nil {
 		return err
 	}
-	cur, err := harness.ReadJSON(fs.Arg(1))
+	cur, err := results.ReadJSON(fs.Arg(1))
 	if err != nil {
 		return err
 	}
@@ -112,13 +112,6 @@ func reportDiff(stdout, stderr io.Writer, args []string) error {
 		return fmt.Errorf("%w: regressions from %s to %s", errFailed, fs.Arg(0), fs.Arg(1))
 	}
 	return nil
-}
-
-func newReportFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, reportUsage); fs.PrintDefaults() }
-	return fs
 }
 
 // parseReportFlags parses args, allowing flags after the file names

@@ -10,8 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 const (
@@ -22,7 +23,7 @@ const (
 // TestReportRerendersRun checks that report writes, byte for byte, what
 // run writes for the same results (run uses report.WriteFile).
 func TestReportRerendersRun(t *testing.T) {
-	res, err := harness.ReadJSON(fixtureExpect)
+	res, err := results.ReadJSON(fixtureExpect)
 	require.NoError(t, err)
 	dir := t.TempDir()
 	for _, f := range report.Formats {
@@ -50,12 +51,12 @@ func readFile(t *testing.T, path string) string {
 
 func TestReportMergeAndDiff(t *testing.T) {
 	dir := t.TempDir()
-	full, err := harness.ReadJSON(fixture)
+	full, err := results.ReadJSON(fixture)
 	require.NoError(t, err)
 	var shards []string
 	for i := 1; i <= 2; i++ {
 		part := *full
-		part.Kernels = harness.SelectShard(harness.Shard{Index: i, N: 2}, full.Kernels)
+		part.Kernels = plan.SelectShard(plan.Shard{Index: i, N: 2}, full.Kernels)
 		p := filepath.Join(dir, "shard.json")
 		p = p[:len(p)-5] + string(rune('0'+i)) + ".json"
 		require.NoError(t, report.WriteFile(p, &part, report.FormatJSON))
@@ -64,7 +65,7 @@ func TestReportMergeAndDiff(t *testing.T) {
 	merged := filepath.Join(dir, "all.json")
 	var stdout, stderr bytes.Buffer
 	require.NoError(t, reportCmd(context.Background(), &stdout, &stderr, append([]string{"merge", "-o", merged}, shards...)))
-	got, err := harness.ReadJSON(merged)
+	got, err := results.ReadJSON(merged)
 	require.NoError(t, err)
 	assert.Equal(t, full.Kernels, got.Kernels)
 

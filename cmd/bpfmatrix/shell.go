@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
-	"github.com/bpfmatrix/bpfmatrix/vm"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/internal/tty"
 )
 
 // quitKey ends a shell session from the host: Ctrl-] (as in telnet).
@@ -32,135 +27,54 @@ Flags:
 `
 
 func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("shell", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, shellUsage); fs.PrintDefaults() }
-	var sf storeFlags
-	sf.registerModule(fs)
+	fs := newFlagSet("shell", shellUsage, stderr)
+	var vf vmFlags
+	vf.register(fs, vmDefaults{timeout: harness.ShellTimeout, timeoutHelp: "kill the VM after `D`", cpus: harness.ShellCPUs, moduleLock: true})
 	kernel := fs.String("kernel", "", "kernel `NAME` to boot (see `bpfmatrix kernels list`)")
-	timeout := fs.Duration("timeout", time.Hour, "kill the VM after `D`")
-	accel := fs.String("accel", "auto", "QEMU accelerator: auto, kvm or tcg")
-	memory := fs.Int("memory", 1024, "guest memory in `MB`")
-	cpus := fs.Int("cpus", 2, "guest CPUs")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to pack and load (e.g. veth,sch_ingress,cls_bpf)")
-	source := fs.String("source", "", "bpfmatrix source `DIR` to build the guest from (default: found; see README)")
 	var envAdd listFlag
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the shell (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+	if help, err := parse(fs, args); help || err != nil {
+		return err
 	}
 	if *kernel == "" || fs.NArg() > 0 {
 		return fmt.Errorf("%w: shell needs exactly one --kernel NAME and no arguments", errUsage)
 	}
-	acc, err := vm.ParseAccel(*accel)
-	if err != nil {
-		return fmt.Errorf("%w: --accel: %v", errUsage, err)
+	if err := vf.validate(); err != nil {
+		return err
 	}
 	specs, err := selectKernels(*kernel)
 	if err != nil || len(specs) != 1 {
 		return fmt.Errorf("%w: --kernel %s: %v", errUsage, *kernel, err)
 	}
-	src, err := harness.FindSource(ctx, *source)
+	setup, err := vf.setup(ctx, "shell", downloadProgress(stderr))
 	if err != nil {
 		return err
 	}
-	if sf.lock == "" {
-		sf.lock = defaultLock()
-	}
-	store, err := sf.open(stderr)
-	if err != nil {
-		return err
-	}
-	harness.PruneRuns(filepath.Join(store.CacheDir(), "runs"), harness.KeepRuns)
-	runDir := filepath.Join(store.CacheDir(), "runs", "shell-"+time.Now().Format("20060102-150405")+fmt.Sprintf("-%d", os.Getpid()))
+	setup.Log = tty.CRLF(stderr)
 	ctx, quit := context.WithCancel(ctx)
 	defer quit()
 	rows, cols := 24, 80
 	if f, ok := stdin.(*os.File); ok {
-		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Row > 0 {
-			rows, cols = int(ws.Row), int(ws.Col)
+		if r, c, ok := tty.Size(f); ok {
+			rows, cols = r, c
 		}
-		restore, err := makeRaw(f)
+		restore, err := tty.MakeRaw(f)
 		if err == nil {
 			defer restore()
 		}
 	}
-	fmt.Fprintf(stderr, "bpfmatrix: booting %s with a shell; type \"exit\" or press Ctrl-] to quit (VM timeout %s)\r\n", *kernel, *timeout)
+	fmt.Fprintf(stderr, "bpfmatrix: booting %s with a shell; type \"exit\" or press Ctrl-] to quit (VM timeout %s)\r\n", *kernel, setup.VM.Timeout)
 	se, err := harness.Shell(ctx, harness.ShellOptions{
-		Kernel: specs[0], Store: store, SourceDir: src, CacheDir: store.CacheDir(), RunDir: runDir,
-		Modules: splitList(*modules), Env: envAdd, Timeout: *timeout, Accel: acc, MemoryMB: *memory, CPUs: *cpus,
-		Rows: rows, Cols: cols, Stdin: &quitReader{r: stdin, quit: quit}, Stdout: stdout, Log: &crlfWriter{stderr},
+		Setup: setup, Kernel: specs[0], Modules: splitList(*modules), Env: envAdd,
+		Rows: rows, Cols: cols, Stdin: tty.QuitOn(stdin, quitKey, quit), Stdout: stdout,
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "\r\nbpfmatrix: %s (console log %s)\r\n", se, se.ConsoleLog)
-	if se.Status != harness.StatusOK && se.Status != harness.StatusInterrupted {
+	if se.Status != results.StatusOK && se.Status != results.StatusInterrupted {
 		return errFailed
 	}
 	return nil
-}
-
-// quitReader passes the terminal's input through until the quit key,
-// where it calls quit and ends.
-type quitReader struct {
-	r    io.Reader
-	quit func()
-	done bool
-}
-
-func (q *quitReader) Read(p []byte) (int, error) {
-	if q.done {
-		return 0, io.EOF
-	}
-	n, err := q.r.Read(p)
-	for i := 0; i < n; i++ {
-		if p[i] == quitKey {
-			q.done = true
-			q.quit()
-			return i, nil
-		}
-	}
-	return n, err
-}
-
-// crlfWriter ends lines with CR LF, for a terminal in raw mode.
-type crlfWriter struct{ w io.Writer }
-
-func (c *crlfWriter) Write(b []byte) (int, error) {
-	out := make([]byte, 0, len(b)+8)
-	for _, x := range b {
-		if x == '\n' {
-			out = append(out, '\r')
-		}
-		out = append(out, x)
-	}
-	if _, err := c.w.Write(out); err != nil {
-		return 0, err
-	}
-	return len(b), nil
-}
-
-// makeRaw puts the terminal f in raw mode (as cfmakeraw) and returns the
-// function that restores it. It fails if f is not a terminal.
-func makeRaw(f *os.File) (restore func(), err error) {
-	fd := int(f.Fd())
-	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	if err != nil {
-		return nil, err
-	}
-	t := *old
-	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	t.Oflag &^= unix.OPOST
-	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	t.Cflag &^= unix.CSIZE | unix.PARENB
-	t.Cflag |= unix.CS8
-	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &t); err != nil {
-		return nil, err
-	}
-	return func() { _ = unix.IoctlSetTermios(fd, unix.TCSETS, old) }, nil
 }

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 // ChangeKind ranks a change between two runs.
@@ -78,7 +78,7 @@ func compare(o, n *Cell) (kind ChangeKind, why []string, ok bool) {
 		if n == nil {
 			return Other, []string{"removed"}, true
 		}
-		if n.Test.Result == harness.Fail || n.Unexpected {
+		if n.Test.Result == results.Fail || n.Unexpected {
 			return Regression, []string{"new cell: " + string(n.Test.Result)}, true
 		}
 		return Other, []string{"new cell"}, true
@@ -88,9 +88,9 @@ func compare(o, n *Cell) (kind ChangeKind, why []string, ok bool) {
 	if or != nr {
 		step := string(or) + " -> " + string(nr)
 		switch {
-		case nr == harness.Fail, or == harness.Pass && nr == harness.Unsupported:
+		case nr == results.Fail, or == results.Pass && nr == results.Unsupported:
 			reg = append(reg, step)
-		case or == harness.Fail, or == harness.Unsupported && nr == harness.Pass:
+		case or == results.Fail, or == results.Unsupported && nr == results.Pass:
 			imp = append(imp, step)
 		default:
 			other = append(other, step)
@@ -126,7 +126,7 @@ func compare(o, n *Cell) (kind ChangeKind, why []string, ok bool) {
 // Diff lists the cells that changed from old to new: regressions first,
 // then improvements, then other changes; within a kind, in the new run's
 // column and row order (then the old run's, for what disappeared).
-func Diff(old, new *harness.Result) []Change {
+func Diff(old, new *results.Result) []Change {
 	om, nm := Build(old), Build(new)
 	oi, ni := index(om), index(nm)
 	var changes []Change
@@ -141,7 +141,7 @@ func Diff(old, new *harness.Result) []Change {
 			changes = append(changes, Change{Kind: kind, Column: col, Row: row, Old: describe(o), New: describe(n), Why: why})
 		}
 	}
-	oldCols := map[string]*harness.KernelResult{}
+	oldCols := map[string]*results.KernelResult{}
 	for _, c := range om.Columns {
 		oldCols[c.Key] = c.Kernel
 	}
@@ -149,9 +149,9 @@ func Diff(old, new *harness.Result) []Change {
 		if ok, found := oldCols[c.Key]; found && ok.Status != c.Kernel.Status {
 			kind := Other
 			switch {
-			case ok.Status == harness.StatusOK:
+			case ok.Status == results.StatusOK:
 				kind = Regression
-			case c.Kernel.Status == harness.StatusOK:
+			case c.Kernel.Status == results.StatusOK:
 				kind = Improvement
 			}
 			changes = append(changes, Change{Kind: kind, Column: c.Key, Row: "(vm)", Old: string(ok.Status), New: string(c.Kernel.Status),

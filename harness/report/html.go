@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 //go:embed html.tmpl
@@ -29,7 +29,7 @@ type htmlCell struct {
 type htmlColumn struct {
 	Index   int
 	Label   string
-	Kernel  *harness.KernelResult
+	Kernel  *results.KernelResult
 	OK      bool
 	Console []string
 }
@@ -41,7 +41,7 @@ type htmlRow struct {
 
 type htmlPage struct {
 	Verdict, Summary, Started, Legend string
-	Result                            *harness.Result
+	Result                            *results.Result
 	Columns                           []htmlColumn
 	Rows                              []htmlRow
 	Stats                             Stats
@@ -54,11 +54,11 @@ func htmlSymbol(c Cell) (symbol, class, text string) {
 		symbol, class, text = "⊘", "notrun", "not run"
 	case c.Test == nil:
 		symbol, class, text = "·", "missing", ""
-	case c.Test.Result == harness.Pass:
+	case c.Test.Result == results.Pass:
 		symbol, class, text = "✓", "pass", c.Mechanism
-	case c.Test.Result == harness.Fail:
+	case c.Test.Result == results.Fail:
 		symbol, class, text = "✗", "fail", "fail"
-	case c.Test.Result == harness.Unsupported:
+	case c.Test.Result == results.Unsupported:
 		symbol, class, text = "–", "unsupported", "unsupported"
 	default:
 		symbol, class, text = "○", "skip", string(c.Test.Result)
@@ -79,7 +79,7 @@ func htmlSymbol(c Cell) (symbol, class, text string) {
 // network assets): the colour matrix; clicking a cell shows the test's
 // output, the mechanism and its fallback reasons, the expectation rule and
 // the column's console tail; clicking a column header shows the VM.
-func HTML(w io.Writer, r *harness.Result) error {
+func HTML(w io.Writer, r *results.Result) error {
 	m := Build(r)
 	p := htmlPage{Verdict: m.Verdict(), Summary: m.Summary(), Legend: Legend, Result: r, Stats: m.Stats()}
 	if !r.Started.IsZero() {
@@ -87,7 +87,7 @@ func HTML(w io.Writer, r *harness.Result) error {
 	}
 	for j, c := range m.Columns {
 		p.Columns = append(p.Columns, htmlColumn{Index: j, Label: c.Label, Kernel: c.Kernel,
-			OK: c.Kernel.Status == harness.StatusOK, Console: consoleOf(c.Kernel, 60)})
+			OK: c.Kernel.Status == results.StatusOK, Console: consoleOf(c.Kernel, 60)})
 	}
 	for i, id := range m.Rows {
 		row := htmlRow{ID: id}

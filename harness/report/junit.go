@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 // The JUnit XML schema as read by GitHub (test reporter actions), GitLab
@@ -82,7 +82,7 @@ func newProblem(message, typ, text string) *junitProblem {
 // the expectation model is a <failure type="unexpected">. A VM that did not
 // finish adds a "(vm)" testcase with an <error> and the console tail, and
 // the tests it never ran are <error>s too.
-func JUnit(w io.Writer, r *harness.Result) error {
+func JUnit(w io.Writer, r *results.Result) error {
 	m := Build(r)
 	all := junitSuites{Name: "bpfmatrix", Time: seconds(r.Seconds)}
 	for j, col := range m.Columns {
@@ -99,7 +99,7 @@ func JUnit(w io.Writer, r *harness.Result) error {
 				s.Properties = append(s.Properties, p)
 			}
 		}
-		finished := k.Status == harness.StatusOK
+		finished := k.Status == results.StatusOK
 		console := strings.Join(consoleOf(k, 50), "\n")
 		if !finished {
 			msg := fmt.Sprintf("VM %s", k.Status)
@@ -129,7 +129,7 @@ func JUnit(w io.Writer, r *harness.Result) error {
 					tc.SystemOut = &junitText{xmlText(note)}
 				}
 				switch t.Result {
-				case harness.Fail:
+				case results.Fail:
 					msg := "test failed"
 					if t.Reason != "" {
 						msg = t.Reason
@@ -142,7 +142,7 @@ func JUnit(w io.Writer, r *harness.Result) error {
 						break
 					}
 					tc.Failure = newProblem(msg, typ, text)
-				case harness.Unsupported, harness.Skip:
+				case results.Unsupported, results.Skip:
 					tc.Skipped = &junitSkipped{Message: fmt.Sprintf("%s: %s", t.Result, t.Reason)}
 				}
 				if c.Unexpected && tc.Failure == nil && tc.Error == nil {

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 // Markdown symbols of the cells.
@@ -34,16 +34,16 @@ func MarkdownCell(c Cell) string {
 		s = mdNotRun + " not run"
 	case c.Test == nil:
 		s = "·"
-	case c.Test.Result == harness.Pass:
+	case c.Test.Result == results.Pass:
 		s = mdPass
 		if c.Mechanism != "" {
 			s += " " + mdEscape(c.Mechanism)
 		}
-	case c.Test.Result == harness.Fail:
+	case c.Test.Result == results.Fail:
 		s = mdFail + " **fail**"
-	case c.Test.Result == harness.Unsupported:
+	case c.Test.Result == results.Unsupported:
 		s = mdUnsupported + " unsupported"
-	case c.Test.Result == harness.Skip:
+	case c.Test.Result == results.Skip:
 		s = mdSkip + " skip"
 	default:
 		s = mdEscape(string(c.Test.Result))
@@ -79,7 +79,7 @@ func writeBlock(w io.Writer, lines []string) {
 // the summary, the matrix as a table with symbols and a legend, then the
 // unexpected cells, fallbacks, VMs that did not finish (console tail) and
 // failures (output), the long parts folded in <details>.
-func Markdown(w io.Writer, r *harness.Result) error {
+func Markdown(w io.Writer, r *results.Result) error {
 	m := Build(r)
 	icon := mdPass
 	if m.Verdict() != "PASS" {
@@ -109,7 +109,7 @@ func Markdown(w io.Writer, r *harness.Result) error {
 	fmt.Fprint(w, "\n| *vm* |")
 	for _, c := range m.Columns {
 		st := string(c.Kernel.Status)
-		if c.Kernel.Status != harness.StatusOK {
+		if c.Kernel.Status != results.StatusOK {
 			st = mdFail + " **" + st + "**"
 		}
 		fmt.Fprintf(w, " %s (%.1fs) |", st, c.Kernel.Seconds)
@@ -137,9 +137,9 @@ func Markdown(w io.Writer, r *harness.Result) error {
 				fallbacks = append(fallbacks, it)
 			}
 			switch c.Test.Result {
-			case harness.Fail:
+			case results.Fail:
 				failures = append(failures, it)
-			case harness.Unsupported:
+			case results.Unsupported:
 				unsupported = append(unsupported, it)
 			}
 		}
@@ -154,7 +154,7 @@ func Markdown(w io.Writer, r *harness.Result) error {
 	}
 	var vms []Column
 	for _, c := range m.Columns {
-		if c.Kernel.Status != harness.StatusOK {
+		if c.Kernel.Status != results.StatusOK {
 			vms = append(vms, c)
 		}
 	}

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
@@ -13,7 +14,7 @@ import (
 type Input struct {
 	// Name identifies the input in errors (the file name).
 	Name   string
-	Result *harness.Result
+	Result *results.Result
 }
 
 // Merge combines the results of the shards of one plan into one Result of
@@ -21,7 +22,7 @@ type Input struct {
 //
 //   - columns: every column of every input, in catalog order (the order of
 //     kernels/catalog.json, which is the order an unsharded run of the
-//     default matrix uses), then in the order of harness.Profiles within a
+//     default matrix uses), then in the order of expect.Profiles within a
 //     kernel; kernels missing from the catalog come last, and ties keep
 //     the order of their first appearance across the inputs. A column (ColumnKey) found
 //     in two inputs is an error: those are two runs, not two shards.
@@ -31,7 +32,7 @@ type Input struct {
 //   - suites: the union, in order of first appearance; accel and run_dir:
 //     the first input's (each column keeps its own console log path);
 //     errors: all of them, prefixed with their input's name.
-func Merge(inputs ...Input) (*harness.Result, error) {
+func Merge(inputs ...Input) (*results.Result, error) {
 	if len(inputs) == 0 {
 		return nil, errors.New("merge: no results given: pass the results files of every shard")
 	}
@@ -39,7 +40,7 @@ func Merge(inputs ...Input) (*harness.Result, error) {
 	for i, n := range kernels.DefaultCatalog().Names() {
 		catalog[n] = i
 	}
-	out := &harness.Result{Schema: harness.Schema, Complete: true}
+	out := &results.Result{Schema: results.Schema, Complete: true}
 	seenSuite := map[string]bool{}
 	from := map[string]string{}
 	for i, in := range inputs {
@@ -47,8 +48,8 @@ func Merge(inputs ...Input) (*harness.Result, error) {
 		if r == nil {
 			return nil, fmt.Errorf("merge: %s: no results", in.Name)
 		}
-		if r.Schema != harness.Schema {
-			return nil, fmt.Errorf("merge: %s: schema %q, want %q: re-run it with this bpfmatrix", in.Name, r.Schema, harness.Schema)
+		if r.Schema != results.Schema {
+			return nil, fmt.Errorf("merge: %s: schema %q, want %q: re-run it with this bpfmatrix", in.Name, r.Schema, results.Schema)
 		}
 		if i == 0 {
 			out.Accel, out.RunDir, out.Started = r.Accel, r.RunDir, r.Started
@@ -76,22 +77,22 @@ func Merge(inputs ...Input) (*harness.Result, error) {
 			out.Kernels = append(out.Kernels, k)
 		}
 	}
-	rank := func(k harness.KernelResult) int {
+	rank := func(k results.KernelResult) int {
 		if i, ok := catalog[k.Kernel.Name]; ok {
 			return i
 		}
 		return len(catalog)
 	}
-	profileRank := func(k harness.KernelResult) int {
+	profileRank := func(k results.KernelResult) int {
 		if k.Profile == "" {
 			return 0
 		}
-		for i, p := range harness.Profiles {
+		for i, p := range expect.Profiles {
 			if p.Name == k.Profile {
 				return i
 			}
 		}
-		return len(harness.Profiles)
+		return len(expect.Profiles)
 	}
 	sort.SliceStable(out.Kernels, func(a, b int) bool {
 		ka, kb := out.Kernels[a], out.Kernels[b]

@@ -8,31 +8,32 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 // column builds one column with the given cells ("suite/Test" -> outcome).
-func column(name, profile string, cells map[string]harness.Outcome) harness.KernelResult {
-	k := harness.KernelResult{Kernel: harness.KernelInfo{Name: name, Arch: "amd64"}, Profile: profile, Status: harness.StatusOK, Seconds: 10}
+func column(name, profile string, cells map[string]results.Outcome) results.KernelResult {
+	k := results.KernelResult{Kernel: results.KernelInfo{Name: name, Arch: "amd64"}, Profile: profile, Status: results.StatusOK, Seconds: 10}
 	for _, id := range []string{"kprobe/TestKprobe", "tc/TestTCX", "lsm/TestLSMFileOpen"} {
 		if o, ok := cells[id]; ok {
 			suite, test, _ := strings.Cut(id, "/")
-			k.Tests = append(k.Tests, harness.TestResult{Suite: suite, Name: test, Result: o})
+			k.Tests = append(k.Tests, results.TestResult{Suite: suite, Name: test, Result: o})
 		}
 	}
 	return k
 }
 
-// plan is an unsharded run of the default matrix, in catalog order.
-func plan() *harness.Result {
-	all := map[string]harness.Outcome{"kprobe/TestKprobe": harness.Pass, "tc/TestTCX": harness.Pass, "lsm/TestLSMFileOpen": harness.Pass}
-	old := map[string]harness.Outcome{"kprobe/TestKprobe": harness.Pass, "tc/TestTCX": harness.Unsupported, "lsm/TestLSMFileOpen": harness.Unsupported}
-	return &harness.Result{
-		Schema: harness.Schema, Started: time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC), Seconds: 100,
+// unsharded is an unsharded run of the default matrix, in catalog order.
+func unsharded() *results.Result {
+	all := map[string]results.Outcome{"kprobe/TestKprobe": results.Pass, "tc/TestTCX": results.Pass, "lsm/TestLSMFileOpen": results.Pass}
+	old := map[string]results.Outcome{"kprobe/TestKprobe": results.Pass, "tc/TestTCX": results.Unsupported, "lsm/TestLSMFileOpen": results.Unsupported}
+	return &results.Result{
+		Schema: results.Schema, Started: time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC), Seconds: 100,
 		Suites: []string{"kprobe", "tc", "lsm"}, Complete: true,
-		Kernels: []harness.KernelResult{
+		Kernels: []results.KernelResult{
 			column("debian-5.10", "default", old),
-			column("debian-5.10", "lsm-bpf", map[string]harness.Outcome{"kprobe/TestKprobe": harness.Pass, "tc/TestTCX": harness.Unsupported, "lsm/TestLSMFileOpen": harness.Pass}),
+			column("debian-5.10", "lsm-bpf", map[string]results.Outcome{"kprobe/TestKprobe": results.Pass, "tc/TestTCX": results.Unsupported, "lsm/TestLSMFileOpen": results.Pass}),
 			column("debian-6.1", "default", old),
 			column("debian-6.12", "default", all),
 			column("debian-7.2", "default", all),
@@ -41,10 +42,10 @@ func plan() *harness.Result {
 }
 
 // cells maps column key -> row -> outcome.
-func cells(r *harness.Result) map[string]map[string]harness.Outcome {
-	out := map[string]map[string]harness.Outcome{}
+func cells(r *results.Result) map[string]map[string]results.Outcome {
+	out := map[string]map[string]results.Outcome{}
 	for _, k := range r.Kernels {
-		out[ColumnKey(k)] = map[string]harness.Outcome{}
+		out[ColumnKey(k)] = map[string]results.Outcome{}
 		for _, t := range k.Tests {
 			out[ColumnKey(k)][t.ID()] = t.Result
 		}
@@ -52,7 +53,7 @@ func cells(r *harness.Result) map[string]map[string]harness.Outcome {
 	return out
 }
 
-func keys(r *harness.Result) []string {
+func keys(r *results.Result) []string {
 	var out []string
 	for _, k := range r.Kernels {
 		out = append(out, ColumnKey(k))
@@ -61,13 +62,13 @@ func keys(r *harness.Result) []string {
 }
 
 func TestMergeShardsEqualsUnsharded(t *testing.T) {
-	full := plan()
+	full := unsharded()
 	for n := 1; n <= 4; n++ {
 		var inputs []Input
 		for i := n; i >= 1; i-- { // reverse order: merge must not depend on it
-			sh := harness.Shard{Index: i, N: n}
+			sh := plan.Shard{Index: i, N: n}
 			part := *full
-			part.Kernels = harness.SelectShard(sh, full.Kernels)
+			part.Kernels = plan.SelectShard(sh, full.Kernels)
 			part.Seconds = float64(10 * i)
 			part.Started = full.Started.Add(time.Duration(i) * time.Second)
 			inputs = append(inputs, Input{Name: sh.String(), Result: &part})
@@ -80,7 +81,7 @@ func TestMergeShardsEqualsUnsharded(t *testing.T) {
 		assert.Equal(t, full.Started.Add(time.Second), merged.Started, "the earliest start")
 		assert.True(t, merged.Complete)
 		assert.Equal(t, full.Suites, merged.Suites)
-		table := func(r *harness.Result) string {
+		table := func(r *results.Result) string {
 			md := render(t, r, FormatMarkdown)
 			return md[strings.Index(md, "| test |"):]
 		}
@@ -89,52 +90,52 @@ func TestMergeShardsEqualsUnsharded(t *testing.T) {
 }
 
 func TestMergeErrors(t *testing.T) {
-	full := plan()
+	full := unsharded()
 	half := *full
 	half.Complete = false
-	merged, err := Merge(Input{"a.json", full}, Input{"b.json", &harness.Result{Schema: harness.Schema, Complete: true}})
+	merged, err := Merge(Input{"a.json", full}, Input{"b.json", &results.Result{Schema: results.Schema, Complete: true}})
 	require.NoError(t, err)
 	assert.Len(t, merged.Kernels, 5)
-	merged, err = Merge(Input{"a.json", &harness.Result{Schema: harness.Schema, Complete: true}}, Input{"b.json", &half})
+	merged, err = Merge(Input{"a.json", &results.Result{Schema: results.Schema, Complete: true}}, Input{"b.json", &half})
 	require.NoError(t, err)
 	assert.False(t, merged.Complete, "complete only if every input is")
 
 	_, err = Merge(Input{"a.json", full}, Input{"b.json", full})
 	require.ErrorContains(t, err, "column debian-5.10/amd64 is in both a.json and b.json")
-	_, err = Merge(Input{"a.json", &harness.Result{Schema: "bpfmatrix/v0"}})
+	_, err = Merge(Input{"a.json", &results.Result{Schema: "bpfmatrix/v0"}})
 	require.ErrorContains(t, err, `a.json: schema "bpfmatrix/v0"`)
 	_, err = Merge()
 	require.ErrorContains(t, err, "no results given")
 }
 
 func TestDiff(t *testing.T) {
-	tr := func(o harness.Outcome, mech string, met *bool) harness.TestResult {
-		t := harness.TestResult{Suite: "s", Name: "T", Result: o, Mechanism: mech}
+	tr := func(o results.Outcome, mech string, met *bool) results.TestResult {
+		t := results.TestResult{Suite: "s", Name: "T", Result: o, Mechanism: mech}
 		if met != nil {
-			t.Expect = &harness.Expectation{Outcome: harness.Pass, Met: *met, Rule: "needs 6.6"}
+			t.Expect = &results.Expectation{Outcome: results.Pass, Met: *met, Rule: "needs 6.6"}
 		}
 		return t
 	}
 	yes, no := true, false
 	tests := []struct {
 		name     string
-		old, new harness.TestResult
+		old, new results.TestResult
 		kind     ChangeKind
 		why      string
 	}{
-		{"pass to fail", tr(harness.Pass, "", nil), tr(harness.Fail, "", nil), Regression, "pass -> fail"},
-		{"pass to unsupported", tr(harness.Pass, "", nil), tr(harness.Unsupported, "", nil), Regression, "pass -> unsupported"},
-		{"native to fallback", tr(harness.Pass, "fentry", nil), tr(harness.Pass, "kprobe (fallback: fentry: no BTF)", nil), Regression, "native -> fallback (fentry: no BTF)"},
-		{"expected to unexpected", tr(harness.Pass, "", &yes), tr(harness.Pass, "", &no), Regression, "expected -> unexpected (needs 6.6)"},
-		{"fail to pass", tr(harness.Fail, "", nil), tr(harness.Pass, "", nil), Improvement, "fail -> pass"},
-		{"unsupported to pass", tr(harness.Unsupported, "", nil), tr(harness.Pass, "", nil), Improvement, "unsupported -> pass"},
-		{"fallback to native", tr(harness.Pass, "kprobe (fallback: fentry: x)", nil), tr(harness.Pass, "fentry", nil), Improvement, "fallback -> native"},
-		{"mechanism", tr(harness.Pass, "perf_event ioctl", nil), tr(harness.Pass, "bpf_link (perf_event)", nil), Other, "mechanism perf_event ioctl -> bpf_link (perf_event)"},
-		{"pass to skip", tr(harness.Pass, "", nil), tr(harness.Skip, "", nil), Other, "pass -> skip"},
+		{"pass to fail", tr(results.Pass, "", nil), tr(results.Fail, "", nil), Regression, "pass -> fail"},
+		{"pass to unsupported", tr(results.Pass, "", nil), tr(results.Unsupported, "", nil), Regression, "pass -> unsupported"},
+		{"native to fallback", tr(results.Pass, "fentry", nil), tr(results.Pass, "kprobe (fallback: fentry: no BTF)", nil), Regression, "native -> fallback (fentry: no BTF)"},
+		{"expected to unexpected", tr(results.Pass, "", &yes), tr(results.Pass, "", &no), Regression, "expected -> unexpected (needs 6.6)"},
+		{"fail to pass", tr(results.Fail, "", nil), tr(results.Pass, "", nil), Improvement, "fail -> pass"},
+		{"unsupported to pass", tr(results.Unsupported, "", nil), tr(results.Pass, "", nil), Improvement, "unsupported -> pass"},
+		{"fallback to native", tr(results.Pass, "kprobe (fallback: fentry: x)", nil), tr(results.Pass, "fentry", nil), Improvement, "fallback -> native"},
+		{"mechanism", tr(results.Pass, "perf_event ioctl", nil), tr(results.Pass, "bpf_link (perf_event)", nil), Other, "mechanism perf_event ioctl -> bpf_link (perf_event)"},
+		{"pass to skip", tr(results.Pass, "", nil), tr(results.Skip, "", nil), Other, "pass -> skip"},
 	}
-	res := func(tt harness.TestResult) *harness.Result {
-		return &harness.Result{Schema: harness.Schema, Complete: true, Kernels: []harness.KernelResult{
-			{Kernel: harness.KernelInfo{Name: "debian-6.1"}, Status: harness.StatusOK, Tests: []harness.TestResult{tt}}}}
+	res := func(tt results.TestResult) *results.Result {
+		return &results.Result{Schema: results.Schema, Complete: true, Kernels: []results.KernelResult{
+			{Kernel: results.KernelInfo{Name: "debian-6.1"}, Status: results.StatusOK, Tests: []results.TestResult{tt}}}}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,7 +146,7 @@ func TestDiff(t *testing.T) {
 			assert.Equal(t, tt.kind == Regression, HasRegression(ch))
 		})
 	}
-	assert.Empty(t, Diff(res(tr(harness.Pass, "x", nil)), res(tr(harness.Pass, "x", nil))))
+	assert.Empty(t, Diff(res(tr(results.Pass, "x", nil)), res(tr(results.Pass, "x", nil))))
 }
 
 func TestDiffOrder(t *testing.T) {

@@ -1,9 +1,9 @@
 // Package report renders the results of a bpfmatrix run for people and for
-// CI: the terminal matrix, JUnit XML, Markdown, a self-contained HTML page,
-// and the live progress of a run. It also merges the results of sharded
-// runs and diffs two runs.
+// CI: the terminal matrix, JUnit XML, Markdown and a self-contained HTML
+// page (the live progress of a run is package report/live). It also merges
+// the results of sharded runs and diffs two runs.
 //
-// Every renderer is a pure function of a harness.Result: rendering the same
+// Every renderer is a pure function of a results.Result: rendering the same
 // results file twice gives the same bytes, so `bpfmatrix report` re-renders
 // exactly what `bpfmatrix run` wrote.
 package report
@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 // fallbackMarker starts the fallback part of a mechanism, e.g.
@@ -27,13 +27,13 @@ type Column struct {
 	// Label is what the column header shows (see Labels).
 	Label string
 	// Kernel is the column's results.
-	Kernel *harness.KernelResult
+	Kernel *results.KernelResult
 }
 
 // Cell is one test on one column, classified for display.
 type Cell struct {
 	// Test is the cell's result; nil when the column has no such test.
-	Test *harness.TestResult
+	Test *results.TestResult
 	// NotRun is true for a missing test in a column whose VM did not
 	// finish: the test never got its chance.
 	NotRun bool
@@ -48,7 +48,7 @@ type Cell struct {
 }
 
 // Outcome returns the test's outcome, or "" for a missing cell.
-func (c Cell) Outcome() harness.Outcome {
+func (c Cell) Outcome() results.Outcome {
 	if c.Test == nil {
 		return ""
 	}
@@ -61,7 +61,7 @@ func (c Cell) IsFallback() bool { return c.Fallback != "" }
 
 // Matrix is a Result laid out as rows (tests) and columns (VMs).
 type Matrix struct {
-	Result  *harness.Result
+	Result  *results.Result
 	Columns []Column
 	// Rows are the test IDs (suite/name), in order of first appearance.
 	Rows []string
@@ -70,7 +70,7 @@ type Matrix struct {
 }
 
 // Build lays r out as a matrix.
-func Build(r *harness.Result) *Matrix {
+func Build(r *results.Result) *Matrix {
 	m := &Matrix{Result: r, Rows: r.Rows()}
 	labels := Labels(r)
 	for i := range r.Kernels {
@@ -87,9 +87,9 @@ func Build(r *harness.Result) *Matrix {
 	return m
 }
 
-func classify(k *harness.KernelResult, t *harness.TestResult) Cell {
+func classify(k *results.KernelResult, t *results.TestResult) Cell {
 	if t == nil {
-		return Cell{NotRun: k.Status != harness.StatusOK}
+		return Cell{NotRun: k.Status != results.StatusOK}
 	}
 	c := Cell{Test: t}
 	c.Mechanism, c.Fallback = SplitMechanism(t.Mechanism)
@@ -118,7 +118,7 @@ func SplitMechanism(m string) (mechanism, fallback string) {
 // ColumnKey identifies a column across runs: the column name
 // (KernelResult.Column: kernel and boot profile) and the arch, e.g.
 // "debian-6.1+lsm-bpf/arm64". Merge and Diff match columns by it.
-func ColumnKey(k harness.KernelResult) string {
+func ColumnKey(k results.KernelResult) string {
 	key := k.Column()
 	if k.Kernel.Arch != "" {
 		key += "/" + k.Kernel.Arch
@@ -129,7 +129,7 @@ func ColumnKey(k harness.KernelResult) string {
 // Labels returns the header of each column of r: the column name (kernel,
 // and the boot profile unless it is the default one), plus the arch when
 // the columns do not all share one ("debian-6.1+lsm-bpf arm64").
-func Labels(r *harness.Result) []string {
+func Labels(r *results.Result) []string {
 	arches := map[string]bool{}
 	for _, k := range r.Kernels {
 		arches[k.Kernel.Arch] = true
@@ -143,7 +143,7 @@ func Labels(r *harness.Result) []string {
 
 // ColumnLabel is the header of one column: KernelResult.Column, plus the
 // arch if withArch.
-func ColumnLabel(k harness.KernelResult, withArch bool) string {
+func ColumnLabel(k results.KernelResult, withArch bool) string {
 	l := k.Column()
 	if withArch && k.Kernel.Arch != "" {
 		l += " " + k.Kernel.Arch
@@ -164,7 +164,7 @@ type Stats struct {
 func (m *Matrix) Stats() Stats {
 	s := Stats{Kernels: len(m.Columns), Seconds: m.Result.Seconds}
 	for _, c := range m.Columns {
-		if c.Kernel.Status != harness.StatusOK {
+		if c.Kernel.Status != results.StatusOK {
 			s.NotOK++
 		}
 	}
@@ -177,13 +177,13 @@ func (m *Matrix) Stats() Stats {
 				s.Missing++
 			}
 			switch c.Outcome() {
-			case harness.Pass:
+			case results.Pass:
 				s.Pass++
-			case harness.Fail:
+			case results.Fail:
 				s.Fail++
-			case harness.Unsupported:
+			case results.Unsupported:
 				s.Unsupported++
-			case harness.Skip:
+			case results.Skip:
 				s.Skip++
 			}
 			if c.IsFallback() {
@@ -200,7 +200,7 @@ func (m *Matrix) Stats() Stats {
 	return s
 }
 
-// Verdict is "PASS" when the run passed (harness.Result.OK), else "FAIL".
+// Verdict is "PASS" when the run passed (results.Result.OK), else "FAIL".
 func (m *Matrix) Verdict() string {
 	if m.Result.OK() {
 		return "PASS"
@@ -272,7 +272,7 @@ func outputLines(s string, n int) []string {
 
 // consoleOf returns the console lines that explain a column's end: the
 // panic if there was one, else the console tail.
-func consoleOf(k *harness.KernelResult, n int) []string {
+func consoleOf(k *results.KernelResult, n int) []string {
 	if len(k.PanicLines) > 0 {
 		return cleanAll(tail(k.PanicLines, n))
 	}

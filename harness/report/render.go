@@ -6,8 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
-
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
 )
 
@@ -40,9 +39,9 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("format %q: want one of %s", s, strings.Join(names, ", "))
 }
 
-// JSON writes r exactly as harness.Result.WriteJSON does (indented, with a
+// JSON writes r exactly as results.Result.WriteJSON does (indented, with a
 // final newline), so a results file read and written again is unchanged.
-func JSON(w io.Writer, r *harness.Result) error {
+func JSON(w io.Writer, r *results.Result) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("json report: %w", err)
@@ -53,7 +52,7 @@ func JSON(w io.Writer, r *harness.Result) error {
 
 // Render writes r in format f. Text is never coloured here; use Text for
 // a terminal.
-func Render(w io.Writer, r *harness.Result, f Format) error {
+func Render(w io.Writer, r *results.Result, f Format) error {
 	switch f {
 	case FormatText:
 		return Text(w, r, TextOptions{})
@@ -72,7 +71,7 @@ func Render(w io.Writer, r *harness.Result, f Format) error {
 
 // WriteFile renders r in format f to path, atomically (a temporary file in
 // the same directory, then a rename).
-func WriteFile(path string, r *harness.Result, f Format) error {
+func WriteFile(path string, r *results.Result, f Format) error {
 	if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return Render(w, r, f) }); err != nil {
 		return fmt.Errorf("write %s report %s: %w", f, path, err)
 	}

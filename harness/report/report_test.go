@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 // Fixtures: results.json is a real run (debian-5.10 and debian-6.12,
@@ -24,14 +24,14 @@ const (
 	fixtureExpect = "testdata/results-expect.json"
 )
 
-func load(t *testing.T, path string) *harness.Result {
+func load(t *testing.T, path string) *results.Result {
 	t.Helper()
-	r, err := harness.ReadJSON(path)
+	r, err := results.ReadJSON(path)
 	require.NoError(t, err)
 	return r
 }
 
-func render(t *testing.T, r *harness.Result, f Format) string {
+func render(t *testing.T, r *results.Result, f Format) string {
 	t.Helper()
 	var b bytes.Buffer
 	require.NoError(t, Render(&b, r, f))
@@ -56,21 +56,21 @@ func TestSplitMechanism(t *testing.T) {
 }
 
 func TestCellText(t *testing.T) {
-	okK := &harness.KernelResult{Status: harness.StatusOK}
-	deadK := &harness.KernelResult{Status: harness.StatusTimeout}
+	okK := &results.KernelResult{Status: results.StatusOK}
+	deadK := &results.KernelResult{Status: results.StatusTimeout}
 	tests := []struct {
 		name string
-		k    *harness.KernelResult
-		t    *harness.TestResult
+		k    *results.KernelResult
+		t    *results.TestResult
 		want string
 		md   string
 	}{
-		{"pass", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "bpf_link (tcx)"}, "pass (bpf_link (tcx))", "✅ bpf_link (tcx)"},
-		{"fallback", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "kprobe (fallback: fentry: no)"}, "pass (kprobe)*", "✅ kprobe ↩️"},
-		{"fail", okK, &harness.TestResult{Result: harness.Fail}, "FAIL", "❌ **fail**"},
-		{"unsupported expected", okK, &harness.TestResult{Result: harness.Unsupported, Expect: &harness.Expectation{Met: true}}, "unsupported =", "➖ unsupported 🎯"},
-		{"unexpected", okK, &harness.TestResult{Result: harness.Pass, Expect: &harness.Expectation{Met: false}}, "!! pass", "‼️ **UNEXPECTED** ✅"},
-		{"skip", okK, &harness.TestResult{Result: harness.Skip}, "skip", "⏭️ skip"},
+		{"pass", okK, &results.TestResult{Result: results.Pass, Mechanism: "bpf_link (tcx)"}, "pass (bpf_link (tcx))", "✅ bpf_link (tcx)"},
+		{"fallback", okK, &results.TestResult{Result: results.Pass, Mechanism: "kprobe (fallback: fentry: no)"}, "pass (kprobe)*", "✅ kprobe ↩️"},
+		{"fail", okK, &results.TestResult{Result: results.Fail}, "FAIL", "❌ **fail**"},
+		{"unsupported expected", okK, &results.TestResult{Result: results.Unsupported, Expect: &results.Expectation{Met: true}}, "unsupported =", "➖ unsupported 🎯"},
+		{"unexpected", okK, &results.TestResult{Result: results.Pass, Expect: &results.Expectation{Met: false}}, "!! pass", "‼️ **UNEXPECTED** ✅"},
+		{"skip", okK, &results.TestResult{Result: results.Skip}, "skip", "⏭️ skip"},
 		{"missing", okK, nil, "-", "·"},
 		{"not run", deadK, nil, "not run", "⛔ not run"},
 	}
@@ -84,12 +84,12 @@ func TestCellText(t *testing.T) {
 }
 
 func TestLabels(t *testing.T) {
-	k := func(name, arch string) harness.KernelResult {
-		return harness.KernelResult{Kernel: harness.KernelInfo{Name: name, Arch: arch}}
+	k := func(name, arch string) results.KernelResult {
+		return results.KernelResult{Kernel: results.KernelInfo{Name: name, Arch: arch}}
 	}
-	one := &harness.Result{Kernels: []harness.KernelResult{k("debian-6.1", "amd64"), k("debian-6.12", "amd64")}}
+	one := &results.Result{Kernels: []results.KernelResult{k("debian-6.1", "amd64"), k("debian-6.12", "amd64")}}
 	assert.Equal(t, []string{"debian-6.1", "debian-6.12"}, Labels(one))
-	mixed := &harness.Result{Kernels: []harness.KernelResult{k("debian-6.1", "amd64"), k("debian-6.1", "arm64")}}
+	mixed := &results.Result{Kernels: []results.KernelResult{k("debian-6.1", "amd64"), k("debian-6.1", "arm64")}}
 	assert.Equal(t, []string{"debian-6.1 amd64", "debian-6.1 arm64"}, Labels(mixed))
 	assert.Equal(t, "debian-6.1/arm64", ColumnKey(mixed.Kernels[1]))
 }
@@ -268,4 +268,22 @@ func TestHTMLSelfContained(t *testing.T) {
 	assert.Contains(t, out, "kprobe links need Linux &gt;= 5.15")
 	assert.Contains(t, out, "rcu_preempt detected stalls")
 	assert.NotContains(t, out, "\x1b")
+}
+
+// TestTextMatrix is the plain matrix that harness.Result.WriteMatrix
+// printed before report.Text became the one text renderer.
+func TestTextMatrix(t *testing.T) {
+	r := &results.Result{Complete: true, Kernels: []results.KernelResult{
+		{Kernel: results.KernelInfo{Name: "debian-5.10", Release: "5.10.0-32-cloud-amd64"}, Status: results.StatusOK, Tests: []results.TestResult{{Suite: "kprobe", Name: "TestK", Result: results.Pass}}},
+		{Kernel: results.KernelInfo{Name: "debian-6.1"}, Status: results.StatusPanic, Error: "guest kernel panic", PanicLines: []string{"Kernel panic - not syncing"}, ConsoleLog: "/x/console.log",
+			Tests: []results.TestResult{{Suite: "kprobe", Name: "TestK", Result: results.Fail, Reason: "the test never finished", Output: "line\n"}}},
+	}}
+	var b strings.Builder
+	require.NoError(t, Text(&b, r, TextOptions{}))
+	out := b.String()
+	assert.Regexp(t, `kprobe/TestK\s+pass\s+FAIL`, out)
+	assert.Contains(t, out, "debian-6.1: panic: guest kernel panic")
+	assert.Contains(t, out, "console log: /x/console.log")
+	assert.Contains(t, out, "--- FAIL kprobe/TestK on debian-6.1: the test never finished")
+	assert.Contains(t, out, "FAIL: 2 kernels (1 not ok), 1 passed, 1 failed, 0 unsupported")
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 // TextOptions configure Text.
@@ -38,12 +38,12 @@ func CellText(c Cell) string {
 		s = "not run"
 	case c.Test == nil:
 		s = "-"
-	case c.Test.Result == harness.Pass:
+	case c.Test.Result == results.Pass:
 		s = "pass"
 		if c.Mechanism != "" {
 			s += " (" + c.Mechanism + ")"
 		}
-	case c.Test.Result == harness.Fail:
+	case c.Test.Result == results.Fail:
 		s = "FAIL"
 	default:
 		s = string(c.Test.Result)
@@ -68,15 +68,15 @@ func cellColor(c Cell) string {
 		return sgrFail
 	case c.Test == nil:
 		return sgrDim
-	case c.IsFallback() && c.Test.Result == harness.Pass:
+	case c.IsFallback() && c.Test.Result == results.Pass:
 		return sgrFallback
 	}
 	switch c.Test.Result {
-	case harness.Pass:
+	case results.Pass:
 		return sgrPass
-	case harness.Fail:
+	case results.Fail:
 		return sgrFail
-	case harness.Unsupported:
+	case results.Unsupported:
 		return sgrUnsupp
 	}
 	return sgrDim
@@ -125,7 +125,7 @@ func (t *table) write(w io.Writer, useColor bool) {
 // VMs), the legend, what went wrong (VMs that did not finish, unexpected
 // cells, fallbacks, unsupported reasons, failures with their output) and a
 // one-line summary.
-func Text(w io.Writer, r *harness.Result, opts TextOptions) error {
+func Text(w io.Writer, r *results.Result, opts TextOptions) error {
 	m := Build(r)
 	paint := func(c, s string) string {
 		if opts.Color {
@@ -148,16 +148,16 @@ func Text(w io.Writer, r *harness.Result, opts TextOptions) error {
 	}
 	for _, row := range []struct {
 		name string
-		f    func(k *harness.KernelResult) (string, string)
+		f    func(k *results.KernelResult) (string, string)
 	}{
-		{"(release)", func(k *harness.KernelResult) (string, string) { return k.Kernel.Release, sgrDim }},
-		{"(vm)", func(k *harness.KernelResult) (string, string) {
-			if k.Status != harness.StatusOK {
+		{"(release)", func(k *results.KernelResult) (string, string) { return k.Kernel.Release, sgrDim }},
+		{"(vm)", func(k *results.KernelResult) (string, string) {
+			if k.Status != results.StatusOK {
 				return string(k.Status), sgrFail
 			}
 			return string(k.Status), sgrDim
 		}},
-		{"(seconds)", func(k *harness.KernelResult) (string, string) { return fmt.Sprintf("%.1f", k.Seconds), sgrDim }},
+		{"(seconds)", func(k *results.KernelResult) (string, string) { return fmt.Sprintf("%.1f", k.Seconds), sgrDim }},
 	} {
 		text, color := []string{row.name}, []string{sgrDim}
 		for _, c := range m.Columns {
@@ -171,7 +171,7 @@ func Text(w io.Writer, r *harness.Result, opts TextOptions) error {
 
 	for _, c := range m.Columns {
 		k := c.Kernel
-		if k.Status != harness.StatusOK || k.Error != "" {
+		if k.Status != results.StatusOK || k.Error != "" {
 			fmt.Fprintf(w, "\n%s: %s: %s\n", paint(sgrFail, c.Label), k.Status, k.Error)
 			for _, l := range consoleOf(k, 20) {
 				fmt.Fprintf(w, "  | %s\n", l)
@@ -209,12 +209,12 @@ func Text(w io.Writer, r *harness.Result, opts TextOptions) error {
 		}
 	})
 	each(func(id string, col Column, c Cell) {
-		if c.Test.Result == harness.Unsupported {
+		if c.Test.Result == results.Unsupported {
 			fmt.Fprintf(w, "\nunsupported %s on %s: %s\n", id, col.Label, c.Test.Reason)
 		}
 	})
 	each(func(id string, col Column, c Cell) {
-		if c.Test.Result != harness.Fail {
+		if c.Test.Result != results.Fail {
 			return
 		}
 		fmt.Fprintf(w, "\n%s %s on %s", paint(sgrFail, "--- FAIL"), id, col.Label)
@@ -242,7 +242,7 @@ func Text(w io.Writer, r *harness.Result, opts TextOptions) error {
 }
 
 // got describes a test's outcome and mechanism, e.g. "pass (kprobe)".
-func got(t *harness.TestResult) string {
+func got(t *results.TestResult) string {
 	s := string(t.Result)
 	if t.Mechanism != "" {
 		s += " (" + t.Mechanism + ")"
@@ -251,7 +251,7 @@ func got(t *harness.TestResult) string {
 }
 
 // want describes an expectation, e.g. "pass (bpf_link (tcx))".
-func want(e *harness.Expectation) string {
+func want(e *results.Expectation) string {
 	s := string(e.Outcome)
 	if e.Mechanism != "" {
 		s += " (" + e.Mechanism + ")"

@@ -25,12 +25,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
 // Suite holds this package's tests; package tests runs it in the guest.
-var Suite = suite.New("cgroup", TestCgroupSKBEgress, TestCgroupSKBIngress, TestCgroupConnect4)
+// What they need and what each kernel is expected to do with them is
+// facts.Cgroup.
+var Suite = suite.For(facts.Cgroup, TestCgroupSKBEgress, TestCgroupSKBIngress, TestCgroupConnect4)
 
 const (
 	family     = "cgroup"

@@ -34,13 +34,16 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
 	"github.com/bpfmatrix/bpfmatrix/bpf/attach"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/internal/veth"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
 // Suite holds this package's tests; package tests runs it in the guest.
-var Suite = suite.New("fallback", TestEntry, TestExit, TestModuleFunc, TestMultiKprobe, TestMultiUprobe, TestTC, TestLSM, TestEvents)
+// What they need and what each kernel is expected to do with them is
+// facts.Fallback.
+var Suite = suite.For(facts.Fallback, TestEntry, TestExit, TestModuleFunc, TestMultiKprobe, TestMultiUprobe, TestTC, TestLSM, TestEvents)
 
 const (
 	family  = "fallback"

@@ -27,7 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )

@@ -1,5 +1,7 @@
 // Package suite puts the in-guest hook suites together. Each suite package
-// (tests/kprobe, tests/tc, ...) lists its test functions in a [Suite]; the
+// (tests/kprobe, tests/tc, ...) lists its test functions in a [Suite],
+// bound to what they need and what each kernel is expected to do with them
+// (package tests/facts: modules, timeout, one expectation rule per test); the
 // tests package runs every Suite as a subtest of one test, TestSuites, so
 // that a VM starts one test process and decodes the kernel's BTF once
 // instead of once per suite. The guest maps TestSuites/kprobe/TestKprobe
@@ -12,6 +14,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 )
 
 // Parent is the top-level test of the tests package whose subtests are the
@@ -33,6 +37,9 @@ type Suite struct {
 	Name string
 	// Tests run in order.
 	Tests []Test
+	// Facts are what the harness needs to know about the suite (see
+	// package tests/facts); Facts.Name is Name.
+	Facts facts.Suite
 }
 
 // New returns the suite name made of tests, each named after its function,
@@ -55,6 +62,14 @@ func New(name string, tests ...func(*testing.T)) Suite {
 		seen[short] = true
 		s.Tests = append(s.Tests, Test{Name: short, F: f})
 	}
+	return s
+}
+
+// For returns the suite of f made of tests, each named after its function
+// (see New).
+func For(f facts.Suite, tests ...func(*testing.T)) Suite {
+	s := New(f.Name, tests...)
+	s.Facts = f
 	return s
 }
 

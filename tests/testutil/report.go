@@ -12,7 +12,7 @@ import (
 
 	"github.com/cilium/ebpf"
 
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 // Report records, for the matrix and the JSON results, which hook the test

@@ -11,7 +11,7 @@ import (
 
 	"github.com/cilium/ebpf/rlimit"
 
-	"github.com/bpfmatrix/bpfmatrix/harness/wire"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 // InGuest reports whether the process runs inside a bpfmatrix VM.

@@ -17,12 +17,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
 // Suite holds this package's tests; package tests runs it in the guest.
-var Suite = suite.New("tracing", TestFentry, TestFexit)
+// What they need and what each kernel is expected to do with them is
+// facts.Tracing.
+var Suite = suite.For(facts.Tracing, TestFentry, TestFexit)
 
 const family = "tracing"
 

@@ -22,12 +22,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
 // Suite holds this package's tests; package tests runs it in the guest.
-var Suite = suite.New("transport", TestRingbuf, TestPerfEventArray)
+// What they need and what each kernel is expected to do with them is
+// facts.Transport.
+var Suite = suite.For(facts.Transport, TestRingbuf, TestPerfEventArray)
 
 const (
 	family  = "transport"

@@ -23,13 +23,16 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/bpf"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/internal/veth"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
 // Suite holds this package's tests; package tests runs it in the guest.
-var Suite = suite.New("xdp", TestXDPGeneric, TestXDPNative)
+// What they need and what each kernel is expected to do with them is
+// facts.XDP.
+var Suite = suite.For(facts.XDP, TestXDPGeneric, TestXDPNative)
 
 const family = "xdp"
 

@@ -14,21 +14,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/guest"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 // format is bumped when the layout of the archives changes, so that old
 // cache entries are not reused.
-const format = "5"
+const format = "6"
 
 // BaseSourceDirs are the directories of this module whose Go files go into
 // the base archive's binaries. A test checks it against `go list -deps`.
-var BaseSourceDirs = []string{"guest", "cmd/bpfmatrix-guest", "harness/wire", "internal/kmod", "internal/splat"}
+var BaseSourceDirs = []string{"guest", "cmd/bpfmatrix-guest", "internal/wire", "internal/kmod", "internal/splat"}
 
 // BasePackages are built into the base archive, with their place in it.
 var BasePackages = []struct{ Pkg, Path string }{
-	{"./cmd/bpfmatrix-guest", guest.InitPath},
-	{"cmd/test2json", guest.Test2JSONPath},
+	{"./cmd/bpfmatrix-guest", wire.InitPath},
+	{"cmd/test2json", wire.Test2JSONPath},
 }
 
 // Builder builds and caches the archives for one guest architecture.
@@ -107,7 +107,7 @@ func (b *Builder) Base(ctx context.Context) (path string, built bool, err error)
 		Entry{Name: "bpfmatrix/tests", Mode: 0o755, Dir: true},
 		// The kernel's on-demand module loading runs the guest program
 		// as modprobe.
-		Entry{Name: strings.TrimPrefix(guest.ModprobePath, "/"), Mode: 0o777, Link: guest.InitPath},
+		Entry{Name: strings.TrimPrefix(wire.ModprobePath, "/"), Mode: 0o777, Link: wire.InitPath},
 	)
 	// The floor image: the guest program alone as /init, run with -floor
 	// it powers off at once. `bpfmatrix bench` boots it to measure what
@@ -141,7 +141,7 @@ type TestPackage struct {
 }
 
 // TestBinary is where the guest finds the test binary called name.
-func TestBinary(name string) string { return guest.TestsDir + "/" + name + ".test" }
+func TestBinary(name string) string { return wire.TestsDir + "/" + name + ".test" }
 
 // Tests returns an archive with the test binaries of pkgs (go test -c,
 // static). It is rebuilt when any source file of the module changes.

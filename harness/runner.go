@@ -1,0 +1,214 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/host"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/vm"
+	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
+)
+
+// runner owns what the VMs of one command share: the store, the source,
+// the image caches, one accelerator verdict per guest architecture and the
+// log. Every VM is booted by its [runner.boot].
+type runner struct {
+	Setup
+	start time.Time
+	// onProgress, if set, receives the phase changes of every column.
+	onProgress func(results.Progress)
+
+	logMu sync.Mutex
+
+	mu       sync.Mutex
+	bases    map[string]*baseImage // by GOARCH
+	verdicts map[string]vm.Verdict // by arch name
+	first    *vm.Verdict           // the first verdict, for the results
+	accelMu  sync.Mutex            // one probe at a time
+}
+
+// baseImage is the base archive of one GOARCH, built once per runner.
+type baseImage struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// newRunner checks, before any download or VM, what would make the
+// command fail half-way on specs (see host.Preflight) and returns the runner.
+func newRunner(s Setup, specs []kernels.Spec) (*runner, error) {
+	if err := host.Preflight(specs, s.CacheDir, s.RunDir); err != nil {
+		return nil, err
+	}
+	return &runner{Setup: s, start: time.Now(), bases: map[string]*baseImage{}, verdicts: map[string]vm.Verdict{}}, nil
+}
+
+func (r *runner) logf(format string, args ...any) {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	fmt.Fprintf(r.Log, "[%6.1fs] %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// progress reports p if the command has a progress callback.
+func (r *runner) progress(p results.Progress) {
+	if r.onProgress != nil {
+		r.onProgress(p)
+	}
+}
+
+func archOf(spec kernels.Spec) (vm.Arch, error) {
+	return vm.ArchByGOARCH(spec.GOARCH())
+}
+
+// builder returns the image builder for goarch.
+func (r *runner) builder(goarch string) *initramfs.Builder {
+	return &initramfs.Builder{SourceDir: r.SourceDir, CacheDir: filepath.Join(r.CacheDir, "initramfs"), GOARCH: goarch, Logf: r.logf}
+}
+
+// base returns the base archive for goarch (the guest program as /init on
+// u-root's libinit, test2json), built or found in the cache once.
+func (r *runner) base(ctx context.Context, goarch string) (string, error) {
+	r.mu.Lock()
+	b := r.bases[goarch]
+	if b == nil {
+		b = &baseImage{}
+		r.bases[goarch] = b
+	}
+	r.mu.Unlock()
+	b.once.Do(func() { b.path, _, b.err = r.builder(goarch).Base(ctx) })
+	return b.path, b.err
+}
+
+// bootImage is the kernel file to boot for k (see kernels.Kernel.BootImage);
+// it logs why when that is the compressed image.
+func (r *runner) bootImage(k *kernels.Kernel) string {
+	path, note := k.BootImage()
+	if note != "" {
+		r.logf("%s", note)
+	}
+	return path
+}
+
+// accel returns the accelerator verdict for arch, resolving it (with a
+// probe boot of k, for auto) the first time. KVM can only help a native
+// guest, so there is one verdict per guest architecture.
+func (r *runner) accel(ctx context.Context, k *kernels.Kernel, arch vm.Arch) (vm.Verdict, error) {
+	r.accelMu.Lock()
+	defer r.accelMu.Unlock()
+	r.mu.Lock()
+	v, ok := r.verdicts[arch.Name]
+	r.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := vm.ResolveAccel(ctx, r.VM.Accel, arch, filepath.Join(r.CacheDir, "accel.json"),
+		func(ctx context.Context, a vm.Accel) error { return r.probe(ctx, k, arch, a) })
+	if err != nil {
+		return v, err
+	}
+	r.logf("%s: %s", arch.Name, v)
+	r.mu.Lock()
+	r.verdicts[arch.Name] = v
+	if r.first == nil {
+		r.first = &v
+	}
+	r.mu.Unlock()
+	return v, nil
+}
+
+// verdict is the first accelerator verdict of the command, for its
+// results.
+func (r *runner) verdict() results.Verdict {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.first == nil {
+		return results.Verdict{}
+	}
+	return results.Verdict{Accel: string(r.first.Accel), Reason: r.first.Reason}
+}
+
+// probe boots the base image under accel and waits for the guest's hello.
+func (r *runner) probe(ctx context.Context, k *kernels.Kernel, arch vm.Arch, accel vm.Accel) error {
+	r.logf("probing %s with a test boot of %s", accel, k.Name)
+	base, err := r.base(ctx, arch.GOARCH)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(r.RunDir, "probe-")
+	if err != nil {
+		return err
+	}
+	b := r.boot(ctx, bootRequest{
+		Dir: dir, Kernel: k, Arch: arch, Initrd: base, Accel: accel,
+		Append: []string{"--", "-probe=" + arch.Channel}, Timeout: vm.ProbeTimeout,
+	})
+	switch {
+	case b.Err != nil:
+		return b.Err
+	case b.Events.Hello != nil:
+		return nil
+	case b.Exit.Err != nil:
+		return b.Exit.Err
+	}
+	return fmt.Errorf("%w (%s after %.1fs)", vm.ErrNoHello, b.Exit.Reason, b.Exit.Duration.Seconds())
+}
+
+// pulled is one kernel of a command, fetched in the background.
+type pulled struct {
+	// cached is known at once: the kernel was in the cache.
+	cached bool
+	done   chan struct{}
+	// After done: the kernel, or why not, and how long the pull took.
+	k       *kernels.Kernel
+	err     error
+	seconds float64
+
+	configOnce sync.Once
+	config     map[string]string
+}
+
+// wait blocks until the pull has ended.
+func (p *pulled) wait() { <-p.done }
+
+// kernelConfig returns the kernel's build configuration, read once; nil
+// (logged) if it cannot be read.
+func (p *pulled) kernelConfig(r *runner) map[string]string {
+	p.configOnce.Do(func() {
+		var err error
+		if p.config, err = expect.ReadConfig(p.k.Config); err != nil {
+			r.logf("%s: %v", p.k.Name, err)
+		}
+	})
+	return p.config
+}
+
+// pull fetches specs in the background: downloads two at a time, while a
+// cached kernel is only checked and does not wait behind them.
+func (r *runner) pull(ctx context.Context, specs []kernels.Spec) []*pulled {
+	sem := make(chan struct{}, 2)
+	out := make([]*pulled, len(specs))
+	for i, spec := range specs {
+		p := &pulled{done: make(chan struct{})}
+		_, p.cached = r.Store.Cached(spec)
+		out[i] = p
+		go func() {
+			defer close(p.done)
+			if !p.cached {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+			}
+			t0 := time.Now()
+			r.progress(results.Progress{Column: spec.Name, Phase: results.PhaseFetching})
+			p.k, p.err = r.Store.Pull(ctx, spec)
+			p.seconds = time.Since(t0).Seconds()
+		}()
+	}
+	return out
+}
