@@ -203,7 +203,7 @@ func (m *matrixRun) column(ctx context.Context, c plan.Column, p *pulled, images
 	}
 	defer sched.Release()
 	m.bootColumn(ctx, c, p.k, images, kr)
-	m.judge(kr, config)
+	m.judge(kr, config, p.k.ModulesDir != "")
 	m.saveColumn(kr)
 	return kr
 }
@@ -294,8 +294,8 @@ func (m *matrixRun) guestConfig() *wire.Config {
 }
 
 // judge applies the expectation model to one finished column.
-func (m *matrixRun) judge(kr *results.KernelResult, config map[string]string) {
-	f := expect.Facts{Arch: kr.Kernel.Arch, Config: config, Accel: kr.Accel}
+func (m *matrixRun) judge(kr *results.KernelResult, config map[string]string, moduleTree bool) {
+	f := expect.Facts{Arch: kr.Kernel.Arch, Config: config, Accel: kr.Accel, ModuleTree: moduleTree}
 	var err error
 	if f.Major, f.Minor, err = expect.ParseRelease(kr.Kernel.Release); err != nil {
 		m.logf("%s: %v: no expectations", kr.Column(), err)

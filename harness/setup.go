@@ -48,7 +48,7 @@ type VMOptions struct {
 const (
 	// RunTimeout and RunCPUs are the defaults of Run (and bench).
 	RunTimeout = 5 * time.Minute
-	RunCPUs    = 1
+	RunCPUs    = 2
 	// ExecTimeout and ExecCPUs are the defaults of Exec.
 	ExecTimeout = 10 * time.Minute
 	ExecCPUs    = 2

@@ -11,6 +11,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/tests/fallback"
 	"github.com/bpfmatrix/bpfmatrix/tests/kprobe"
 	"github.com/bpfmatrix/bpfmatrix/tests/lsm"
+	"github.com/bpfmatrix/bpfmatrix/tests/machine"
 	"github.com/bpfmatrix/bpfmatrix/tests/perf"
 	"github.com/bpfmatrix/bpfmatrix/tests/socket"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
@@ -24,6 +25,7 @@ import (
 
 // All are the built-in suites, in the order the harness runs them.
 var All = []suite.Suite{
+	machine.Suite,
 	kprobe.Suite,
 	uprobe.Suite,
 	tracing.Suite,

@@ -32,6 +32,9 @@ type Facts struct {
 	LSM []string
 	// Accel is the accelerator the VM runs under (kvm or tcg).
 	Accel string
+	// ModuleTree says the kernel came with its module tree
+	// (lib/modules/<release>).
+	ModuleTree bool
 }
 
 // AtLeast reports whether the kernel is version major.minor or newer.

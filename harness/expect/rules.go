@@ -31,6 +31,10 @@ var (
 	UprobeMulti = func(f Facts) bool { return f.AtLeast(6, 6) }
 	// Ringbuf: the BPF ring buffer arrived in 5.8.
 	Ringbuf = func(f Facts) bool { return f.AtLeast(5, 8) }
+	// HasConfig: the kernel came with its build configuration.
+	HasConfig = func(f Facts) bool { return len(f.Config) > 0 }
+	// HasModuleTree: the kernel came with its module tree.
+	HasModuleTree = func(f Facts) bool { return f.ModuleTree }
 )
 
 // Sources the rules share.

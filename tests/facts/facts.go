@@ -46,7 +46,7 @@ func (s Suite) Model() expect.Model {
 
 // All are the built-in suites' facts, in the order the suites run
 // (tests.All lists the suites in the same order).
-var All = []Suite{Kprobe, Uprobe, Tracing, Tracepoint, Socket, Cgroup, Perf, TC, XDP, LSM, Transport, Fallback}
+var All = []Suite{Machine, Kprobe, Uprobe, Tracing, Tracepoint, Socket, Cgroup, Perf, TC, XDP, LSM, Transport, Fallback}
 
 // Model is the expectation model of the built-in suites: every suite's
 // rules, in the order of All.

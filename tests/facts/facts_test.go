@@ -19,5 +19,5 @@ func TestModelNamesRulesBySuite(t *testing.T) {
 	assert.Equal(t, "demo/TestAlpha", m[0].Test)
 	assert.Equal(t, "demo/TestBeta", m[1].Test)
 	assert.Equal(t, "TestAlpha", s.Rules[0].Test, "the suite's own rules are not renamed")
-	assert.Equal(t, "kprobe/TestKprobe", Model()[0].Test, "the model of All starts with the first suite's first rule")
+	assert.Equal(t, "machine/TestCPUs", Model()[0].Test, "the model of All starts with the first suite's first rule")
 }

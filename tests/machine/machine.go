@@ -28,12 +28,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
+	"github.com/bpfmatrix/bpfmatrix/tests/facts"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 	"github.com/bpfmatrix/bpfmatrix/tests/testutil"
 )
 
 // Suite holds this package's tests; package tests runs it in the guest.
-var Suite = suite.New("machine", TestCPUs, TestClock, TestKernelConfig, TestModules)
+var Suite = suite.For(facts.Machine, TestCPUs, TestClock, TestKernelConfig, TestModules)
 
 const family = "machine"
 
