@@ -65,19 +65,19 @@ func TestCellText(t *testing.T) {
 		want string
 		md   string
 	}{
-		{"pass", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "bpf_link (tcx)"}, "pass (bpf_link (tcx))", "✅ bpf_link (tcx)"},
-		{"fallback", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "kprobe (fallback: fentry: no)"}, "pass (kprobe)*", "✅ kprobe ↩️"},
-		{"fail", okK, &harness.TestResult{Result: harness.Fail}, "FAIL", "❌ **fail**"},
-		{"unsupported expected", okK, &harness.TestResult{Result: harness.Unsupported, Expect: &harness.Expectation{Met: true}}, "unsupported =", "➖ unsupported 🎯"},
-		{"unexpected", okK, &harness.TestResult{Result: harness.Pass, Expect: &harness.Expectation{Met: false}}, "!! pass", "‼️ **UNEXPECTED** ✅"},
-		{"skip", okK, &harness.TestResult{Result: harness.Skip}, "skip", "⏭️ skip"},
-		{"missing", okK, nil, "-", "·"},
-		{"not run", deadK, nil, "not run", "⛔ not run"},
+		{"pass", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "bpf_link (tcx)"}, "✓ tcx", "✅ bpf_link (tcx)"},
+		{"fallback", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "kprobe (fallback: fentry: no)"}, "✓ kp*", "✅ kprobe ↩️"},
+		{"fail", okK, &harness.TestResult{Result: harness.Fail}, "✗", "❌ **fail**"},
+		{"unsupported expected", okK, &harness.TestResult{Result: harness.Unsupported, Expect: &harness.Expectation{Met: true}}, "–", "➖ unsupported 🎯"},
+		{"unexpected", okK, &harness.TestResult{Result: harness.Pass, Expect: &harness.Expectation{Met: false}}, "!✓", "‼️ **UNEXPECTED** ✅"},
+		{"skip", okK, &harness.TestResult{Result: harness.Skip}, "○", "⏭️ skip"},
+		{"missing", okK, nil, "·", "·"},
+		{"not run", deadK, nil, "⊘", "⛔ not run"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := classify(tt.k, tt.t)
-			assert.Equal(t, tt.want, CellText(c))
+			assert.Equal(t, tt.want, CellText(c, MechanismCodes(&Matrix{})))
 			assert.Equal(t, tt.md, MarkdownCell(c))
 		})
 	}
@@ -97,31 +97,33 @@ func TestLabels(t *testing.T) {
 func TestTextFixture(t *testing.T) {
 	out := render(t, load(t, fixtureExpect), FormatText)
 	for _, want := range []string{
-		"TEST", "debian-7.2",
-		"!! pass (perf_event ioctl)*",
-		"unsupported =",
-		"not run",
+		"TEST", "7.2",
+		"!✓ io*",
+		"–",
+		"⊘",
 		"debian-7.2: timeout: killed after 5m0s",
 		"!! UNEXPECTED lsm/TestLSMFileOpen on debian-6.12: got pass (bpf_link (tracing)), the model expects unsupported",
-		"fallback* kprobe/TestKprobe on debian-6.12: used perf_event ioctl; fallback: bpf_link (perf_event): not supported",
+		"fallbacks: 1 fallback cell, 1 reason",
+		"bpf_link (perf_event) -> perf_event ioctl: not supported",
+		"kprobe/TestKprobe on amd64 6.12",
 		"--- FAIL kprobe/TestKretprobe on debian-5.10",
 		"got 12, want 13",
 		Legend,
 		"FAIL: 3 kernels (1 not ok), 9 passed, 2 failed, 2 unsupported, 0 skipped, 2 not run; 1 fallback, 2 unexpected in 312.5s",
 	} {
-		assert.Contains(t, out, want)
+		assert.Contains(t, flat(out), want)
 	}
 	assert.NotContains(t, out, "\x1b", "plain text has no escapes, not even the guest console's")
 	assert.Contains(t, out, "^[[31mred", "console escapes are shown in caret notation")
 
 	var col bytes.Buffer
 	require.NoError(t, Text(&col, load(t, fixtureExpect), TextOptions{Color: true}))
-	assert.Contains(t, col.String(), sgrUnexpected+"!! pass (perf_event ioctl)*")
-	assert.Contains(t, col.String(), sgrFail+"FAIL")
-	assert.Regexp(t, `kprobe/TestKprobe\s+\x1b\[32mpass \(perf_event ioctl\)\x1b\[0m\s+\x1b`, col.String(), "padding stays outside the colour")
+	assert.Contains(t, col.String(), sgrUnexpected+"!✓ io*")
+	assert.Contains(t, col.String(), sgrFail+"✗")
+	assert.Regexp(t, `kprobe/TestKprobe\s+│ \x1b\[32m✓ io\x1b\[0m\s+\x1b`, col.String(), "padding stays outside the colour")
 
 	ok := render(t, load(t, fixture), FormatText)
-	assert.Regexp(t, `tc/TestTCX\s+unsupported\s+pass \(bpf_link \(tcx\)\)`, ok)
+	assert.Regexp(t, `tc/TestTCX\s+│ –\s+✓ tcx`, ok)
 	assert.Contains(t, ok, "PASS: 2 kernels (0 not ok), 8 passed, 0 failed, 2 unsupported, 0 skipped; 0 fallback, 0 unexpected in 37.9s")
 }
 
