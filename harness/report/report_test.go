@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -65,20 +66,20 @@ func TestCellText(t *testing.T) {
 		want string
 		md   string
 	}{
-		{"pass", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "bpf_link (tcx)"}, "✓ tcx", "✅ bpf_link (tcx)"},
-		{"fallback", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "kprobe (fallback: fentry: no)"}, "✓ kp*", "✅ kprobe ↩️"},
-		{"fail", okK, &harness.TestResult{Result: harness.Fail}, "✗", "❌ **fail**"},
-		{"unsupported expected", okK, &harness.TestResult{Result: harness.Unsupported, Expect: &harness.Expectation{Met: true}}, "–", "➖ unsupported 🎯"},
-		{"unexpected", okK, &harness.TestResult{Result: harness.Pass, Expect: &harness.Expectation{Met: false}}, "!✓", "‼️ **UNEXPECTED** ✅"},
-		{"skip", okK, &harness.TestResult{Result: harness.Skip}, "○", "⏭️ skip"},
+		{"pass", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "bpf_link (tcx)"}, "✓ tcx", "✅ tcx"},
+		{"fallback", okK, &harness.TestResult{Result: harness.Pass, Mechanism: "kprobe (fallback: fentry: no)"}, "✓ kp*", "✅ kp ↩️"},
+		{"fail", okK, &harness.TestResult{Result: harness.Fail}, "✗", "❌"},
+		{"unsupported expected", okK, &harness.TestResult{Result: harness.Unsupported, Expect: &harness.Expectation{Met: true}}, "–", "➖"},
+		{"unexpected", okK, &harness.TestResult{Result: harness.Pass, Expect: &harness.Expectation{Met: false}}, "!✓", "‼️ ✅"},
+		{"skip", okK, &harness.TestResult{Result: harness.Skip}, "○", "⏭️"},
 		{"missing", okK, nil, "·", "·"},
-		{"not run", deadK, nil, "⊘", "⛔ not run"},
+		{"not run", deadK, nil, "⊘", "⛔"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := classify(tt.k, tt.t)
 			assert.Equal(t, tt.want, CellText(c, MechanismCodes(&Matrix{})))
-			assert.Equal(t, tt.md, MarkdownCell(c))
+			assert.Equal(t, tt.md, MarkdownCell(c, MechanismCodes(&Matrix{})))
 		})
 	}
 }
@@ -236,26 +237,62 @@ func TestMarkdown(t *testing.T) {
 	out := render(t, load(t, fixtureExpect), FormatMarkdown)
 	for _, want := range []string{
 		"## ❌ bpfmatrix",
-		"| test | debian-5.10 | debian-6.12 | debian-7.2 |",
+		"| test | amd64<br>5.10 | amd64<br>6.12 | amd64<br>7.2 |",
 		"|---|---|---|---|",
-		"| `kprobe/TestKprobe` | ✅ perf_event ioctl | ‼️ **UNEXPECTED** ✅ perf_event ioctl ↩️ | ✅ bpf_link (perf_event) |",
-		"| `tc/TestTCX` | ➖ unsupported 🎯 | ✅ bpf_link (tcx) 🎯 | ⛔ not run |",
+		"| `kprobe/TestKprobe` | ✅ io | ‼️ ✅ io ↩️ | ✅ pl |",
+		"| `tc/TestTCX` | ➖ | ✅ tcx | ⛔ |",
+		"- **io** perf_event ioctl",
 		"### ‼️ Unexpected cells",
 		"### ⛔ VMs that did not finish",
 		"### ❌ Failures",
 		"<details><summary><code>kprobe/TestKretprobe</code> on <b>debian-5.10</b></summary>",
-		"### ↩️ Fallback mechanisms",
+		"<details><summary>↩️ Fallback mechanisms: 1 cell, 1 reason</summary>",
+		"- bpf_link (perf_event) -&gt; perf_event ioctl: not supported<br>*model: kprobe links need Linux &gt;= 5.15 [min kernel version 5.15]*<br>kprobe/TestKprobe on amd64 6.12",
 		"requires &gt;= v6.6",
 	} {
 		assert.Contains(t, out, want)
 	}
-	// Every table row has as many cells as the header.
+	// Every row of the matrix has as many cells as the header.
 	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "| ") {
+		if strings.HasPrefix(l, "| `") || strings.HasPrefix(l, "| test") || strings.HasPrefix(l, "| *vm*") {
 			assert.Equal(t, 5, strings.Count(strings.ReplaceAll(l, `\|`, ""), "|"), l)
 		}
 	}
 	assert.NotContains(t, out, "\x1b")
+}
+
+// TestMarkdownFitsGitHub checks that the default matrix's table fits
+// GitHub's page (about 1000 px, some 120 characters of its font): each
+// row, as rendered (markup and the header's line breaks removed, an emoji
+// two characters), and that the rows where every kernel agrees are folded
+// out of it with every detail section.
+func TestMarkdownFitsGitHub(t *testing.T) {
+	out := render(t, load(t, fixtureDefault), FormatMarkdown)
+	emoji := regexp.MustCompile(`[\x{2190}-\x{2BFF}\x{1F000}-\x{1FFFF}]\x{FE0F}?`)
+	rows := 0
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(l, "| ") || strings.HasPrefix(l, "| column") || strings.Count(l, "|") < 10 {
+			continue
+		}
+		rows++
+		cells := strings.Split(strings.Trim(l, "|"), "|")
+		shown := 0
+		for _, c := range cells {
+			c = strings.NewReplacer("**", "", "`", "", "*", "").Replace(strings.TrimSpace(c))
+			w := 0
+			for _, part := range strings.Split(c, "<br>") {
+				w = max(w, width(emoji.ReplaceAllString(part, "xx")))
+			}
+			shown += w + 2
+		}
+		assert.LessOrEqual(t, shown, 120, "rendered %d wide: %s", shown, l)
+	}
+	assert.Equal(t, 20+2, rows, "the header, the 20 rows that differ and the vm row")
+	assert.Contains(t, out, "<details><summary>10 rows where every kernel agrees</summary>")
+	assert.Contains(t, out, "- `socket/TestSocketFilter`: ✅ so")
+	assert.Contains(t, out, "<details><summary>↩️ Fallback mechanisms: 34 cells, 9 reasons</summary>")
+	assert.Contains(t, out, "<details><summary>➖ Unsupported: 21 cells, 4 reasons</summary>")
+	assert.Contains(t, out, "fentry -&gt; kprobe: create raw tracepoint: not supported")
 }
 
 func TestHTMLSelfContained(t *testing.T) {
