@@ -271,7 +271,7 @@ func (t *table) write(p *printer) {
 				wi = i
 			}
 		}
-		if colW[wi] <= 4 {
+		if colW[wi] <= 1 {
 			break
 		}
 		colW[wi]--

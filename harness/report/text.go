@@ -13,12 +13,16 @@ import (
 // terminal and COLUMNS is not set.
 const DefaultWidth = 120
 
+// MinWidth is the narrowest text report: a narrower width is taken as
+// this one.
+const MinWidth = 30
+
 // TextOptions configure Text.
 type TextOptions struct {
 	// Color adds ANSI colours (see ColorEnabled).
 	Color bool
 	// Width is the widest line Text prints, in terminal cells (see
-	// OutputWidth); 0 means DefaultWidth.
+	// OutputWidth); 0 means DefaultWidth, and at least MinWidth.
 	Width int
 	// Show selects the rows of the matrix; "" is ShowAll.
 	Show Show
@@ -166,7 +170,7 @@ func (p *printer) items(first, indent string, items []string) {
 			p.line(cur + " |")
 			cur = indent
 		}
-		ls := wrap(cur, indent, it, p.width)
+		ls := wrap(cur, indent, it, p.width-2)
 		for _, l := range ls[:len(ls)-1] {
 			p.line(l)
 		}
@@ -197,6 +201,7 @@ func Text(w io.Writer, r *harness.Result, opts TextOptions) error {
 	if p.width <= 0 {
 		p.width = DefaultWidth
 	}
+	p.width = max(p.width, MinWidth)
 	show := opts.Show
 	if show == "" {
 		show = ShowAll

@@ -295,3 +295,18 @@ func TestShellWrap(t *testing.T) {
 		assert.Equal(t, string(wantOut), string(gotOut), "at %d columns:\n%s", limit, script)
 	}
 }
+
+// TestTextFitsEveryWidth sweeps the widths from MinWidth up: no line is
+// ever wider, and a narrower request is taken as MinWidth.
+func TestTextFitsEveryWidth(t *testing.T) {
+	for _, r := range []*harness.Result{load(t, fixtureDefault), broken(t), load(t, fixtureExpect)} {
+		for w := MinWidth; w <= 130; w += 3 {
+			var b bytes.Buffer
+			require.NoError(t, Text(&b, r, TextOptions{Width: w, Color: true}))
+			assertFits(t, b.String(), w)
+		}
+		var b bytes.Buffer
+		require.NoError(t, Text(&b, r, TextOptions{Width: 10}))
+		assertFits(t, b.String(), MinWidth)
+	}
+}
