@@ -103,6 +103,7 @@ func fit(t *testing.T, dom string) (doc, window, matrix, box int) {
 // the default matrix (a real 9-column run) needs no horizontal scrolling,
 // neither of the page nor of the matrix in its box, also with the details
 // of the cell with the longest output open and with a VM that timed out.
+// The details panel never covers the matrix (at 960 px it goes below it).
 // The filters hide the rows they should. With BPFMATRIX_UPDATE_SCREENSHOT=1
 // it also refreshes docs/matrix.png and docs/matrix-differs.png.
 func TestHTMLFitsTheScreen(t *testing.T) {
@@ -125,7 +126,8 @@ func TestHTMLFitsTheScreen(t *testing.T) {
 	})
 	require.Greater(t, longest, 100, "a cell whose output is wider than the panel")
 
-	for _, size := range []string{"1280,800", "1600,1000"} {
+	// 960 px wide: the panel goes below the matrix.
+	for _, size := range []string{"1280,800", "1600,1000", "960,800"} {
 		for _, page := range []string{def, def + "#cell=" + cell, bad, bad + "#cell=c1-2"} {
 			t.Run(size+"/"+filepath.Base(page), func(t *testing.T) {
 				dom, log := runChromium(t, bin, "file://"+page, "--window-size="+size, "--dump-dom")
@@ -135,6 +137,7 @@ func TestHTMLFitsTheScreen(t *testing.T) {
 				assert.Equal(t, want, window, "the window is as wide as asked")
 				assert.LessOrEqual(t, doc, window, "the page is not wider than the window")
 				assert.LessOrEqual(t, matrix, box, "the matrix is not wider than its box")
+				assert.Contains(t, dom, `data-panel-covers="false"`, "the details panel is beside the matrix, not over it")
 			})
 		}
 	}

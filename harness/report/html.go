@@ -67,15 +67,15 @@ type htmlReason struct {
 }
 
 type htmlPage struct {
-	Verdict, Summary, Started, Legend string
-	Result                            *harness.Result
-	Groups                            []htmlGroup
-	Columns                           []htmlColumn
-	Rows                              []htmlRow
-	Stats                             Stats
-	Filters                           []htmlFilter
-	Codes                             []string
-	Reasons                           []htmlReasons
+	Verdict, Summary, Started string
+	Result                    *harness.Result
+	Groups                    []htmlGroup
+	Columns                   []htmlColumn
+	Rows                      []htmlRow
+	Stats                     Stats
+	Filters                   []htmlFilter
+	Codes                     []string
+	Reasons                   []htmlReasons
 }
 
 // htmlClass returns the CSS classes of a cell.
@@ -140,7 +140,7 @@ func HTML(w io.Writer, r *harness.Result) error {
 	m := Build(r)
 	lay := NewLayout(m)
 	codes := MechanismCodes(m)
-	p := htmlPage{Verdict: m.Verdict(), Summary: m.Summary(), Legend: Legend, Result: r, Stats: m.Stats(), Codes: codes.Legend()}
+	p := htmlPage{Verdict: m.Verdict(), Summary: m.Summary(), Result: r, Stats: m.Stats(), Codes: codes.Legend()}
 	if !r.Started.IsZero() {
 		p.Started = r.Started.UTC().Format(time.RFC3339)
 	}
