@@ -2,6 +2,8 @@ package report
 
 import (
 	"strings"
+
+	"github.com/bpfmatrix/bpfmatrix/harness"
 )
 
 // Step is one failed step of a fallback chain: the mechanism tried and
@@ -110,7 +112,7 @@ func (m *Matrix) FallbackGroups(rows []int) []Group {
 // group.
 func (m *Matrix) UnsupportedGroups(rows []int) []Group {
 	return m.group(rows, func(c Cell) (string, bool) {
-		if c.Outcome() != "unsupported" {
+		if c.Outcome() != harness.Unsupported {
 			return "", false
 		}
 		r := c.Test.Reason

@@ -86,7 +86,9 @@ func pageWidth(pg page, colW []int, testW, gap int) int {
 // them do not fit side by side.
 func writeGrid(p *printer, m *Matrix, lay *Layout, codes *Codes, rows []int) {
 	if len(rows) == 0 {
-		p.line("(no rows to show)")
+		if len(m.Rows) == 0 {
+			p.line("(no tests ran)")
+		}
 		return
 	}
 	folded := map[int]bool{}

@@ -208,6 +208,12 @@ func TestTextShow(t *testing.T) {
 			assert.Contains(t, flat(out), "!! UNEXPECTED lsm/TestLSMFileOpen on debian-5.10")
 		})
 	}
+	// A selection without rows prints no grid, only what it left out.
+	var b bytes.Buffer
+	require.NoError(t, Text(&b, load(t, fixtureDefault), TextOptions{Width: 120, Show: ShowFail}))
+	assert.NotContains(t, b.String(), "│")
+	assert.True(t, strings.HasPrefix(b.String(), "0 of 30 rows (--show fail;"), b.String())
+
 	_, err := ParseShow("some")
 	assert.ErrorContains(t, err, "all, fail, fallback, unexpected, differs")
 }
