@@ -103,7 +103,8 @@ func fit(t *testing.T, dom string) (doc, window, matrix, box int) {
 // the default matrix (a real 9-column run) needs no horizontal scrolling,
 // neither of the page nor of the matrix in its box, also with the details
 // of the cell with the longest output open and with a VM that timed out.
-// The details panel never covers the matrix (at 960 px it goes below it).
+// The details panel never covers the matrix (at 960 px it goes below it);
+// in a small window the header row and the test column are sticky.
 // The filters hide the rows they should. With BPFMATRIX_UPDATE_SCREENSHOT=1
 // it also refreshes docs/matrix.png and docs/matrix-differs.png.
 func TestHTMLFitsTheScreen(t *testing.T) {
@@ -141,6 +142,12 @@ func TestHTMLFitsTheScreen(t *testing.T) {
 			})
 		}
 	}
+
+	// In a small window the matrix scrolls in its box both ways; the
+	// header row and the test column stay in view.
+	dom, log := runChromium(t, bin, "file://"+def+"#selftest", "--window-size=700,500", "--dump-dom")
+	assert.Empty(t, consoleProblems(log))
+	assert.Contains(t, dom, `data-sticky="true true true true"`, "scrolled down and right, header and first column in view")
 
 	tests := []struct {
 		show string
