@@ -55,9 +55,8 @@ type htmlFilter struct {
 }
 
 type htmlReasons struct {
-	Title, Class string
-	Cells        int
-	Groups       []htmlReason
+	Heading, Class string
+	Groups         []htmlReason
 }
 
 type htmlReason struct {
@@ -199,11 +198,13 @@ func HTML(w io.Writer, r *harness.Result) error {
 		if len(rs.groups) == 0 {
 			continue
 		}
-		hr := htmlReasons{Title: rs.title, Class: rs.class}
+		hr := htmlReasons{Class: rs.class}
+		n := 0
 		for _, g := range rs.groups {
-			hr.Cells += len(g.Cells)
+			n += len(g.Cells)
 			hr.Groups = append(hr.Groups, htmlReason{Text: g.Text, Rules: g.Rules, Uses: usesOf(m, lay, g)})
 		}
+		hr.Heading = fmt.Sprintf("%s: %s, %s", rs.title, plural(n, "cell"), plural(len(hr.Groups), "reason"))
 		p.Reasons = append(p.Reasons, hr)
 	}
 	var b strings.Builder

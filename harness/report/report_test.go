@@ -306,5 +306,7 @@ func TestHTMLSelfContained(t *testing.T) {
 	assert.Contains(t, out, `class="cell notrun"`)
 	assert.Contains(t, out, "kprobe links need Linux &gt;= 5.15")
 	assert.Contains(t, out, "rcu_preempt detected stalls")
+	assert.Contains(t, out, "Fallbacks: 1 cell, 1 reason</h2>")
+	assert.Contains(t, out, "bpf_link (perf_event) -&gt; perf_event ioctl: not supported")
 	assert.NotContains(t, out, "\x1b")
 }
