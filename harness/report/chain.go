@@ -9,15 +9,21 @@ import (
 // Step is one failed step of a fallback chain: the mechanism tried and
 // why it failed.
 type Step struct {
-	Mechanism, Reason string
+	// Mechanism is what was tried, e.g. "fentry".
+	Mechanism string
+	// Reason is why it failed, e.g. "create raw tracepoint: not
+	// supported".
+	Reason string
 }
 
 // Chain is the fallback chain of one cell, read from its mechanism
 // ("kprobe (fallback: fentry: not supported)"): the steps that failed, in
 // order, and the mechanism that won.
 type Chain struct {
+	// Failed are the steps that failed, in the order they were tried.
 	Failed []Step
-	Used   string
+	// Used is the mechanism that won.
+	Used string
 }
 
 // ParseChain reads the chain of a cell. Steps are written "mechanism:
@@ -82,7 +88,8 @@ func (ch Chain) String() string {
 	return ch.Path()
 }
 
-// Place is one cell of the matrix by its row and column index.
+// Place is one cell of the matrix by its row and column index
+// (Matrix.Cells[Row][Col]).
 type Place struct{ Row, Col int }
 
 // Group is a set of cells that share one explanation: the same fallback

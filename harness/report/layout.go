@@ -6,7 +6,9 @@ import (
 
 // ArchGroup is the columns of one architecture, in matrix order.
 type ArchGroup struct {
-	Arch    string
+	// Arch is the kernels' architecture, e.g. "arm64".
+	Arch string
+	// Columns are indexes into Matrix.Columns.
 	Columns []int
 }
 
