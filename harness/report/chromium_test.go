@@ -129,7 +129,8 @@ func TestHTMLFitsTheScreen(t *testing.T) {
 
 	// 960 px wide: the panel goes below the matrix.
 	for _, size := range []string{"1280,800", "1600,1000", "960,800"} {
-		for _, page := range []string{def, def + "#cell=" + cell, bad, bad + "#cell=c1-2"} {
+		// The broken run opens its first unexpected cell by itself.
+		for _, page := range []string{def + "#cell=" + cell, bad} {
 			t.Run(size+"/"+filepath.Base(page), func(t *testing.T) {
 				dom, log := runChromium(t, bin, "file://"+page, "--window-size="+size, "--dump-dom")
 				assert.Empty(t, consoleProblems(log))
