@@ -14,7 +14,7 @@ import (
 )
 
 const reportUsage = `Usage:
-  bpfmatrix report [--format text|json|junit|markdown|html] [-o FILE] results.json
+  bpfmatrix report [--format text|json|junit|markdown|html] [--show WHICH] [-o FILE] results.json
   bpfmatrix report merge [-o FILE] a.json b.json ...
   bpfmatrix report diff old.json new.json
 
