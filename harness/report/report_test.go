@@ -310,3 +310,22 @@ func TestHTMLSelfContained(t *testing.T) {
 	assert.Contains(t, out, "bpf_link (perf_event) -&gt; perf_event ioctl: not supported")
 	assert.NotContains(t, out, "\x1b")
 }
+
+// TestTextMatrix is the plain matrix that harness.Result.WriteMatrix
+// printed before report.Text became the one text renderer (the same test
+// as on the refactor branch, with the compact cells).
+func TestTextMatrix(t *testing.T) {
+	r := &harness.Result{Complete: true, Kernels: []harness.KernelResult{
+		{Kernel: harness.KernelInfo{Name: "debian-5.10", Release: "5.10.0-32-cloud-amd64"}, Status: harness.StatusOK, Tests: []harness.TestResult{{Suite: "kprobe", Name: "TestK", Result: harness.Pass}}},
+		{Kernel: harness.KernelInfo{Name: "debian-6.1"}, Status: harness.StatusPanic, Error: "guest kernel panic", PanicLines: []string{"Kernel panic - not syncing"}, ConsoleLog: "/x/console.log",
+			Tests: []harness.TestResult{{Suite: "kprobe", Name: "TestK", Result: harness.Fail, Reason: "the test never finished", Output: "line\n"}}},
+	}}
+	var b strings.Builder
+	require.NoError(t, Text(&b, r, TextOptions{}))
+	out := b.String()
+	assert.Regexp(t, `kprobe/TestK\s+│ ✓\s+✗`, out)
+	assert.Contains(t, out, "debian-6.1: panic: guest kernel panic")
+	assert.Contains(t, out, "console log: /x/console.log")
+	assert.Contains(t, out, "--- FAIL kprobe/TestK on debian-6.1: the test never finished")
+	assert.Contains(t, out, "FAIL: 2 kernels (1 not ok), 1 passed, 1 failed, 0 unsupported")
+}
