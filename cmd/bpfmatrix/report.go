@@ -6,18 +6,23 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
 )
 
 const reportUsage = `Usage:
-  bpfmatrix report [--format text|json|junit|markdown|html] [-o FILE] results.json
+  bpfmatrix report [--format text|json|junit|markdown|html] [--show WHICH] [-o FILE] results.json
   bpfmatrix report merge [-o FILE] a.json b.json ...
   bpfmatrix report diff old.json new.json
 
 report renders a results file written by "bpfmatrix run --json" in any
-format; the output is the same, byte for byte, as what run wrote.
+format; the output is the same, byte for byte, as what run wrote. The
+text matrix fits the terminal (COLUMNS, else the terminal's width, else
+120 columns); --show selects its rows: all, fail, fallback, unexpected
+or differs (the rows where the kernels do not all agree).
 merge combines the results of the shards of one run (run --shard i/n):
 columns in catalog order, complete only if every shard is, seconds of the
 slowest shard. diff lists the cells that changed between two runs,
@@ -38,12 +43,17 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 	fs := newFlagSet("report", reportUsage, stderr)
 	format := fs.String("format", "text", "output `FORMAT`: text, json, junit, markdown or html")
 	out := fs.String("o", "", "write to `FILE` instead of stdout")
+	showFlag := fs.String("show", "all", "rows of the text matrix to show: `WHICH` of "+showNames())
 	if help, err := parseReportFlags(fs, args); help || err != nil {
 		return err
 	}
 	f, err := report.ParseFormat(*format)
 	if err != nil {
 		return fmt.Errorf("%w: --format: %v", errUsage, err)
+	}
+	show, err := report.ParseShow(*showFlag)
+	if err != nil {
+		return fmt.Errorf("%w: --show: %v", errUsage, err)
 	}
 	if fs.NArg() != 1 {
 		return fmt.Errorf("%w: report needs exactly one results file (written by run --json), got %d arguments", errUsage, fs.NArg())
@@ -52,13 +62,33 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 	if err != nil {
 		return err
 	}
+	if *out != "" && f == report.FormatText && show != report.ShowAll {
+		return atomicfile.Write(*out, 0o644, func(w io.Writer) error {
+			return report.Text(w, res, report.TextOptions{Show: show})
+		})
+	}
 	if *out != "" {
 		return report.WriteFile(*out, res, f)
 	}
 	if f == report.FormatText {
-		return report.Text(stdout, res, report.TextOptions{Color: report.ColorEnabled(stdout)})
+		return report.Text(stdout, res, textOptions(stdout, show))
 	}
 	return report.Render(stdout, res, f)
+}
+
+// textOptions are the options of the text matrix on w: colour and width
+// of the terminal (or COLUMNS), and the rows --show selects.
+func textOptions(w io.Writer, show report.Show) report.TextOptions {
+	return report.TextOptions{Color: report.ColorEnabled(w), Width: report.OutputWidth(w), Show: show}
+}
+
+// showNames lists the values of --show.
+func showNames() string {
+	names := make([]string, len(report.Shows))
+	for i, s := range report.Shows {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }
 
 func reportMerge(stdout, stderr io.Writer, args []string) error {

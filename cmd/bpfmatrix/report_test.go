@@ -5,7 +5,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -23,6 +26,7 @@ const (
 // TestReportRerendersRun checks that report writes, byte for byte, what
 // run writes for the same results (run uses report.WriteFile).
 func TestReportRerendersRun(t *testing.T) {
+	t.Setenv("COLUMNS", "") // the width of a file: report.DefaultWidth
 	res, err := results.ReadJSON(fixtureExpect)
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -40,6 +44,38 @@ func TestReportRerendersRun(t *testing.T) {
 			assert.Equal(t, readFile(t, want), stdout.String())
 		})
 	}
+}
+
+// TestReportFitsColumns is the done-when of issue 16: `COLUMNS=120
+// bpfmatrix report results.json` of the default matrix prints no line
+// wider than 120 and still names every fallback and unsupported reason;
+// --show narrows the rows.
+func TestReportFitsColumns(t *testing.T) {
+	const path = "../../harness/report/testdata/results-default.json"
+	res, err := results.ReadJSON(path)
+	require.NoError(t, err)
+	for _, cols := range []string{"120", "90"} {
+		t.Run(cols, func(t *testing.T) {
+			t.Setenv("COLUMNS", cols)
+			var stdout, stderr bytes.Buffer
+			require.NoError(t, reportCmd(context.Background(), &stdout, &stderr, []string{path}))
+			limit, _ := strconv.Atoi(cols)
+			for _, l := range strings.Split(stdout.String(), "\n") {
+				assert.LessOrEqual(t, utf8.RuneCountInString(l), limit, "%q", l)
+			}
+			flat := strings.Join(strings.Fields(stdout.String()), " ")
+			m := report.Build(res)
+			for _, g := range append(m.FallbackGroups(m.Select(report.ShowAll)), m.UnsupportedGroups(m.Select(report.ShowAll))...) {
+				assert.Contains(t, flat, strings.Join(strings.Fields(g.Text), " "))
+			}
+		})
+	}
+	t.Setenv("COLUMNS", "120")
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, reportCmd(context.Background(), &stdout, &stderr, []string{"--show", "fallback", path}))
+	assert.Contains(t, stdout.String(), "7 of 30 rows (--show fallback;")
+	err = reportCmd(context.Background(), &stdout, &stderr, []string{"--show", "broken", path})
+	assert.ErrorIs(t, err, errUsage)
 }
 
 func readFile(t *testing.T, path string) string {

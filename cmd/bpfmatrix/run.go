@@ -50,6 +50,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	junitOut := fs.String("junit", "", "write the results as JUnit XML to `FILE` (one testsuite per kernel)")
 	markdownOut := fs.String("markdown", "", "write the matrix as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to `FILE`")
+	showFlag := fs.String("show", "all", "rows of the terminal matrix to show: `WHICH` of "+showNames())
 	shardFlag := fs.String("shard", "", "run only shard `I/N` of the kernels: kernel j (0-based, in --kernels order) goes to shard j%N+1; merge with \"bpfmatrix report merge\"")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
@@ -59,6 +60,10 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	}
 	if err := vf.validate(); err != nil {
 		return err
+	}
+	show, err := report.ParseShow(*showFlag)
+	if err != nil {
+		return fmt.Errorf("%w: --show: %v", errUsage, err)
 	}
 	if *parallel < 1 {
 		return fmt.Errorf("%w: --parallel %d: must be at least 1", errUsage, *parallel)
@@ -135,7 +140,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 			}
 		}
 	}
-	if err := report.Text(stdout, res, report.TextOptions{Color: report.ColorEnabled(stdout)}); err != nil {
+	if err := report.Text(stdout, res, textOptions(stdout, show)); err != nil {
 		return err
 	}
 	switch {

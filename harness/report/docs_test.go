@@ -37,6 +37,27 @@ func TestCIDocYAML(t *testing.T) {
 	require.NoError(t, yaml.Unmarshal([]byte(blocks[0][1]), &gh))
 	assert.Len(t, gh.Jobs["matrix"].Strategy.Matrix["shard"], 4)
 	assert.Equal(t, "matrix", gh.Jobs["report"].Needs)
+	// The jobs use the repository's action, with inputs it has.
+	ab, err := os.ReadFile("../../action.yml")
+	require.NoError(t, err)
+	var act struct {
+		Inputs map[string]any `yaml:"inputs"`
+	}
+	require.NoError(t, yaml.Unmarshal(ab, &act))
+	withs := map[string]map[string]any{}
+	for name, job := range gh.Jobs {
+		for _, step := range job.Steps {
+			if uses, _ := step["uses"].(string); strings.HasPrefix(uses, "bpfmatrix/bpfmatrix@") {
+				with, _ := step["with"].(map[string]any)
+				withs[name] = with
+				for k := range with {
+					assert.Contains(t, act.Inputs, k, "job %s gives the action input %s", name, k)
+				}
+			}
+		}
+	}
+	assert.Equal(t, "${{ matrix.shard }}/4", withs["matrix"]["shard"], "each shard job runs its shard through the action")
+	assert.NotEmpty(t, withs["report"]["merge"], "the report job merges through the action")
 	text := string(b)
 	for _, want := range []string{"--shard", "report merge", "GITHUB_STEP_SUMMARY", "--format html", "--format junit", "report diff"} {
 		assert.True(t, strings.Contains(text, want), want)

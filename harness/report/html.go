@@ -18,50 +18,81 @@ var htmlTmpl = template.Must(template.New("report").Parse(htmlTemplate))
 
 // htmlCell is one cell of the HTML matrix.
 type htmlCell struct {
-	ID, Class, Symbol, Text, Title string
+	ID, Class, Symbol, Code, Title string
 	Row                            string
 	Column                         string
 	ColumnIndex                    int
 	Cell                           Cell
+	Chain                          string
 	Output                         []string
 }
 
 type htmlColumn struct {
 	Index   int
 	Label   string
+	Head    []string
 	Kernel  *results.KernelResult
 	OK      bool
 	Console []string
 }
 
+type htmlGroup struct {
+	Arch    string
+	Columns []htmlColumn
+}
+
 type htmlRow struct {
-	ID    string
+	ID, Suite, Name string
+	// Flags are the --show selections the row belongs to, as CSS classes.
+	Flags string
 	Cells []htmlCell
 }
 
-type htmlPage struct {
-	Verdict, Summary, Started, Legend string
-	Result                            *results.Result
-	Columns                           []htmlColumn
-	Rows                              []htmlRow
-	Stats                             Stats
+type htmlFilter struct {
+	Show  Show
+	Label string
+	Rows  int
 }
 
-// htmlSymbol returns the symbol, CSS classes and short text of a cell.
-func htmlSymbol(c Cell) (symbol, class, text string) {
+type htmlReasons struct {
+	Heading, Class string
+	Groups         []htmlReason
+}
+
+type htmlReason struct {
+	Text  string
+	Rules []string
+	Uses  []string
+}
+
+type htmlPage struct {
+	Verdict, Summary, Started string
+	Result                    *results.Result
+	Groups                    []htmlGroup
+	Columns                   []htmlColumn
+	Rows                      []htmlRow
+	Stats                     Stats
+	Filters                   []htmlFilter
+	Codes                     []string
+	Reasons                   []htmlReasons
+}
+
+// htmlClass returns the CSS classes of a cell.
+func htmlClass(c Cell) string {
+	var class string
 	switch {
 	case c.Test == nil && c.NotRun:
-		symbol, class, text = "⊘", "notrun", "not run"
+		class = "notrun"
 	case c.Test == nil:
-		symbol, class, text = "·", "missing", ""
+		class = "missing"
 	case c.Test.Result == results.Pass:
-		symbol, class, text = "✓", "pass", c.Mechanism
+		class = "pass"
 	case c.Test.Result == results.Fail:
-		symbol, class, text = "✗", "fail", "fail"
+		class = "fail"
 	case c.Test.Result == results.Unsupported:
-		symbol, class, text = "–", "unsupported", "unsupported"
+		class = "unsupported"
 	default:
-		symbol, class, text = "○", "skip", string(c.Test.Result)
+		class = "skip"
 	}
 	if c.IsFallback() {
 		class += " fallback"
@@ -72,36 +103,109 @@ func htmlSymbol(c Cell) (symbol, class, text string) {
 	if c.Unexpected {
 		class += " unexpected"
 	}
-	return symbol, class, text
+	return class
+}
+
+// htmlTitle is a cell's tooltip: the test, the column and what happened.
+func htmlTitle(row, col string, c Cell) string {
+	s := row + " on " + col + ": "
+	switch {
+	case c.Test == nil && c.NotRun:
+		return s + "not run: the VM did not finish"
+	case c.Test == nil:
+		return s + "no such test"
+	}
+	s += string(c.Test.Result)
+	if ch, ok := ParseChain(c); ok {
+		s += " via " + ch.String()
+	} else if c.Mechanism != "" {
+		s += " via " + c.Mechanism
+	}
+	if c.Unexpected {
+		s += " (UNEXPECTED)"
+	}
+	return s
 }
 
 // HTML writes r as one self-contained HTML page (inline CSS and JS, no
-// network assets): the colour matrix; clicking a cell shows the test's
-// output, the mechanism and its fallback reasons, the expectation rule and
-// the column's console tail; clicking a column header shows the VM.
+// network assets) that fits a laptop screen: the compact matrix (columns
+// grouped by arch, sticky header and first column, filters for the rows
+// that fail, fall back, are unexpected or differ between kernels), the
+// fallbacks and unsupported cells grouped by reason, and beside the
+// matrix a panel that shows a clicked cell's result, fallback chain,
+// expectation rule, output and the column's console tail (a column
+// header shows the VM).
 func HTML(w io.Writer, r *results.Result) error {
 	m := Build(r)
-	p := htmlPage{Verdict: m.Verdict(), Summary: m.Summary(), Legend: Legend, Result: r, Stats: m.Stats()}
+	lay := NewLayout(m)
+	codes := MechanismCodes(m)
+	p := htmlPage{Verdict: m.Verdict(), Summary: m.Summary(), Result: r, Stats: m.Stats(), Codes: codes.Legend()}
 	if !r.Started.IsZero() {
 		p.Started = r.Started.UTC().Format(time.RFC3339)
 	}
 	for j, c := range m.Columns {
-		p.Columns = append(p.Columns, htmlColumn{Index: j, Label: c.Label, Kernel: c.Kernel,
+		p.Columns = append(p.Columns, htmlColumn{Index: j, Label: detailName(m, j), Head: lay.Header(j), Kernel: c.Kernel,
 			OK: c.Kernel.Status == results.StatusOK, Console: consoleOf(c.Kernel, 60)})
 	}
+	var order []int
+	for _, g := range lay.Groups {
+		hg := htmlGroup{Arch: g.Arch}
+		for _, j := range g.Columns {
+			hg.Columns = append(hg.Columns, p.Columns[j])
+			order = append(order, j)
+		}
+		p.Groups = append(p.Groups, hg)
+	}
+	for _, f := range []struct {
+		show  Show
+		label string
+	}{{ShowAll, "all"}, {ShowFail, "failed"}, {ShowUnexpected, "unexpected"}, {ShowFallback, "fallback"}, {ShowDiffers, "kernels differ"}} {
+		p.Filters = append(p.Filters, htmlFilter{Show: f.show, Label: f.label, Rows: len(m.Select(f.show))})
+	}
 	for i, id := range m.Rows {
-		row := htmlRow{ID: id}
-		for j, c := range m.Cells[i] {
-			sym, class, text := htmlSymbol(c)
-			title := id + " on " + m.Columns[j].Label
-			hc := htmlCell{ID: fmt.Sprintf("c%d-%d", i, j), Class: class, Symbol: sym, Text: text, Title: title,
-				Row: id, Column: m.Columns[j].Label, ColumnIndex: j, Cell: c}
+		suite, name, _ := strings.Cut(id, "/")
+		row := htmlRow{ID: id, Suite: suite, Name: name}
+		var flags []string
+		for _, s := range Shows[1:] {
+			if m.Selects(s, i) {
+				flags = append(flags, "is-"+string(s))
+			}
+		}
+		row.Flags = strings.Join(flags, " ")
+		for _, j := range order {
+			c := m.Cells[i][j]
+			code := ""
+			if c.Test != nil {
+				code = codes.Code(c.Mechanism)
+			}
+			hc := htmlCell{ID: fmt.Sprintf("c%d-%d", i, j), Class: htmlClass(c), Symbol: Symbol(c), Code: code,
+				Title: htmlTitle(id, detailName(m, j), c), Row: id, Column: detailName(m, j), ColumnIndex: j, Cell: c}
+			if ch, ok := ParseChain(c); ok {
+				hc.Chain = ch.String()
+			}
 			if c.Test != nil {
 				hc.Output = outputLines(c.Test.Output, 400)
 			}
 			row.Cells = append(row.Cells, hc)
 		}
 		p.Rows = append(p.Rows, row)
+	}
+	all := m.Select(ShowAll)
+	for _, rs := range []struct {
+		title, class string
+		groups       []Group
+	}{{"Fallbacks", "fallback", m.FallbackGroups(all)}, {"Unsupported", "unsupported", m.UnsupportedGroups(all)}} {
+		if len(rs.groups) == 0 {
+			continue
+		}
+		hr := htmlReasons{Class: rs.class}
+		n := 0
+		for _, g := range rs.groups {
+			n += len(g.Cells)
+			hr.Groups = append(hr.Groups, htmlReason{Text: g.Text, Rules: g.Rules, Uses: usesOf(m, lay, g)})
+		}
+		hr.Heading = fmt.Sprintf("%s: %s, %s", rs.title, plural(n, "cell"), plural(len(hr.Groups), "reason"))
+		p.Reasons = append(p.Reasons, hr)
 	}
 	var b strings.Builder
 	if err := htmlTmpl.Execute(&b, p); err != nil {

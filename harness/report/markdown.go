@@ -16,7 +16,6 @@ const (
 	mdSkip        = "⏭️"
 	mdNotRun      = "⛔"
 	mdFallback    = "↩️"
-	mdExpected    = "🎯"
 	mdUnexpected  = "‼️"
 )
 
@@ -26,36 +25,35 @@ func mdEscape(s string) string {
 	return r.Replace(s)
 }
 
-// MarkdownCell is the Markdown of a cell: a symbol and the mechanism.
-func MarkdownCell(c Cell) string {
+// MarkdownCell is the Markdown of a cell: a symbol and the mechanism's
+// code (see Codes), a fallback mark, and a mark in front of a cell that
+// contradicts the expectation model.
+func MarkdownCell(c Cell, codes *Codes) string {
 	var s string
 	switch {
 	case c.Test == nil && c.NotRun:
-		s = mdNotRun + " not run"
+		s = mdNotRun
 	case c.Test == nil:
 		s = "·"
 	case c.Test.Result == results.Pass:
 		s = mdPass
-		if c.Mechanism != "" {
-			s += " " + mdEscape(c.Mechanism)
-		}
 	case c.Test.Result == results.Fail:
-		s = mdFail + " **fail**"
+		s = mdFail
 	case c.Test.Result == results.Unsupported:
-		s = mdUnsupported + " unsupported"
+		s = mdUnsupported
 	case c.Test.Result == results.Skip:
-		s = mdSkip + " skip"
+		s = mdSkip
 	default:
 		s = mdEscape(string(c.Test.Result))
+	}
+	if code := codes.Code(c.Mechanism); code != "" && c.Test != nil {
+		s += " " + mdEscape(code)
 	}
 	if c.IsFallback() {
 		s += " " + mdFallback
 	}
-	if c.Expected {
-		s += " " + mdExpected
-	}
 	if c.Unexpected {
-		s = mdUnexpected + " **UNEXPECTED** " + s
+		s = mdUnexpected + " " + s
 	}
 	return s
 }
@@ -75,94 +73,124 @@ func writeBlock(w io.Writer, lines []string) {
 	fmt.Fprintf(w, "\n%s\n%s\n%s\n", f, text, f)
 }
 
-// Markdown writes r for $GITHUB_STEP_SUMMARY or a pull request comment:
-// the summary, the matrix as a table with symbols and a legend, then the
-// unexpected cells, fallbacks, VMs that did not finish (console tail) and
-// failures (output), the long parts folded in <details>.
+// Markdown writes r for $GITHUB_STEP_SUMMARY or a pull request comment,
+// narrow enough for GitHub's page: the summary, the rows where the
+// kernels differ as a table of compact cells (columns grouped by arch),
+// the rows where every kernel agrees folded below it, the legend, then
+// the unexpected cells, the VMs that did not finish (console tail), the
+// failures (output), and the fallbacks and unsupported cells grouped by
+// reason, the long parts folded in <details>.
 func Markdown(w io.Writer, r *results.Result) error {
 	m := Build(r)
+	lay := NewLayout(m)
+	codes := MechanismCodes(m)
 	icon := mdPass
 	if m.Verdict() != "PASS" {
 		icon = mdFail
 	}
 	fmt.Fprintf(w, "## %s bpfmatrix\n\n**%s**\n\n", icon, mdEscape(m.Summary()))
-	fmt.Fprint(w, "| test |")
-	for _, c := range m.Columns {
-		fmt.Fprintf(w, " %s |", mdEscape(c.Label))
+	var order []int
+	for _, g := range lay.Groups {
+		order = append(order, g.Columns...)
 	}
-	fmt.Fprint(w, "\n|---|")
-	for range m.Columns {
-		fmt.Fprint(w, "---|")
+	var differ, agree []int
+	for i := range m.Rows {
+		if len(m.Columns) > 1 && m.Agrees(i) {
+			agree = append(agree, i)
+		} else {
+			differ = append(differ, i)
+		}
 	}
-	fmt.Fprintln(w)
-	for i, id := range m.Rows {
-		fmt.Fprintf(w, "| `%s` |", strings.ReplaceAll(id, "`", "'"))
-		for _, c := range m.Cells[i] {
-			fmt.Fprintf(w, " %s |", MarkdownCell(c))
+	if len(differ) > 0 {
+		fmt.Fprint(w, "| test |")
+		for _, j := range order {
+			lines := lay.Header(j)
+			if a := m.Columns[j].Kernel.Kernel.Arch; a != "" {
+				lines = append([]string{a}, lines...)
+			}
+			for k := range lines {
+				lines[k] = mdEscape(lines[k])
+			}
+			head := strings.Join(lines, "<br>")
+			fmt.Fprintf(w, " %s |", head)
+		}
+		fmt.Fprint(w, "\n|---|")
+		for range order {
+			fmt.Fprint(w, "---|")
+		}
+		fmt.Fprintln(w)
+		for _, i := range differ {
+			fmt.Fprintf(w, "| `%s` |", strings.ReplaceAll(m.Rows[i], "`", "'"))
+			for _, j := range order {
+				fmt.Fprintf(w, " %s |", MarkdownCell(m.Cells[i][j], codes))
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprint(w, "| *vm* |")
+		for _, j := range order {
+			k := m.Columns[j].Kernel
+			st := string(k.Status)
+			if k.Status != results.StatusOK {
+				st = mdFail + " **" + st + "**"
+			}
+			fmt.Fprintf(w, " %s |", st)
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprint(w, "| *release* |")
-	for _, c := range m.Columns {
-		fmt.Fprintf(w, " %s |", mdEscape(c.Kernel.Kernel.Release))
-	}
-	fmt.Fprint(w, "\n| *vm* |")
-	for _, c := range m.Columns {
-		st := string(c.Kernel.Status)
-		if c.Kernel.Status != results.StatusOK {
-			st = mdFail + " **" + st + "**"
+	if len(agree) > 0 {
+		fmt.Fprintf(w, "\n<details><summary>%d rows where every kernel agrees</summary>\n\n", len(agree))
+		for _, i := range agree {
+			fmt.Fprintf(w, "- `%s`: %s\n", strings.ReplaceAll(m.Rows[i], "`", "'"), MarkdownCell(m.Cells[i][0], codes))
 		}
-		fmt.Fprintf(w, " %s (%.1fs) |", st, c.Kernel.Seconds)
+		fmt.Fprint(w, "\n</details>\n")
 	}
-	fmt.Fprintf(w, "\n\n%s pass (mechanism used) · %s fail · %s unsupported by the kernel · %s skip · %s not run (VM did not finish) · %s fallback mechanism · %s as the expectation model says · %s contradicts it\n",
-		mdPass, mdFail, mdUnsupported, mdSkip, mdNotRun, mdFallback, mdExpected, mdUnexpected)
+	fmt.Fprintf(w, "\n%s pass · %s fail · %s unsupported by the kernel · %s skip · %s not run (VM did not finish) · %s fallback mechanism · %s contradicts the expectation model\n",
+		mdPass, mdFail, mdUnsupported, mdSkip, mdNotRun, mdFallback, mdUnexpected)
+	fmt.Fprint(w, "\n<details><summary>Columns and mechanism codes</summary>\n\n| column | kernel | release | seconds |\n|---|---|---|---|\n")
+	for j, c := range m.Columns {
+		fmt.Fprintf(w, "| %s | %s | %s | %.1f |\n", mdEscape(lay.Name(m, j)), mdEscape(detailName(m, j)), mdEscape(c.Kernel.Kernel.Release), c.Kernel.Seconds)
+	}
+	fmt.Fprintln(w)
+	for _, l := range codes.Legend() {
+		code, name, _ := strings.Cut(l, " ")
+		fmt.Fprintf(w, "- **%s** %s\n", mdEscape(code), mdEscape(name))
+	}
+	fmt.Fprint(w, "\n</details>\n")
 
 	type item struct {
 		id  string
-		col Column
+		col string
 		c   Cell
 	}
-	var unexpected, fallbacks, failures, unsupported []item
-	for j, col := range m.Columns {
-		for i, id := range m.Rows {
-			c := m.Cells[i][j]
-			if c.Test == nil {
-				continue
-			}
-			it := item{id, col, c}
-			if c.Unexpected {
-				unexpected = append(unexpected, it)
-			}
-			if c.IsFallback() {
-				fallbacks = append(fallbacks, it)
-			}
-			switch c.Test.Result {
-			case results.Fail:
-				failures = append(failures, it)
-			case results.Unsupported:
-				unsupported = append(unsupported, it)
-			}
+	var unexpected, failures []item
+	eachCell(m, func(i, j int, c Cell) {
+		it := item{m.Rows[i], detailName(m, j), c}
+		if c.Unexpected {
+			unexpected = append(unexpected, it)
 		}
-	}
+		if c.Test.Result == results.Fail {
+			failures = append(failures, it)
+		}
+	})
 	if len(unexpected) > 0 {
 		fmt.Fprintf(w, "\n### %s Unexpected cells\n\n", mdUnexpected)
 		for _, it := range unexpected {
 			e := it.c.Test.Expect
 			fmt.Fprintf(w, "- `%s` on **%s**: got %s, the model expects %s: %s (%s)\n",
-				it.id, mdEscape(it.col.Label), mdEscape(got(it.c.Test)), mdEscape(want(e)), mdEscape(e.Rule), mdEscape(e.Source))
+				it.id, mdEscape(it.col), mdEscape(got(it.c.Test)), mdEscape(want(e)), mdEscape(e.Rule), mdEscape(e.Source))
 		}
 	}
-	var vms []Column
-	for _, c := range m.Columns {
+	var vms []int
+	for j, c := range m.Columns {
 		if c.Kernel.Status != results.StatusOK {
-			vms = append(vms, c)
+			vms = append(vms, j)
 		}
 	}
 	if len(vms) > 0 {
 		fmt.Fprintf(w, "\n### %s VMs that did not finish\n", mdNotRun)
-		for _, c := range vms {
-			k := c.Kernel
-			fmt.Fprintf(w, "\n<details><summary><b>%s</b>: %s: %s</summary>\n", mdEscape(c.Label), k.Status, mdEscape(k.Error))
+		for _, j := range vms {
+			k := m.Columns[j].Kernel
+			fmt.Fprintf(w, "\n<details><summary><b>%s</b>: %s: %s</summary>\n", mdEscape(detailName(m, j)), k.Status, mdEscape(k.Error))
 			writeBlock(w, consoleOf(k, 30))
 			if k.Reproduce != "" {
 				writeBlock(w, []string{k.Reproduce})
@@ -177,21 +205,33 @@ func Markdown(w io.Writer, r *results.Result) error {
 			if it.c.Test.Reason != "" {
 				reason = ": " + mdEscape(it.c.Test.Reason)
 			}
-			fmt.Fprintf(w, "\n<details><summary><code>%s</code> on <b>%s</b>%s</summary>\n", it.id, mdEscape(it.col.Label), reason)
+			fmt.Fprintf(w, "\n<details><summary><code>%s</code> on <b>%s</b>%s</summary>\n", it.id, mdEscape(it.col), reason)
 			writeBlock(w, outputLines(it.c.Test.Output, 40))
 			fmt.Fprint(w, "\n</details>\n")
 		}
 	}
-	if len(fallbacks) > 0 {
-		fmt.Fprintf(w, "\n### %s Fallback mechanisms\n\n", mdFallback)
-		for _, it := range fallbacks {
-			fmt.Fprintf(w, "- `%s` on **%s**: used %s; fallback: %s\n", it.id, mdEscape(it.col.Label), mdEscape(it.c.Mechanism), mdEscape(it.c.Fallback))
+	all := m.Select(ShowAll)
+	for _, rs := range []struct {
+		icon, title string
+		groups      []Group
+	}{{mdFallback, "Fallback mechanisms", m.FallbackGroups(all)}, {mdUnsupported, "Unsupported", m.UnsupportedGroups(all)}} {
+		if len(rs.groups) == 0 {
+			continue
 		}
-	}
-	if len(unsupported) > 0 {
-		fmt.Fprintf(w, "\n<details><summary>%s Unsupported (%d)</summary>\n\n", mdUnsupported, len(unsupported))
-		for _, it := range unsupported {
-			fmt.Fprintf(w, "- `%s` on **%s**: %s\n", it.id, mdEscape(it.col.Label), mdEscape(it.c.Test.Reason))
+		n := 0
+		for _, g := range rs.groups {
+			n += len(g.Cells)
+		}
+		fmt.Fprintf(w, "\n<details><summary>%s %s: %s, %s</summary>\n\n", rs.icon, rs.title, plural(n, "cell"), plural(len(rs.groups), "reason"))
+		for _, g := range rs.groups {
+			fmt.Fprintf(w, "- %s", mdEscape(g.Text))
+			for _, rule := range g.Rules {
+				fmt.Fprintf(w, "<br>*model: %s*", mdEscape(rule))
+			}
+			for _, u := range usesOf(m, lay, g) {
+				fmt.Fprintf(w, "<br>%s", mdEscape(u))
+			}
+			fmt.Fprintln(w)
 		}
 		fmt.Fprint(w, "\n</details>\n")
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"io"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,4 +36,16 @@ func TerminalWidth(w io.Writer) int {
 // not "dumb".
 func ColorEnabled(w io.Writer) bool {
 	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" && IsTerminal(w)
+}
+
+// OutputWidth is the width the text report of w may take: COLUMNS when it
+// is set to a number, else the terminal's width, else DefaultWidth.
+func OutputWidth(w io.Writer) int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	if n := TerminalWidth(w); n > 0 {
+		return n
+	}
+	return DefaultWidth
 }
