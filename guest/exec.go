@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -38,10 +37,6 @@ func (r *Runner) runExec(ctx context.Context, e *wire.Exec) {
 		ex.Seconds = time.Since(start).Seconds()
 		r.Enc.Encode(wire.Event{Type: wire.TypeExit, Exit: ex})
 	}()
-	if err := unstage(e.Dir); err != nil {
-		ex.Code, ex.Error = -1, err.Error()
-		return
-	}
 	cmd := exec.CommandContext(ctx, e.Path, e.Args...)
 	cmd.Dir = e.Dir
 	if cmd.Dir == "" {
@@ -125,22 +120,4 @@ func (r *Runner) stream(name string, rd io.Reader) {
 			return
 		}
 	}
-}
-
-// unstage bind-mounts the staged copy of dir, if there is one, onto dir.
-func unstage(dir string) error {
-	if dir == "" {
-		return nil
-	}
-	staged := filepath.Join(wire.StageDir, dir)
-	if _, err := os.Stat(staged); err != nil {
-		return nil // nothing was staged: the directory is the guest's own
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("working directory %s: %w", dir, err)
-	}
-	if err := unix.Mount(staged, dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind %s on %s: %w", staged, dir, err)
-	}
-	return nil
 }

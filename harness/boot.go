@@ -13,6 +13,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness/collect"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/internal/splat"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -37,6 +38,9 @@ type bootRequest struct {
 	Config *wire.Config
 	Parts  []string
 	Initrd string
+	// Disks are host directories the guest mounts (with Config only),
+	// after the kernel's own files.
+	Disks []guestDisk
 	// Append is added to the kernel command line.
 	Append []string
 	// Accel, if set, is used as it is instead of the command's verdict
@@ -70,6 +74,9 @@ type booted struct {
 	// Status and Error say how the VM ended (see [status], [execStatus]).
 	Status results.Status
 	Error  string
+	// Splats are the kernel splats of the console and of the kernel log,
+	// each once.
+	Splats []wire.Splat
 }
 
 // boot boots one VM, reads its result channel to the end through the one
@@ -109,6 +116,22 @@ func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
 		}
 		var parts []string
 		parts, disks = files.apply(&cfg, req.Parts, disks)
+		for _, d := range req.Disks {
+			disks = append(disks, d.VM)
+			cfg.Disks = append(cfg.Disks, d.Guest)
+			for _, b := range d.Guest.Binds {
+				if b.Writable && !containsModule(cfg.Modules, overlayModule) {
+					cfg.Modules = append(cfg.Modules, overlayModule)
+				}
+			}
+		}
+		inc, err := r.includeArchive(req.Arch.GOARCH)
+		if err != nil {
+			return fail(err)
+		}
+		if inc != "" {
+			parts = append(parts, inc)
+		}
 		if initrd, err = writeInitrd(r.CacheDir, req.Kernel, cfg, parts, req.Dir); err != nil {
 			return fail(err)
 		}
@@ -157,6 +180,10 @@ func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
 	b.Events = collect.Read(v.Results(), copts)
 	b.Exit = v.Wait()
 	b.End = time.Now()
+	b.Splats = mergeSplats(b.Exit.Splats, b.Events.Splats)
+	for _, s := range b.Splats {
+		r.logf("%s: kernel %s: %s", req.Column, s.Kind, firstLine(s.Lines))
+	}
 	if req.Config != nil && req.Config.Exec != nil {
 		b.Status, b.Error = execStatus(b.Exit, b.Events)
 	} else {
@@ -258,6 +285,21 @@ func firstLine(lines []string) string {
 		return ""
 	}
 	return strings.TrimSpace(lines[0])
+}
+
+// mergeSplats returns the console's splats and those of the kernel log
+// that the console did not show (the console runs at the quiet loglevel),
+// each report once.
+func mergeSplats(console []splat.Splat, kmsg []wire.Splat) []wire.Splat {
+	fromLog := make([]splat.Splat, len(kmsg))
+	for i, s := range kmsg {
+		fromLog[i] = splat.Splat{Kind: s.Kind, Lines: s.Lines}
+	}
+	var out []wire.Splat
+	for _, s := range splat.Merge(console, fromLog) {
+		out = append(out, wire.Splat{Kind: s.Kind, Lines: s.Lines})
+	}
+	return out
 }
 
 // prefixWriter prefixes every line with a label.

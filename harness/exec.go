@@ -15,12 +15,9 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
+	"github.com/bpfmatrix/bpfmatrix/vm/hostfiles"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
-
-// ErrNotStatic is returned for a program that needs a dynamic loader: the
-// guest has no C library.
-var ErrNotStatic = errors.New("program is not statically linked")
 
 // ExecOptions configure one raw-exec run: one program run once in one VM
 // per kernel (`bpfmatrix exec`, `go test -exec`).
@@ -30,22 +27,30 @@ type ExecOptions struct {
 	Setup
 	// Kernels to run the program on.
 	Kernels []kernels.Spec
-	// Program is the host path of a static Linux binary for the guest's
-	// architecture.
+	// Program is the host path of a Linux binary for the guest's
+	// architecture. A dynamically linked one (cgo, go test -race) comes
+	// with its interpreter and libraries, from the host's (same
+	// architecture only).
 	Program string
 	// Args are its arguments, without the program name.
 	Args []string
 	// Env is its environment (KEY=VALUE); see [ExecEnv].
 	Env []string
-	// Dir, if set, is a host directory packed into the guest at the same
-	// absolute path and used as the working directory (a test's package
-	// directory, with testdata/). Empty: "/".
+	// Dir, if set, is the program's working directory, a host directory
+	// (a test's package directory, with testdata/). The whole Go module
+	// it belongs to (the directory of the nearest go.mod, less .git; Dir
+	// itself outside a module) is in the guest at its own path, on a disk
+	// image, writable through an overlay whose writes stay in the guest.
+	// Empty: "/".
 	Dir string
-	// MaxDirBytes bounds the files packed from Dir; default
-	// initramfs.DefaultDirLimit.
-	MaxDirBytes int64
+	// GoRoot, if set, is a Go installation the guest sees read-only at
+	// the same path, with GOROOT set to it: what a test's go/build and
+	// go/importer read. See [GoRoot].
+	GoRoot string
 	// Modules are kernel modules loaded before the program starts.
 	Modules []string
+	// AllowSplats: a kernel splat is reported but is no failure.
+	AllowSplats bool
 	// Parallel is how many VMs run at once; default every kernel at once.
 	Parallel int
 	// OnDone, if set, is called as each kernel finishes, from several
@@ -88,10 +93,17 @@ type ExecKernel struct {
 	ConsoleTail []string `json:"console_tail,omitempty"`
 	Reproduce   string   `json:"reproduce,omitempty"`
 	Seconds     float64  `json:"seconds"`
+	// Splats are the kernel's warnings, BUGs, oopses, stalls and lockups
+	// while the program ran; with AllowSplats false they fail the kernel.
+	Splats      []wire.Splat `json:"splats,omitempty"`
+	AllowSplats bool         `json:"allow_splats,omitempty"`
 }
 
-// OK reports whether the program ran and exited 0.
-func (k *ExecKernel) OK() bool { return k.Status == results.StatusOK && k.ExitCode == 0 }
+// OK reports whether the program ran and exited 0, and the kernel did not
+// splat (unless splats are allowed).
+func (k *ExecKernel) OK() bool {
+	return k.Status == results.StatusOK && k.ExitCode == 0 && (len(k.Splats) == 0 || k.AllowSplats)
+}
 
 // WriteOutput writes the program's output: stdout chunks to stdout and
 // stderr chunks to stderr (both may be the same writer).
@@ -128,7 +140,7 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkStatic(opts.Program, arch); err != nil {
+	if err := checkProgram(opts.Program, arch); err != nil {
 		return nil, err
 	}
 	r, err := newRunner(opts.Setup, opts.Kernels)
@@ -140,7 +152,11 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	payload, err := writePayload(opts, filepath.Join(opts.RunDir, "payload.cpio"))
+	payload, err := writePayload(opts, arch, filepath.Join(opts.RunDir, "payload.cpio"))
+	if err != nil {
+		return nil, err
+	}
+	disks, err := execDisks(ctx, r, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +166,7 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 	for i, spec := range opts.Kernels {
 		wg.Go(func() {
 			ek := &res.Kernels[i]
-			ek.Kernel, ek.ExitCode = spec.Name, -1
+			ek.Kernel, ek.ExitCode, ek.AllowSplats = spec.Name, -1, opts.AllowSplats
 			t0 := time.Now()
 			defer func() {
 				ek.Seconds = time.Since(t0).Seconds()
@@ -174,7 +190,7 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 			ek.Release = p.k.Release
 			b := r.boot(ctx, bootRequest{
 				Column: spec.Name, Dir: filepath.Join(opts.RunDir, spec.Name), Kernel: p.k, Arch: arch,
-				Config: execConfig(opts, spec.Name), Parts: []string{base, payload},
+				Config: execConfig(opts, spec.Name), Parts: []string{base, payload}, Disks: disks,
 			})
 			ek.fill(b)
 		})
@@ -192,6 +208,9 @@ func execConfig(opts ExecOptions, kernel string) *wire.Config {
 			Env: append(append([]string(nil), opts.Env...), wire.EnvKernel+"="+kernel),
 		},
 	}
+	if opts.GoRoot != "" {
+		cfg.Exec.Env = append(cfg.Exec.Env, "GOROOT="+opts.GoRoot)
+	}
 	if cfg.Exec.Dir != "" {
 		cfg.Exec.Dir, _ = filepath.Abs(cfg.Exec.Dir)
 	}
@@ -208,6 +227,7 @@ func (k *ExecKernel) fill(b *booted) {
 	}
 	k.ConsoleTail = b.Exit.ConsoleTail
 	k.Output = b.Events.Output
+	k.Splats = b.Splats
 	if b.Events.Hello != nil {
 		k.Release = b.Events.Hello.Hello.Release
 	}
@@ -233,9 +253,9 @@ func execArch(specs []kernels.Spec) (vm.Arch, error) {
 	return arch, nil
 }
 
-// checkStatic refuses a program that cannot run in the guest: not an ELF
-// for arch, or dynamically linked (the guest has no C library).
-func checkStatic(path string, arch vm.Arch) error {
+// checkProgram refuses a program that cannot run in the guest: not an ELF
+// for arch.
+func checkProgram(path string, arch vm.Arch) error {
 	f, err := elf.Open(path)
 	if err != nil {
 		return fmt.Errorf("harness: exec %s: %w (bpfmatrix exec runs Linux ELF binaries)", path, err)
@@ -245,35 +265,52 @@ func checkStatic(path string, arch vm.Arch) error {
 	if f.Machine != want {
 		return fmt.Errorf("harness: exec %s: built for %s, but the kernels are %s: build it with GOARCH=%s", path, f.Machine, arch.Name, arch.GOARCH)
 	}
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("%w: %s needs a dynamic loader and a C library, which the guest lacks: build it with CGO_ENABLED=0 (for go test: CGO_ENABLED=0 go test -exec ...)", ErrNotStatic, path)
-		}
-	}
 	return nil
 }
 
-// writePayload writes the archive shared by every kernel: the program and
-// the packed directory.
-func writePayload(opts ExecOptions, path string) (string, error) {
-	var entries []initramfs.Entry
-	if opts.Dir != "" {
-		dir, err := filepath.Abs(opts.Dir)
-		if err != nil {
-			return "", err
-		}
-		// Staged, not at its own path: the guest mounts tmpfs on /tmp (and
-		// more), which would hide a package directory below it; the guest
-		// bind-mounts the staged copy onto the path.
-		if entries, err = initramfs.PackDir(dir, filepath.Join(wire.StageDir, dir), opts.MaxDirBytes); err != nil {
-			return "", err
-		}
+// writePayload writes the archive shared by every kernel: the program,
+// with its interpreter and libraries if it is dynamically linked.
+func writePayload(opts ExecOptions, arch vm.Arch, path string) (string, error) {
+	entries, err := hostfiles.Entries(arch.GOARCH, nil, opts.Program)
+	if err != nil {
+		return "", fmt.Errorf("harness: exec: %w", err)
 	}
 	entries = append(entries, initramfs.Entry{Name: strings.TrimPrefix(execBinary(opts.Program), "/"), Mode: 0o755, Src: opts.Program})
 	if err := initramfs.WriteArchive(path, entries); err != nil {
 		return "", err
 	}
 	return path, nil
+}
+
+// execDisks are the host directories of a raw-exec run: the Go module of
+// its working directory (writable, through an overlay) and GOROOT
+// (read-only).
+func execDisks(ctx context.Context, r *runner, opts ExecOptions) ([]guestDisk, error) {
+	var disks []guestDisk
+	if opts.Dir != "" {
+		dir, err := filepath.Abs(opts.Dir)
+		if err != nil {
+			return nil, err
+		}
+		if root, ok := ModuleRoot(dir); ok {
+			dir = root
+		}
+		t0 := time.Now()
+		d, err := r.dirDisk(ctx, "module", dir, true)
+		if err != nil {
+			return nil, err
+		}
+		r.logf("module %s on a disk image (%.1fs)", dir, time.Since(t0).Seconds())
+		disks = append(disks, d)
+	}
+	if opts.GoRoot != "" {
+		d, err := r.dirDisk(ctx, "goroot", opts.GoRoot, false)
+		if err != nil {
+			return nil, err
+		}
+		disks = append(disks, d)
+	}
+	return disks, nil
 }
 
 func execBinary(program string) string { return wire.ExecBinDir + "/" + filepath.Base(program) }

@@ -47,6 +47,8 @@ type Options struct {
 	// against deliberately wrong expected values: such a run must fail,
 	// which proves the content checks can fail.
 	InjectWrong []string
+	// AllowSplats reports kernel splats without failing the run.
+	AllowSplats bool
 	// Console, if set, receives every guest console line, prefixed with
 	// the kernel name (--verbose).
 	Console io.Writer
@@ -246,6 +248,7 @@ func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Ke
 	kr.Modules = ev.Modules
 	kr.FrameErrors = ev.FrameErrors
 	kr.GuestLog = ev.GuestLog
+	kr.Splats = b.Splats
 	if ev.Hello != nil {
 		kr.Guest = ev.Hello.Hello
 		kr.Phases.Boot = ev.HelloAt.Sub(b.Start).Seconds()
@@ -329,7 +332,7 @@ func (m *matrixRun) saveColumn(kr *results.KernelResult) {
 // assemble puts the finished columns in plan order into the run's result
 // and remembers the VM times for the next run's schedule.
 func (m *matrixRun) assemble(ctx context.Context, cols []*results.KernelResult) *results.Result {
-	res := &results.Result{Schema: results.Schema, Started: m.start, RunDir: m.RunDir, Accel: m.verdict()}
+	res := &results.Result{Schema: results.Schema, Started: m.start, RunDir: m.RunDir, Accel: m.verdict(), AllowSplats: m.opts.AllowSplats}
 	for _, s := range m.plan.Suites {
 		res.Suites = append(res.Suites, s.Name)
 	}

@@ -29,6 +29,7 @@ type runner struct {
 
 	mu       sync.Mutex
 	bases    map[string]*baseImage // by GOARCH
+	includes map[string]*baseImage // the --include archive, by GOARCH
 	verdicts map[string]vm.Verdict // by arch name
 	first    *vm.Verdict           // the first verdict, for the results
 	accelMu  sync.Mutex            // one probe at a time
@@ -47,7 +48,7 @@ func newRunner(s Setup, specs []kernels.Spec) (*runner, error) {
 	if err := host.Preflight(specs, s.CacheDir, s.RunDir); err != nil {
 		return nil, err
 	}
-	return &runner{Setup: s, start: time.Now(), bases: map[string]*baseImage{}, verdicts: map[string]vm.Verdict{}}, nil
+	return &runner{Setup: s, start: time.Now(), bases: map[string]*baseImage{}, includes: map[string]*baseImage{}, verdicts: map[string]vm.Verdict{}}, nil
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -83,6 +84,25 @@ func (r *runner) base(ctx context.Context, goarch string) (string, error) {
 	}
 	r.mu.Unlock()
 	b.once.Do(func() { b.path, _, b.err = r.builder(goarch).Base(ctx) })
+	return b.path, b.err
+}
+
+// includeArchive returns the archive of the command's --include files for
+// guests of goarch, built once per runner; "" when there are none.
+func (r *runner) includeArchive(goarch string) (string, error) {
+	if len(r.Include) == 0 {
+		return "", nil
+	}
+	r.mu.Lock()
+	b := r.includes[goarch]
+	if b == nil {
+		b = &baseImage{}
+		r.includes[goarch] = b
+	}
+	r.mu.Unlock()
+	b.once.Do(func() {
+		b.path, b.err = hostArchive(filepath.Join(r.RunDir, "include-"+goarch+".cpio"), goarch, r.Include)
+	})
 	return b.path, b.err
 }
 

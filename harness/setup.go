@@ -7,6 +7,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
+	"github.com/bpfmatrix/bpfmatrix/vm/hostfiles"
 )
 
 // Setup is what every command's VMs share: where the kernels come from,
@@ -25,6 +26,9 @@ type Setup struct {
 	RunDir string
 	// VM configures each VM.
 	VM VMOptions
+	// Include are host files and directories every guest of the command
+	// gets (--include), ELF programs with their interpreter and libraries.
+	Include []hostfiles.Include
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
 }

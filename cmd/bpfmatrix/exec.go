@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -16,7 +17,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
-	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
+	"github.com/bpfmatrix/bpfmatrix/vm/hostfiles"
 )
 
 const execUsage = `Usage: bpfmatrix exec [flags] [--] PROGRAM [ARGS...]
@@ -49,14 +50,14 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("exec", execUsage, stderr)
 	var vf vmFlags
-	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)", cpus: harness.ExecCPUs, moduleLock: true})
+	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)", cpus: harness.ExecCPUs, moduleLock: true, include: true})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix, for the program's architecture)")
 	var envAdd, envExclude listFlag
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the guest, or pass the host's KEY even if excluded (repeatable)")
 	fs.Var(&envExclude, "env-exclude", "do not pass host variables matching `REGEXP` (repeatable; always excluded: "+host.EnvExclude.String()+")")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to load before the program starts (e.g. veth,sch_ingress)")
-	dir := fs.String("dir", "", "host `DIR` to pack into the guest at the same path and start the program in (default: the working directory when the program gets -test.* arguments)")
-	maxDir := fs.Int64("max-dir-size", initramfs.DefaultDirLimit>>20, "fail if the packed directory holds more than `MB` of files")
+	dir := fs.String("dir", "", "host `DIR` to start the program in, with its whole Go module at the same path in the guest (default: the working directory when the program gets -test.* arguments)")
+	allowSplats := fs.Bool("allow-splats", false, "report kernel splats (WARN, BUG, oops, KASAN, lockdep, RCU stall, hung task, soft lockup) without failing the kernel")
 	keep := fs.Bool("keep", false, "keep the run directory (console logs, images) even when everything passed")
 	verbose := fs.Bool("verbose", false, "print progress (image builds, downloads) on stderr")
 	if help, err := parse(fs, args); help || err != nil {
@@ -85,10 +86,17 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if *dir == "" && isTestRun(progArgs) {
-		if *dir, err = os.Getwd(); err != nil {
-			return err
+	var goroot string
+	if isTestRun(progArgs) {
+		if *dir == "" {
+			if *dir, err = os.Getwd(); err != nil {
+				return err
+			}
 		}
+		// A Go test reads its toolchain's sources (go/build, go/importer)
+		// and expects the programs of a distribution machine.
+		goroot = harness.GoRoot()
+		vf.includes = testIncludes(program, vf.includes)
 	}
 	if vf.opts.Timeout <= 0 {
 		vf.opts.Timeout = execTimeout(progArgs)
@@ -104,7 +112,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	setup.Log = logw
 	opts := harness.ExecOptions{
 		Setup: setup, Kernels: specs, Program: program, Args: progArgs, Env: env,
-		Dir: *dir, MaxDirBytes: *maxDir << 20, Modules: splitList(*modules),
+		Dir: *dir, GoRoot: goroot, Modules: splitList(*modules), AllowSplats: *allowSplats,
 	}
 	pr := &orderedPrinter{stdout: stdout, stderr: stderr, done: make([]*harness.ExecKernel, len(specs))}
 	opts.OnDone = pr.add
@@ -131,8 +139,36 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	return errFailed
 }
 
+// testShell is a program every distribution machine has and Go eBPF tests
+// use (cilium/ebpf's uprobe tests attach to /bin/bash).
+const testShell = "/bin/bash"
+
+// testIncludes adds the host's /bin/bash to the includes of a test binary
+// built for the host's architecture (the guest of another one cannot run
+// it), unless the user put a /bin/bash there already.
+func testIncludes(program string, incs []hostfiles.Include) []hostfiles.Include {
+	for _, i := range incs {
+		if i.Guest == testShell {
+			return incs
+		}
+	}
+	f, err := elf.Open(program)
+	if err != nil {
+		return incs
+	}
+	defer f.Close()
+	native := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
+	if _, err := os.Stat(testShell); err != nil || f.Machine != native {
+		return incs
+	}
+	return append(incs, hostfiles.Include{Host: testShell, Guest: testShell})
+}
+
 // describeFailure names a kernel and how the program failed there.
 func describeFailure(k *harness.ExecKernel) string {
+	if k.Status == results.StatusOK && k.ExitCode == 0 && len(k.Splats) > 0 {
+		return fmt.Sprintf("%s (kernel %s: %s; --allow-splats to accept)", k.Kernel, k.Splats[0].Kind, strings.TrimSpace(k.Splats[0].Lines[0]))
+	}
 	if k.Status == results.StatusOK {
 		return fmt.Sprintf("%s (exit %d)", k.Kernel, k.ExitCode)
 	}
@@ -174,6 +210,12 @@ func writeGroup(stdout, stderr io.Writer, k *harness.ExecKernel) {
 	}
 	if k.Status == results.StatusOK && k.Error != "" {
 		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: %s\n", k.Kernel, k.Error)
+	}
+	for _, s := range k.Splats {
+		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: kernel %s:\n", k.Kernel, s.Kind)
+		for _, l := range s.Lines {
+			fmt.Fprintf(stderr, "bpfmatrix: splat| %s\n", l)
+		}
 	}
 	if k.Status != results.StatusOK {
 		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: %s: %s\n", k.Kernel, k.Status, k.Error)

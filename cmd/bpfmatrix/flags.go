@@ -14,6 +14,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
+	"github.com/bpfmatrix/bpfmatrix/vm/hostfiles"
 )
 
 // storeFlags are the flags every command that touches kernels takes.
@@ -91,6 +92,8 @@ type vmDefaults struct {
 	// moduleLock: the command runs from the user's module (exec, shell),
 	// whose bpfmatrix.lock is the default --lock.
 	moduleLock bool
+	// include: the command puts host files in its guests (--include).
+	include bool
 }
 
 // vmFlags are the flags of every command that boots VMs: where kernels
@@ -104,6 +107,8 @@ type vmFlags struct {
 	cpus     int
 	timeout  time.Duration
 	source   string
+	include  listFlag
+	includes []hostfiles.Include
 	// runDir, if set (run --run-dir), replaces the new run directory
 	// under the cache.
 	runDir string
@@ -126,6 +131,9 @@ func (f *vmFlags) register(fs *flag.FlagSet, d vmDefaults) {
 	fs.StringVar(&f.accel, "accel", "auto", "QEMU accelerator: auto (KVM only if a test boot works), kvm or tcg")
 	fs.IntVar(&f.memory, "memory", 1024, "guest memory in `MB`")
 	fs.IntVar(&f.cpus, "cpus", d.cpus, "guest CPUs")
+	if d.include {
+		fs.Var(&f.include, "include", "put the host's `PATH[:GUESTPATH]` (a file or directory) in the guest, at the same path unless GUESTPATH; an ELF program comes with its interpreter and shared libraries (repeatable)")
+	}
 	fs.StringVar(&f.source, "source", "", "bpfmatrix source `DIR` to build the guest (and the suites) from (default: found from the working directory or the binary; see README)")
 }
 
@@ -145,6 +153,13 @@ func (f *vmFlags) validate() error {
 		return fmt.Errorf("%w: --cpus %d: a guest needs at least one CPU", errUsage, f.cpus)
 	}
 	f.opts = harness.VMOptions{Accel: acc, MemoryMB: f.memory, CPUs: f.cpus, Timeout: f.timeout}
+	for _, s := range f.include {
+		inc, err := hostfiles.ParseInclude(s)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		f.includes = append(f.includes, inc)
+	}
 	return nil
 }
 
@@ -177,7 +192,7 @@ func (f *vmFlags) setup(ctx context.Context, kind string, progress func(kernel, 
 		}
 		runDir = filepath.Join(runs, name)
 	}
-	return harness.Setup{Store: store, SourceDir: src, CacheDir: store.CacheDir(), RunDir: runDir, VM: f.opts}, nil
+	return harness.Setup{Store: store, SourceDir: src, CacheDir: store.CacheDir(), RunDir: runDir, VM: f.opts, Include: f.includes}, nil
 }
 
 // newFlagSet returns the flag set of a command: errors and usage (usage,

@@ -29,7 +29,7 @@ Flags:
 func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("shell", shellUsage, stderr)
 	var vf vmFlags
-	vf.register(fs, vmDefaults{timeout: harness.ShellTimeout, timeoutHelp: "kill the VM after `D`", cpus: harness.ShellCPUs, moduleLock: true})
+	vf.register(fs, vmDefaults{timeout: harness.ShellTimeout, timeoutHelp: "kill the VM after `D`", cpus: harness.ShellCPUs, moduleLock: true, include: true})
 	kernel := fs.String("kernel", "", "kernel `NAME` to boot (see `bpfmatrix kernels list`)")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to pack and load (e.g. veth,sch_ingress,cls_bpf)")
 	var envAdd listFlag

@@ -62,6 +62,9 @@ type Events struct {
 	// Output and Exit are a raw-exec program's output and end.
 	Output []wire.Output
 	Exit   *wire.Exit
+	// Splats are the kernel splats the guest found in the kernel log (at
+	// most MaxSplats).
+	Splats []wire.Splat
 
 	opts       Options
 	suites     map[string]*wire.SuiteEnd
@@ -71,6 +74,10 @@ type Events struct {
 	pkgOutput  map[string]*strings.Builder // suite -> output outside any test
 	pkgOutcome map[string]string
 }
+
+// MaxSplats bounds the kernel splats kept from one guest: a kernel that
+// warns in a loop must not fill the results.
+const MaxSplats = 16
 
 // New returns an empty Events that [Events.Add] fills.
 func New(opts Options) *Events {
@@ -151,6 +158,10 @@ func (e *Events) Add(ev wire.Event) {
 	case wire.TypeDone:
 		e.Done = &ev
 		e.DoneAt = time.Now()
+	case wire.TypeSplat:
+		if len(e.Splats) < MaxSplats {
+			e.Splats = append(e.Splats, *ev.Splat)
+		}
 	}
 }
 

@@ -65,6 +65,9 @@ type Result struct {
 	Kernels   []KernelResult `json:"kernels"`
 	Complete  bool           `json:"complete"`
 	Unhandled []string       `json:"errors,omitempty"`
+	// AllowSplats: kernel splats are reported but do not fail the run
+	// (--allow-splats).
+	AllowSplats bool `json:"allow_splats,omitempty"`
 }
 
 // Verdict is the accelerator a run's VMs used, and why it was chosen.
@@ -136,7 +139,11 @@ type KernelResult struct {
 	Modules       []wire.Module `json:"modules,omitempty"`
 	FrameErrors   []string      `json:"frame_errors,omitempty"`
 	GuestLog      []string      `json:"guest_log,omitempty"`
-	Tests         []TestResult  `json:"tests"`
+	// Splats are the kernel's warnings, BUGs, oopses, stalls and lockups
+	// during the run (from the console and the kernel log): a splat fails
+	// the run unless the run allows them (Result.AllowSplats).
+	Splats []wire.Splat `json:"splats,omitempty"`
+	Tests  []TestResult `json:"tests"`
 }
 
 // TestResult is one cell of the matrix.
@@ -188,7 +195,8 @@ func (k *KernelResult) Column() string {
 func (t TestResult) ID() string { return t.Suite + "/" + t.Name }
 
 // OK reports whether the run passed: every kernel ran to completion with
-// an intact result channel, at least one test ran on each, nothing failed, and every cell met the
+// an intact result channel, at least one test ran on each, nothing failed,
+// no kernel splatted (unless AllowSplats), and every cell met the
 // expectation model (an unexpected fallback and an unexpected success
 // alike fail the run).
 func (r *Result) OK() bool {
@@ -197,6 +205,9 @@ func (r *Result) OK() bool {
 	}
 	for _, k := range r.Kernels {
 		if k.Status != StatusOK || len(k.Tests) == 0 || len(k.FrameErrors) > 0 {
+			return false
+		}
+		if len(k.Splats) > 0 && !r.AllowSplats {
 			return false
 		}
 		for _, t := range k.Tests {

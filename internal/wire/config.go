@@ -27,12 +27,6 @@ const (
 	DiskDir = "/bpfmatrix/disks"
 	// ExecBinDir is where the guest finds the program of a raw-exec run.
 	ExecBinDir = "/bpfmatrix/exec"
-	// StageDir holds, in the initramfs, copies of host directories that
-	// must appear at their own absolute path in the guest (a package
-	// directory with its testdata). They are staged because the guest's
-	// init mounts file systems (tmpfs on /tmp, ...) that would hide them at
-	// their real path.
-	StageDir = "/bpfmatrix/root"
 )
 
 // EnvKernel is set in a raw-exec program's environment to the name of the

@@ -75,12 +75,13 @@ func ParseInclude(s string) (Include, error) {
 	return Include{Host: abs, Guest: guest}, nil
 }
 
-// Entries returns the archive entries of incs for a guest of goarch: every
-// file below each include at its guest path, and for each dynamically
-// linked program among them its interpreter and libraries at their host
-// paths (programs of goarch only: a library of the host cannot serve
-// another architecture).
-func Entries(incs []Include, goarch string) ([]initramfs.Entry, error) {
+// Entries returns the archive entries of incs and programs for a guest of
+// goarch: every file below each include at its guest path, and for each
+// dynamically linked program among them and among programs (which the
+// caller puts in the guest itself) its interpreter and libraries at their host paths (programs of goarch only:
+// a library of the host cannot serve another architecture). An entry
+// needed twice is there once.
+func Entries(goarch string, incs []Include, programs ...string) ([]initramfs.Entry, error) {
 	s := newSet()
 	for _, inc := range incs {
 		err := filepath.WalkDir(inc.Host, func(p string, d fs.DirEntry, err error) error {
@@ -101,16 +102,10 @@ func Entries(incs []Include, goarch string) ([]initramfs.Entry, error) {
 			return nil, fmt.Errorf("--include %s: %w", inc, err)
 		}
 	}
-	return s.entries()
-}
-
-// Libraries returns the entries of what the program at path needs to run:
-// nothing for a static program, else its ELF interpreter and shared
-// libraries at their host paths, for a guest of goarch.
-func Libraries(path, goarch string) ([]initramfs.Entry, error) {
-	s := newSet()
-	if err := s.addLibraries(path, goarch); err != nil {
-		return nil, err
+	for _, p := range programs {
+		if err := s.addLibraries(p, goarch); err != nil {
+			return nil, err
+		}
 	}
 	return s.entries()
 }

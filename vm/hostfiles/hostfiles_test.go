@@ -46,7 +46,7 @@ func TestEntriesDir(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sub", "a"), []byte("a"), 0o600))
 	require.NoError(t, os.Symlink("sub/a", filepath.Join(dir, "link")))
-	got, err := Entries([]Include{{Host: dir, Guest: "/opt/d"}}, runtime.GOARCH)
+	got, err := Entries(runtime.GOARCH, []Include{{Host: dir, Guest: "/opt/d"}})
 	require.NoError(t, err)
 	byName := map[string]string{}
 	for _, e := range got {
@@ -77,20 +77,33 @@ func TestEntriesProgram(t *testing.T) {
 	if dyn, _ := Dynamic(sh); !dyn {
 		t.Skipf("%s is static here", sh)
 	}
-	got, err := Entries([]Include{{Host: sh, Guest: sh}}, runtime.GOARCH)
+	got, err := Entries(runtime.GOARCH, nil, sh)
 	require.NoError(t, err)
 	var names []string
 	for _, e := range got {
 		names = append(names, e.Name)
 	}
 	all := strings.Join(names, " ")
-	assert.Contains(t, all, strings.TrimPrefix(sh, "/"))
+	assert.NotContains(t, all, strings.TrimPrefix(sh, "/"), "a program is the caller's to place")
 	assert.Contains(t, all, "libc.so", "libc of %s in %v", sh, names)
 	assert.Contains(t, all, "ld-linux", "the interpreter of %s in %v", sh, names)
 
 	other := map[string]string{"amd64": "arm64", "arm64": "amd64"}[runtime.GOARCH]
-	_, err = Entries([]Include{{Host: sh, Guest: sh}}, other)
+	_, err = Entries(other, []Include{{Host: sh, Guest: sh}})
 	assert.ErrorIs(t, err, ErrForeignELF)
+
+	got, err = Entries(runtime.GOARCH, []Include{{Host: sh, Guest: "/opt/sh"}}, sh)
+	require.NoError(t, err)
+	names = nil
+	for _, e := range got {
+		names = append(names, e.Name)
+	}
+	assert.Contains(t, names, "opt/sh", "an included program at its guest path")
+	seen := map[string]bool{}
+	for _, n := range names {
+		assert.False(t, seen[n], "%s twice", n)
+		seen[n] = true
+	}
 }
 
 func TestDynamic(t *testing.T) {
