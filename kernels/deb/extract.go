@@ -46,6 +46,22 @@ func Extract(r io.Reader, dest string, sel Selector, limits Limits) error {
 
 // ExtractWith is like Extract with a header-aware selector.
 func ExtractWith(r io.Reader, dest string, opts ExtractOptions) error {
+	return extract(dest, opts, func(fn func(*tar.Header, io.Reader) error) error {
+		return WalkLimits(r, opts.Limits, fn)
+	})
+}
+
+// ExtractTar extracts the plain tar stream r (an OCI image layer, or a
+// flattened image) into dest under exactly the rules of ExtractWith: no
+// traversal, no absolute names, no device nodes, no link out of dest, the
+// same size limits. Callers decompress r themselves.
+func ExtractTar(r io.Reader, dest string, opts ExtractOptions) error {
+	return extract(dest, opts, func(fn func(*tar.Header, io.Reader) error) error {
+		return WalkTar(r, opts.Limits, fn)
+	})
+}
+
+func extract(dest string, opts ExtractOptions, walk func(func(*tar.Header, io.Reader) error) error) error {
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return fmt.Errorf("creating extraction directory: %w", err)
 	}
@@ -61,7 +77,7 @@ func ExtractWith(r io.Reader, dest string, opts ExtractOptions) error {
 		written:  map[string]string{},
 		symlinks: map[string]bool{},
 	}
-	return WalkLimits(r, opts.Limits, x.entry)
+	return walk(x.entry)
 }
 
 type extractor struct {

@@ -1,0 +1,184 @@
+// Package kimage identifies a Linux kernel image without trusting it: its
+// format and architecture from the magic bytes (an x86 bzImage's "HdrS",
+// an arm64 Image's "ARM\x64", an ELF vmlinux's machine), its release from
+// the bzImage header or the "Linux version" banner, and the configuration
+// embedded with CONFIG_IKCONFIG (between the IKCFG_ST and IKCFG_ED
+// markers).
+//
+// Every input is a file from somewhere else: offsets are checked, and
+// decompression is bounded.
+package kimage
+
+import (
+	"bytes"
+	"compress/gzip"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/bzimage"
+)
+
+// Formats reported in Info.Format.
+const (
+	FormatBzImage = "bzImage"
+	FormatARM64   = "arm64 Image"
+	FormatELF     = "ELF vmlinux"
+)
+
+var (
+	// ErrNotKernel is returned for a file that is none of the kernel
+	// formats bpfmatrix boots.
+	ErrNotKernel = errors.New("not a kernel image (want an x86 bzImage, an arm64 Image or an ELF vmlinux)")
+	// ErrNoIKConfig is returned by IKConfig when the kernel carries no
+	// embedded configuration (CONFIG_IKCONFIG is off).
+	ErrNoIKConfig = errors.New("no embedded kernel config (CONFIG_IKCONFIG is off)")
+)
+
+// Info describes a kernel image.
+type Info struct {
+	// Format is one of the Format constants.
+	Format string
+	// Arch is the Debian architecture name: "amd64" or "arm64".
+	Arch string
+	// Release is the kernel release (uname -r) if the image says it
+	// cheaply (the bzImage header); "" otherwise: see Release.
+	Release string
+	// Gzip is set for a gzip-compressed arm64 Image (Image.gz).
+	Gzip bool
+}
+
+// arm64 Image header (Documentation/arch/arm64/booting.rst).
+const (
+	arm64MagicOff = 0x38
+	arm64Magic    = "ARM\x64"
+)
+
+// Identify reads the image's format and architecture from its first bytes
+// (and, for Image.gz, from the start of its decompressed content).
+func Identify(b []byte) (Info, error) {
+	switch {
+	case len(b) >= 0x250 && string(b[0x202:0x206]) == "HdrS":
+		return Info{Format: FormatBzImage, Arch: "amd64", Release: headerRelease(b)}, nil
+	case len(b) >= arm64MagicOff+4 && string(b[arm64MagicOff:arm64MagicOff+4]) == arm64Magic:
+		return Info{Format: FormatARM64, Arch: "arm64"}, nil
+	case bytes.HasPrefix(b, []byte(elf.ELFMAG)):
+		f, err := elf.NewFile(bytes.NewReader(b))
+		if err != nil {
+			return Info{}, fmt.Errorf("%w: a broken ELF file: %v", ErrNotKernel, err)
+		}
+		defer f.Close()
+		switch f.Machine {
+		case elf.EM_X86_64:
+			return Info{Format: FormatELF, Arch: "amd64"}, nil
+		case elf.EM_AARCH64:
+			return Info{Format: FormatELF, Arch: "arm64"}, nil
+		}
+		return Info{}, fmt.Errorf("%w: an ELF file for %s", ErrNotKernel, f.Machine)
+	case bytes.HasPrefix(b, []byte{0x1f, 0x8b}):
+		g, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return Info{}, fmt.Errorf("%w: a broken gzip file: %v", ErrNotKernel, err)
+		}
+		head := make([]byte, 64)
+		if _, err := io.ReadFull(g, head); err == nil && string(head[arm64MagicOff:arm64MagicOff+4]) == arm64Magic {
+			return Info{Format: FormatARM64, Arch: "arm64", Gzip: true}, nil
+		}
+		return Info{}, fmt.Errorf("%w: a gzip file that holds no arm64 Image", ErrNotKernel)
+	}
+	n := min(len(b), 8)
+	return Info{}, fmt.Errorf("%w: the file starts % x", ErrNotKernel, b[:n])
+}
+
+// headerRelease returns the release from the bzImage's kernel_version
+// string ("6.1.0-50-cloud-amd64 (debian-kernel@...) #1 SMP ..."), or "".
+func headerRelease(b []byte) string {
+	off := int(binary.LittleEndian.Uint16(b[0x20e:])) + 0x200
+	if off <= 0x200 || off >= len(b) {
+		return ""
+	}
+	s := b[off:min(len(b), off+256)]
+	if i := bytes.IndexAny(s, " \x00"); i >= 0 {
+		s = s[:i]
+	}
+	if !releaseRE.Match(s) {
+		return ""
+	}
+	return string(s)
+}
+
+var (
+	releaseRE = regexp.MustCompile(`^[0-9]+\.[0-9]+[A-Za-z0-9._+~-]*$`)
+	bannerRE  = regexp.MustCompile(`Linux version ([0-9]+\.[0-9]+[A-Za-z0-9._+~-]*) \(`)
+)
+
+// Uncompressed returns the kernel's own code and data, where its banner
+// and IKCONFIG live: the ELF inside a bzImage, a gunzipped Image.gz, or b
+// itself. At most bzimage.MaxKernel bytes are produced.
+func Uncompressed(b []byte, info Info) ([]byte, error) {
+	switch {
+	case info.Format == FormatBzImage:
+		var out bytes.Buffer
+		if _, err := bzimage.Unpack(b, &out); err != nil {
+			return nil, err
+		}
+		return out.Bytes(), nil
+	case info.Gzip:
+		g, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		out, err := io.ReadAll(io.LimitReader(g, bzimage.MaxKernel+1))
+		if err != nil {
+			return nil, fmt.Errorf("gunzipping the Image: %w", err)
+		}
+		if len(out) > bzimage.MaxKernel {
+			return nil, fmt.Errorf("the Image unpacks to more than %d bytes", bzimage.MaxKernel)
+		}
+		return out, nil
+	}
+	return b, nil
+}
+
+// Release returns the release in the "Linux version <release> (" banner of
+// the uncompressed kernel k, or "".
+func Release(k []byte) string {
+	m := bannerRE.FindSubmatch(k)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+// maxConfig bounds an embedded config (Debian's are about 300 KiB).
+const maxConfig = 16 << 20
+
+// IKConfig returns the configuration embedded in the uncompressed kernel k
+// (CONFIG_IKCONFIG: a gzip stream between "IKCFG_ST" and "IKCFG_ED"), or
+// an error wrapping ErrNoIKConfig.
+func IKConfig(k []byte) ([]byte, error) {
+	start := bytes.Index(k, []byte("IKCFG_ST"))
+	if start < 0 {
+		return nil, ErrNoIKConfig
+	}
+	body := k[start+len("IKCFG_ST"):]
+	end := bytes.Index(body, []byte("IKCFG_ED"))
+	if end < 0 {
+		return nil, fmt.Errorf("%w: IKCFG_ST without IKCFG_ED", ErrNoIKConfig)
+	}
+	g, err := gzip.NewReader(bytes.NewReader(body[:end]))
+	if err != nil {
+		return nil, fmt.Errorf("embedded config: %w", err)
+	}
+	cfg, err := io.ReadAll(io.LimitReader(g, maxConfig+1))
+	if err != nil {
+		return nil, fmt.Errorf("embedded config: %w", err)
+	}
+	if len(cfg) > maxConfig {
+		return nil, fmt.Errorf("embedded config is larger than %d bytes", maxConfig)
+	}
+	return cfg, nil
+}
