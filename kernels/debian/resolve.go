@@ -21,6 +21,20 @@ type Resolved struct {
 	Packages []Package `json:"packages"`
 }
 
+// IsMeta reports whether e is a metapackage that only depends on another
+// kernel's image package (bookworm-security's linux-image-6.12-cloud-amd64
+// depends on linux-image-6.12.117+deb12-cloud-amd64).
+func (e Entry) IsMeta() bool {
+	for _, clause := range strings.Split(e.Depends, ",") {
+		for _, alt := range strings.Split(clause, "|") {
+			if name, _, _ := parseDep(alt); strings.HasPrefix(name, "linux-image-") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Naming says how an archive names the packages of one kernel flavour.
 type Naming struct {
 	// ImagePrefix starts the name of the package with the kernel image:
@@ -98,7 +112,7 @@ func (idx *Index) Resolve(version string, n Naming) (*Resolved, error) {
 	for i := range idx.Entries {
 		e := &idx.Entries[i]
 		release, ok := strings.CutPrefix(e.Name, n.ImagePrefix)
-		if !ok || !strings.HasSuffix(release, n.Suffix) || release == "" || !isDigit(release[0]) {
+		if !ok || !strings.HasSuffix(release, n.Suffix) || release == "" || !isDigit(release[0]) || e.IsMeta() {
 			continue
 		}
 		others = append(others, release)

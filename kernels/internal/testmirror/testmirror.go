@@ -301,3 +301,35 @@ func (m *Mirror) AddAll(suite, arch string, pkgs []Pkg) []debian.Package {
 	}
 	return out
 }
+
+// Ubuntu returns the packages of one Ubuntu kernel laid out as Ubuntu's
+// archive has them: linux-image-<rel> (signed, for Secure Boot: it only
+// depends on the rest), linux-image-unsigned-<rel> with
+// boot/vmlinuz-<rel>, and linux-modules-<rel> with boot/config-<rel> and
+// lib/modules/<rel>/. Releases are like 6.8.0-45-generic.
+func Ubuntu(release, version string) []Pkg {
+	mods := "./lib/modules/" + release + "/"
+	return []Pkg{
+		{
+			Name: "linux-image-" + release, Version: version, Comp: "zst",
+			Depends: "linux-base (>= 4.5ubuntu1~16.04.1), linux-modules-" + release,
+			Files:   []debtest.File{{Name: "./boot/"}, {Name: "./boot/vmlinuz-" + release, Body: []byte("MZ signed " + release)}},
+		},
+		{
+			Name: "linux-image-unsigned-" + release, Version: version, Comp: "zst",
+			Depends: "linux-base (>= 4.5ubuntu1~16.04.1)",
+			Files:   []debtest.File{{Name: "./"}, {Name: "./boot/"}, {Name: "./boot/vmlinuz-" + release, Body: Vmlinuz(release)}},
+		},
+		{
+			Name: "linux-modules-" + release, Version: version, Comp: "zst",
+			Files: []debtest.File{
+				{Name: "./boot/"},
+				{Name: "./boot/config-" + release, Body: []byte(Config)},
+				{Name: "./boot/System.map-" + release, Body: []byte("ffffffff81000000 T _text\n")},
+				{Name: mods}, {Name: mods + "kernel/"},
+				{Name: mods + "kernel/drivers/net/veth.ko.zst", Body: []byte("veth module")},
+				{Name: mods + "modules.order", Body: []byte("kernel/drivers/net/veth.ko\n")},
+			},
+		},
+	}
+}
