@@ -391,7 +391,16 @@ func (s *Store) resolve(ctx context.Context, spec Spec) (LockEntry, error) {
 		}()
 	}
 	wg.Wait()
+	// The newest candidate whose packages the archive really serves.
+	sort.SliceStable(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.err != nil || b.err != nil {
+			return a.err == nil && b.err != nil
+		}
+		return debian.CompareVersions(a.res.Version, b.res.Version) > 0
+	})
 	var best *candidate
+	var missing []string
 	for i := range cands {
 		c := &cands[i]
 		if c.err != nil {
@@ -402,9 +411,19 @@ func (s *Store) resolve(ctx context.Context, spec Spec) (LockEntry, error) {
 			}
 			return LockEntry{}, c.err
 		}
-		if best == nil || debian.CompareVersions(c.res.Version, best.res.Version) > 0 {
-			best = c
+		if best != nil {
+			continue
 		}
+		mirror, _ := s.archiveMirror(spec, c.archive)
+		if err := s.checkPackages(ctx, mirror, c.res.Packages); err != nil {
+			missing = append(missing, fmt.Sprintf("%s %s in %s: %v", c.res.Release, c.res.Version, c.suite, err))
+			continue
+		}
+		best = c
+	}
+	if best == nil && len(missing) > 0 {
+		return LockEntry{}, fmt.Errorf("%w: kernel %s: the indexes list packages the archive does not serve: %s; retry later (the mirror may be syncing) or use another mirror",
+			debian.ErrNotFound, spec.Name, strings.Join(missing, "; "))
 	}
 	if best == nil {
 		return LockEntry{}, cands[0].err
@@ -412,6 +431,17 @@ func (s *Store) resolve(ctx context.Context, spec Spec) (LockEntry, error) {
 	pkgs := append([]debian.Package(nil), best.res.Packages...)
 	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
 	return LockEntry{Suite: best.suite, Archive: best.archive, Arch: spec.Arch, Release: best.res.Release, Version: best.res.Version, Packages: pkgs}, nil
+}
+
+// checkPackages returns an error matching debian.ErrNotFound if mirror
+// lacks one of pkgs.
+func (s *Store) checkPackages(ctx context.Context, mirror string, pkgs []debian.Package) error {
+	for _, p := range pkgs {
+		if err := debian.Check(ctx, s.client, mirror, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func cacheKey(spec Spec, e LockEntry) string {

@@ -35,7 +35,8 @@ type Mirror struct {
 	stanzas  map[string][]string // "suite/arch" -> stanzas
 	status   map[string]int
 	truncate map[string]bool
-	requests map[string]int
+	requests map[string]int // GET requests
+	heads    int
 }
 
 // New starts a mirror that is closed when the test ends.
@@ -56,7 +57,11 @@ func New(t testing.TB) *Mirror {
 func (m *Mirror) serve(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/")
 	m.mu.Lock()
-	m.requests[p]++
+	if r.Method == http.MethodHead {
+		m.heads++
+	} else {
+		m.requests[p]++
+	}
 	code, hasCode := m.status[p]
 	data, ok := m.files[p]
 	trunc := m.truncate[p]
@@ -183,7 +188,14 @@ func (m *Mirror) Remove(path string) {
 	delete(m.files, path)
 }
 
-// Requests returns how often path was requested.
+// Heads returns the number of HEAD requests served.
+func (m *Mirror) Heads() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.heads
+}
+
+// Requests returns how often path was requested (GET).
 func (m *Mirror) Requests(path string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
