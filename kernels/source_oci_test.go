@@ -3,6 +3,7 @@ package kernels_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log"
 	"net/http"
@@ -309,3 +310,56 @@ func TestOCIRefParse(t *testing.T) {
 }
 
 func nopLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// TestOCIRealKernel serves a cached Debian kernel laid out like
+// ci-kernels (kernel and a few modules, no config) and pulls it: the
+// release comes from the bzImage itself and the image unpacks for PVH.
+func TestOCIRealKernel(t *testing.T) {
+	cache := os.Getenv(kernels.EnvCache)
+	if cache == "" {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			t.Skip(err)
+		}
+		cache = filepath.Join(d, "bpfmatrix")
+	}
+	dirs, _ := filepath.Glob(filepath.Join(cache, "kernels", "debian-*-cloud-amd64-*"))
+	var src string
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "kernel.json")); err == nil {
+			src = d
+			break
+		}
+	}
+	if src == "" {
+		t.Skip("no cached Debian amd64 kernel (run `bpfmatrix kernels pull debian-6.1` first)")
+	}
+	var meta struct{ Release string }
+	require.NoError(t, json.Unmarshal([]byte(readFile(t, filepath.Join(src, "kernel.json"))), &meta))
+	vmlinuz, err := os.ReadFile(filepath.Join(src, "vmlinuz"))
+	require.NoError(t, err)
+	files := ciKernels(meta.Release, vmlinuz, false)
+	mods, _ := filepath.Glob(filepath.Join(src, "modules", meta.Release, "modules.*"))
+	for _, m := range mods[:min(len(mods), 4)] {
+		b, err := os.ReadFile(m)
+		require.NoError(t, err)
+		files = append(files, debtest.File{Name: "lib/modules/" + meta.Release + "/" + filepath.Base(m), Body: b})
+	}
+	reg := newRegistry(t)
+	ref := reg.push(t, "cilium/ci-kernels:real", image(t, "amd64", files))
+	e := newEnv(t)
+	k, err := e.openOCI(t).Pull(context.Background(), ociSpec(t, ref))
+	require.NoError(t, err)
+	assert.Equal(t, meta.Release, k.Release)
+	assert.NotEmpty(t, k.NoConfig, "Debian's cloud kernels have no IKCONFIG")
+	assert.Len(t, mustReadDir(t, k.ModulesDir), min(len(mods), 4))
+	boot, note := k.BootImage()
+	assert.Equal(t, filepath.Join(k.Dir, "vmlinux"), boot, note)
+}
+
+func mustReadDir(t *testing.T, dir string) []os.DirEntry {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	return es
+}

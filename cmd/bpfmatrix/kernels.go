@@ -224,7 +224,11 @@ func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", k.Name, err)
 	}
-	fmt.Fprintf(w, "%s: %s (%s, %s, %s)\n", k.Name, k.Release, k.Arch, k.Suite, packageNames(k))
+	from := k.Suite
+	if k.Source == kernels.SourceOCI || k.Source == kernels.SourceFile {
+		from = k.Source + ":" + k.Ref
+	}
+	fmt.Fprintf(w, "%s: %s (%s, %s, %s)\n", k.Name, k.Release, k.Arch, from, packageNames(k))
 	fmt.Fprintf(w, "  version %d.%d, accelerator %s (assumed; --accel)\n", major, minor, accel)
 	if k.NoConfig != "" {
 		fmt.Fprintf(w, "  NO CONFIG: %s; every option below reads as absent, so the rules that depend on one are guesses\n", k.NoConfig)

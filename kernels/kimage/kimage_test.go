@@ -125,3 +125,24 @@ func TestRealKernels(t *testing.T) {
 		}
 	}
 }
+
+// FuzzIdentify feeds garbage to every reader: none may panic.
+func FuzzIdentify(f *testing.F) {
+	f.Add(kerneltest.BzImage("6.1.0", []byte(config)))
+	f.Add(kerneltest.ARM64Image("6.6.1", []byte(config)))
+	f.Add(gzipped(kerneltest.ARM64Image("6.6.1", nil)))
+	f.Add(kerneltest.ELF(183, "6.12.0", []byte(config)))
+	f.Add([]byte("IKCFG_ST\x1f\x8b\x08\x00IKCFG_ED"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		info, err := Identify(b)
+		if err != nil {
+			return
+		}
+		k, err := Uncompressed(b, info)
+		if err != nil {
+			return
+		}
+		Release(k)
+		IKConfig(k)
+	})
+}
