@@ -99,7 +99,7 @@ func (r *testRegistry) push(t *testing.T, repoTag string, imgs ...v1.Image) stri
 
 const ociConfig = "CONFIG_BPF=y\nCONFIG_FPROBE=y\n"
 
-// ciKernels lays an image out like ghcr.io/cilium/ci-kernels:
+// ciKernels lays an image out like cilium's ci-kernels:
 // /boot/vmlinuz and, with modules, /lib/modules/<release>/.
 func ciKernels(release string, vmlinuz []byte, modules bool) []debtest.File {
 	files := []debtest.File{{Name: "boot/"}, {Name: "boot/vmlinuz", Body: vmlinuz}}
@@ -113,7 +113,7 @@ func ciKernels(release string, vmlinuz []byte, modules bool) []debtest.File {
 	return files
 }
 
-// lvhImage lays an image out like quay.io/lvh-images/kernel-images: a
+// lvhImage lays an image out like little-vm-helper's kernel images: a
 // busybox base and /data/kernels/<ver>/{boot,lib/modules}.
 func lvhImage(ver, release string, vmlinuz []byte) [][]debtest.File {
 	base := []debtest.File{{Name: "bin/"}, {Name: "bin/busybox", Body: []byte("\x7fELF busybox"), Mode: 0o755},
@@ -297,15 +297,15 @@ func TestOCIBadInput(t *testing.T) {
 }
 
 func TestOCIRefParse(t *testing.T) {
-	for _, bad := range []string{"oci:", "oci:ci-kernels:6.6", "oci:ghcr.io/cilium/ci-kernels:6.6,arch=s390x", "oci:ghcr.io/x/y:1,modules=/tmp", "oci:ghcr.io/x/Y:1"} {
+	for _, bad := range []string{"oci:", "oci:ci-kernels:6.6", "oci:registry.example/cilium/ci-kernels:6.6,arch=s390x", "oci:registry.example/x/y:1,modules=/tmp", "oci:registry.example/x/Y:1"} {
 		_, err := kernels.DefaultCatalog().Lookup([]string{bad})
 		assert.ErrorIs(t, err, kernels.ErrRef, bad)
 	}
-	specs, err := kernels.DefaultCatalog().Lookup([]string{"oci:ghcr.io/cilium/ci-kernels:6.6", "oci:quay.io/lvh-images/kernel-images:6.6-main,name=lvh-6.6"})
+	specs, err := kernels.DefaultCatalog().Lookup([]string{"oci:registry.example/cilium/ci-kernels:6.6", "oci:registry.example/lvh-images/kernel-images:6.6-main,name=lvh-6.6"})
 	require.NoError(t, err)
-	assert.Equal(t, kernels.Spec{Name: "ci-kernels-6.6", Distro: "oci", Source: "oci", Ref: "ghcr.io/cilium/ci-kernels:6.6", Arch: "amd64"}, specs[0])
+	assert.Equal(t, kernels.Spec{Name: "ci-kernels-6.6", Distro: "oci", Source: "oci", Ref: "registry.example/cilium/ci-kernels:6.6", Arch: "amd64"}, specs[0])
 	assert.Equal(t, "lvh-6.6", specs[1].Name)
-	_, err = kernels.DefaultCatalog().Lookup([]string{"oci:ghcr.io/cilium/ci-kernels:6.6", "oci:example.org/ci-kernels:6.6"})
+	_, err = kernels.DefaultCatalog().Lookup([]string{"oci:registry.example/cilium/ci-kernels:6.6", "oci:example.org/ci-kernels:6.6"})
 	assert.ErrorContains(t, err, "name=")
 }
 

@@ -30,11 +30,11 @@ const (
 	// -security source, else the mirror with /debian replaced by
 	// /debian-security).
 	EnvSecurityMirror = "BPFMATRIX_DEBIAN_SECURITY_MIRROR"
-	// EnvUbuntuMirror is the Ubuntu archive for amd64 kernels, e.g.
-	// http://archive.ubuntu.com/ubuntu.
+	// EnvUbuntuMirror is the base URL of the Ubuntu archive for amd64
+	// kernels.
 	EnvUbuntuMirror = "BPFMATRIX_UBUNTU_MIRROR"
-	// EnvUbuntuPortsMirror is the Ubuntu archive for the other
-	// architectures, e.g. http://ports.ubuntu.com/ubuntu-ports.
+	// EnvUbuntuPortsMirror is the base URL of the Ubuntu archive for the
+	// other architectures (Ubuntu's "ports" archive).
 	EnvUbuntuPortsMirror = "BPFMATRIX_UBUNTU_PORTS_MIRROR"
 )
 
@@ -229,7 +229,7 @@ func (s *Store) archiveMirror(spec Spec, archive string) (string, error) {
 			m = os.Getenv(env)
 		}
 		if m == "" {
-			return "", fmt.Errorf("%w: kernel %s needs an Ubuntu archive: set %s (e.g. http://archive.ubuntu.com/ubuntu; arm64 lives on http://ports.ubuntu.com/ubuntu-ports)", debian.ErrNoMirror, spec.Name, env)
+			return "", fmt.Errorf("%w: kernel %s needs an Ubuntu archive: set %s to the archive's base URL (arm64 lives in Ubuntu's ports archive)", debian.ErrNoMirror, spec.Name, env)
 		}
 		return strings.TrimRight(m, "/"), nil // security suites live in the same archive
 	}

@@ -46,9 +46,8 @@ func MirrorFromAPT(root string) (string, error) {
 
 // SecurityMirrorFromAPT returns the base URL of the Debian security
 // archive configured for apt below root (the first enabled "deb" source
-// with component main and a -security suite, e.g.
-// http://deb.debian.org/debian-security), or an error wrapping
-// ErrNoMirror.
+// with component main and a -security suite: the security archive's base
+// URL), or an error wrapping ErrNoMirror.
 func SecurityMirrorFromAPT(root string) (string, error) {
 	for _, s := range aptSources(root) {
 		if !s.enabled || !contains(s.types, "deb") || !contains(s.components, "main") {

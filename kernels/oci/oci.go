@@ -1,5 +1,5 @@
-// Package oci fetches kernel images from OCI registries (the layout of
-// ghcr.io/cilium/ci-kernels and quay.io/lvh-images: a kernel at
+// Package oci fetches kernel images from OCI registries (the layouts of
+// cilium's ci-kernels and little-vm-helper's kernel images: a kernel at
 // /boot/vmlinuz or <prefix>/boot/vmlinuz-<release>, sometimes a module
 // tree at <prefix>/lib/modules/<release>/) through go-containerregistry.
 //
@@ -78,7 +78,7 @@ func Platform(goarch string) v1.Platform { return v1.Platform{OS: "linux", Archi
 
 // Resolved is an image pinned to its manifest digest.
 type Resolved struct {
-	// Repository is the image's repository, e.g. "ghcr.io/cilium/ci-kernels".
+	// Repository is the image's repository, REGISTRY/REPO.
 	Repository string
 	// Digest is the manifest digest of the platform's image
 	// ("sha256:<hex>").
@@ -93,11 +93,11 @@ type Resolved struct {
 func ParseRef(ref string) (name.Reference, error) {
 	if !strings.Contains(strings.SplitN(ref, "/", 2)[0], ".") && !strings.Contains(strings.SplitN(ref, "/", 2)[0], ":") &&
 		!strings.HasPrefix(ref, "localhost/") {
-		return nil, fmt.Errorf("%w %q: name the registry, e.g. ghcr.io/cilium/ci-kernels:6.6", ErrRef, ref)
+		return nil, fmt.Errorf("%w %q: name the registry: REGISTRY/REPO:TAG", ErrRef, ref)
 	}
 	r, err := name.ParseReference(ref, name.StrictValidation)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: %v (want REGISTRY/REPO:TAG, e.g. ghcr.io/cilium/ci-kernels:6.6)", ErrRef, ref, err)
+		return nil, fmt.Errorf("%w %q: %v (want REGISTRY/REPO:TAG)", ErrRef, ref, err)
 	}
 	return r, nil
 }

@@ -6,9 +6,9 @@
 //	bpfmatrix run --kernels oci:127.0.0.1:PORT/lvh-images/kernel-images:6.12-main
 //
 // -layout ci-kernels puts the kernel at /boot/vmlinuz and the modules at
-// /lib/modules/<release>/ with no config, as ghcr.io/cilium/ci-kernels
-// does; -layout lvh puts them under /data/kernels/<series>/ with
-// /boot/config-<release>, as quay.io/lvh-images/kernel-images does.
+// /lib/modules/<release>/ with no config, as cilium's ci-kernels images
+// do; -layout lvh puts them under /data/kernels/<series>/ with
+// /boot/config-<release>, as little-vm-helper's kernel images do.
 package main
 
 import (
