@@ -64,10 +64,12 @@ type Spec struct {
 	// /lib/modules/<release>); default: modules/<release> or
 	// lib/modules/<release> beside the image, else none.
 	Modules string `json:"modules,omitempty"`
-	// ConfigFile is a file kernel's build configuration; default: .config,
-	// config or config-<release> beside the image (or at the top of the
-	// build tree of arch/*/boot/bzImage), else the IKCONFIG embedded in
-	// the image, else none.
+	// ConfigFile is the build configuration of a file or oci kernel, a
+	// file on the host (for images that carry none, as ci-kernels'). A
+	// file kernel's default: .config, config or config-<release> beside
+	// the image (or at the top of the build tree of arch/*/boot/bzImage);
+	// an oci kernel's: the image's /boot/config-*; then the IKCONFIG
+	// embedded in the kernel, else none.
 	ConfigFile string `json:"config,omitempty"`
 	// Component is the apt archive component; default "main".
 	Component string `json:"component,omitempty"`

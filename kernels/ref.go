@@ -42,7 +42,7 @@ func IsRef(name string) bool {
 
 // ParseRef returns the spec of a source reference:
 //
-//	oci:REGISTRY/REPO:TAG[,arch=arm64][,name=NAME]
+//	oci:REGISTRY/REPO:TAG[,arch=arm64][,config=FILE][,name=NAME]
 //	file:/path/to/bzImage[,modules=DIR][,config=FILE][,arch=ARCH][,name=NAME]
 //
 // An oci kernel's arch defaults to amd64 and its name to
@@ -56,9 +56,9 @@ func ParseRef(ref string) (Spec, error) {
 	fields := strings.Split(rest, ",")
 	target := fields[0]
 	opts := map[string]string{}
-	allowed := map[string]bool{"arch": true, "name": true}
+	allowed := map[string]bool{"arch": true, "name": true, "config": true}
 	if kind == SourceFile {
-		allowed["modules"], allowed["config"] = true, true
+		allowed["modules"] = true
 	}
 	for _, f := range fields[1:] {
 		k, v, ok := strings.Cut(f, "=")
@@ -89,6 +89,14 @@ func ParseRef(ref string) (Spec, error) {
 		s.Name = sanitizeName(path.Base(r.Context().RepositoryStr()) + "-" + r.Identifier())
 		if s.Arch != "amd64" {
 			s.Name += "-" + s.Arch
+		}
+		if c := opts["config"]; c != "" {
+			if s.ConfigFile, err = filepath.Abs(c); err != nil {
+				return Spec{}, fmt.Errorf("%w %q: %v", ErrRef, ref, err)
+			}
+			if fi, err := os.Stat(s.ConfigFile); err != nil || !fi.Mode().IsRegular() {
+				return Spec{}, fmt.Errorf("%w %q: config=%s is not a readable file", ErrRef, ref, c)
+			}
 		}
 	case SourceFile:
 		p, err := filepath.Abs(target)

@@ -26,8 +26,16 @@ func (s *Store) lockMutex(ctx context.Context) (func(), error) {
 	return lockFile(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
 }
 
+// ociDir is the cache directory of spec's image digest (and of its
+// config=, if any: another config is another kernel directory).
 func ociDir(s *Store, spec Spec, digest string) string {
-	return filepath.Join(s.cacheDir, "kernels", spec.Name+"-oci-"+strings.TrimPrefix(digest, "sha256:")[:12])
+	key := spec.Name + "-oci-" + strings.TrimPrefix(digest, "sha256:")[:12]
+	if spec.ConfigFile != "" {
+		b, _ := os.ReadFile(spec.ConfigFile)
+		sum := sha256.Sum256(b)
+		key += "-config-" + hex.EncodeToString(sum[:4])
+	}
+	return filepath.Join(s.cacheDir, "kernels", key)
 }
 
 // pullOCI returns the kernel of an OCI image. A pinned and cached image
@@ -122,7 +130,7 @@ func (s *Store) extractOCI(ctx context.Context, spec Spec, res oci.Resolved, out
 		return nil, err
 	}
 	config := pickConfig(configs, image)
-	in, err := inspect(data, origin+" /boot/"+image, config == "")
+	in, err := inspect(data, origin+" /boot/"+image, config == "" && spec.ConfigFile == "")
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
@@ -148,6 +156,11 @@ func (s *Store) extractOCI(ctx context.Context, spec Spec, res oci.Resolved, out
 	}
 	k.Packages = []debian.Package{{Name: repo, Version: tag, Filename: res.Repository + "@" + res.Digest, Size: res.Size, SHA256: strings.TrimPrefix(res.Digest, "sha256:")}}
 	switch {
+	case spec.ConfigFile != "":
+		k.ConfigSource = spec.ConfigFile
+		if err := copyFile(spec.ConfigFile, filepath.Join(out, "config")); err != nil {
+			return nil, err
+		}
 	case config != "":
 		k.ConfigSource = "/boot/" + config
 		if err := os.Rename(filepath.Join(raw, oci.BootDir, config), filepath.Join(out, "config")); err != nil {
@@ -159,7 +172,7 @@ func (s *Store) extractOCI(ctx context.Context, spec Spec, res oci.Resolved, out
 			return nil, fmt.Errorf("%w: %v", ErrCache, err)
 		}
 	default:
-		k.NoConfig = fmt.Sprintf("image %s has no /boot/config-* and the kernel has no IKCONFIG", origin)
+		k.NoConfig = fmt.Sprintf("image %s has no /boot/config-* and the kernel has no IKCONFIG (give one with ,config=FILE)", origin)
 	}
 	if err := os.MkdirAll(filepath.Join(out, "modules"), 0o755); err != nil {
 		return nil, err

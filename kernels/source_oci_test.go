@@ -184,6 +184,14 @@ func TestOCICIKernels(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, k.Dir, c.Dir)
 
+	// The same image with a config from the host: another kernel directory.
+	cfg := kerneltest.Write(t, t.TempDir(), "config-6.6", []byte(ociConfig))
+	kc, err := s.Pull(context.Background(), ociSpec(t, ref+",config="+cfg))
+	require.NoError(t, err)
+	assert.NotEqual(t, k.Dir, kc.Dir)
+	assert.Equal(t, cfg, kc.ConfigSource)
+	assert.Equal(t, ociConfig, readFile(t, kc.Config))
+
 	// The arm64 image of the same index, with its IKCONFIG.
 	armSpec := ociSpec(t, ref+",arch=arm64")
 	assert.Equal(t, "ci-kernels-6.6-arm64", armSpec.Name)
@@ -195,7 +203,7 @@ func TestOCICIKernels(t *testing.T) {
 	v, err := ka.ConfigValue("FPROBE")
 	require.NoError(t, err)
 	assert.Equal(t, "y", v)
-	assertCacheClean(t, e.cacheDir, 2)
+	assertCacheClean(t, e.cacheDir, 3)
 }
 
 func TestOCILVHImage(t *testing.T) {

@@ -21,7 +21,7 @@ const kernelsUsage = `Usage:
   bpfmatrix kernels show [flags] NAME...     what the expectation model expects of each test on that kernel, and why
 
 A NAME is a catalog entry (debian-6.18) or a source reference:
-  oci:REGISTRY/REPO:TAG[,arch=arm64][,name=NAME]     e.g. oci:ghcr.io/cilium/ci-kernels:6.6
+  oci:REGISTRY/REPO:TAG[,arch=arm64][,config=FILE][,name=NAME]   e.g. oci:ghcr.io/cilium/ci-kernels:6.6
   file:/path/to/bzImage[,modules=DIR][,config=FILE][,name=NAME]
 
 Debian kernels come from the mirror of this machine's apt configuration
