@@ -49,7 +49,8 @@ func IsRef(name string) bool {
 // <last path element of REPO>-<TAG> (plus -<arch> for arm64). A file
 // kernel's arch is read from the image's magic bytes (an arch= that
 // disagrees is refused with ErrWrongArch) and its name is file-<release>
-// when the image header names the release, else file-<base name>.
+// when the image says it without unpacking (a bzImage header, the banner
+// of an uncompressed Image or vmlinux), else file-<base name>.
 // Relative paths are taken from the working directory.
 func ParseRef(ref string) (Spec, error) {
 	kind, rest, _ := strings.Cut(ref, ":")
@@ -103,7 +104,7 @@ func ParseRef(ref string) (Spec, error) {
 		if err != nil {
 			return Spec{}, fmt.Errorf("%w %q: %v", ErrRef, ref, err)
 		}
-		info, err := identifyFile(p)
+		b, info, err := identifyFile(p)
 		if err != nil {
 			return Spec{}, fmt.Errorf("%s: %w", ref, err)
 		}
@@ -122,8 +123,12 @@ func ParseRef(ref string) (Spec, error) {
 				}
 			}
 		}
-		if info.Release != "" {
-			s.Name = sanitizeName("file-" + info.Release)
+		release := info.Release
+		if release == "" && info.Format != kimage.FormatBzImage && !info.Gzip {
+			release = kimage.Release(b) // an uncompressed Image or vmlinux
+		}
+		if release != "" {
+			s.Name = sanitizeName("file-" + release)
 		} else {
 			s.Name = sanitizeName("file-" + filepath.Base(p))
 		}
@@ -165,16 +170,16 @@ func sanitizeName(s string) string {
 const maxImage = 1 << 30
 
 // identifyFile reads the kernel image at p and names its format and arch.
-func identifyFile(p string) (kimage.Info, error) {
+func identifyFile(p string) ([]byte, kimage.Info, error) {
 	b, err := readImage(p)
 	if err != nil {
-		return kimage.Info{}, err
+		return nil, kimage.Info{}, err
 	}
 	info, err := kimage.Identify(b)
 	if err != nil {
-		return kimage.Info{}, fmt.Errorf("%w: %s: %w; name a bzImage (arch/x86/boot/bzImage), an arm64 Image (arch/arm64/boot/Image) or a vmlinux", ErrNotKernel, p, err)
+		return nil, kimage.Info{}, fmt.Errorf("%w: %s: %w; name a bzImage (arch/x86/boot/bzImage), an arm64 Image (arch/arm64/boot/Image) or a vmlinux", ErrNotKernel, p, err)
 	}
-	return info, nil
+	return b, info, nil
 }
 
 func readImage(p string) ([]byte, error) {

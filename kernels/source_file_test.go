@@ -70,7 +70,7 @@ func TestFileKernelConfig(t *testing.T) {
 	k, err := s.Pull(context.Background(), fileSpec(t, "file:"+arm))
 	require.NoError(t, err)
 	assert.Equal(t, "arm64", k.Arch)
-	assert.Equal(t, "file-image", k.Name)
+	assert.Equal(t, "file-6.6.1", k.Name, "the banner of an uncompressed Image")
 	assert.Equal(t, "IKCONFIG", k.ConfigSource)
 	assert.Equal(t, "CONFIG_IKCONFIG=y\n", readFile(t, k.Config))
 

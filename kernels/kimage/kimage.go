@@ -146,11 +146,18 @@ func Uncompressed(b []byte, info Info) ([]byte, error) {
 // Release returns the release in the "Linux version <release> (" banner of
 // the uncompressed kernel k, or "".
 func Release(k []byte) string {
-	m := bannerRE.FindSubmatch(k)
-	if m == nil {
-		return ""
+	const banner = "Linux version "
+	for off := 0; ; {
+		i := bytes.Index(k[off:], []byte(banner))
+		if i < 0 {
+			return ""
+		}
+		off += i
+		if m := bannerRE.FindSubmatch(k[off:min(len(k), off+256)]); m != nil {
+			return string(m[1])
+		}
+		off += len(banner)
 	}
-	return string(m[1])
 }
 
 // maxConfig bounds an embedded config (Debian's are about 300 KiB).
