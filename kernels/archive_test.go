@@ -62,6 +62,18 @@ func TestSecurityArchive(t *testing.T) {
 	assert.Equal(t, "6.1.0-57-cloud-amd64", k.Release)
 	assert.Equal(t, 2, sec.DebRequests())
 
+	// A series only the security archive has is found there.
+	sec.Add("bookworm-security", "amd64", testmirror.Classic("6.12.94+deb12-cloud-amd64", "6.12.94-1~deb12u1", ""))
+	only := spec(t, "debian-6.1")
+	only.Name, only.Version = "bookworm-6.12", "6.12"
+	k, err = open().Pull(ctx, only)
+	require.NoError(t, err)
+	assert.Equal(t, "bookworm-security", k.Suite)
+	only.Version = "6.13"
+	_, err = open().Pull(ctx, only)
+	require.ErrorIs(t, err, debian.ErrNoKernel)
+	assert.Contains(t, err.Error(), "dists/bookworm ")
+
 	// Without a security archive the security suites are not searched.
 	s, err := kernels.Open(kernels.Options{CacheDir: t.TempDir(), LockPath: filepath.Join(t.TempDir(), "l"), Mirror: e.mirror.URL, HTTPClient: e.mirror.Client()})
 	require.NoError(t, err)

@@ -224,43 +224,6 @@ func (s *Store) pullFile(ctx context.Context, spec Spec) (*Kernel, error) {
 	})
 }
 
-// build makes dir by fill (called with an empty work directory, under
-// the key's file lock, at most once across processes) unless it is
-// complete already. Nothing is left behind when fill fails.
-func (s *Store) build(ctx context.Context, spec Spec, dir string, e LockEntry, fill func(out string) (*Kernel, error)) (*Kernel, error) {
-	if k, ok := s.readKernel(dir, spec, e); ok {
-		return k, nil
-	}
-	kernelsDir := filepath.Dir(dir)
-	key := filepath.Base(dir)
-	unlock, err := lockFile(ctx, filepath.Join(kernelsDir, "."+key+".lock"))
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if k, ok := s.readKernel(dir, spec, e); ok {
-		return k, nil
-	}
-	stale, _ := filepath.Glob(filepath.Join(kernelsDir, ".tmp-"+key+"-*"))
-	for _, p := range stale {
-		os.RemoveAll(p)
-	}
-	work, err := os.MkdirTemp(kernelsDir, ".tmp-"+key+"-")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v; set %s to a writable directory", ErrCache, err, EnvCache)
-	}
-	defer os.RemoveAll(work)
-	out := filepath.Join(work, "out")
-	if err := os.Mkdir(out, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCache, err)
-	}
-	k, err := fill(out)
-	if err != nil {
-		return nil, err
-	}
-	return s.commit(k, out, dir)
-}
-
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {

@@ -404,9 +404,9 @@ func (s *Store) resolve(ctx context.Context, spec Spec) (LockEntry, error) {
 	for i := range cands {
 		c := &cands[i]
 		if c.err != nil {
-			// A security suite without this series is no failure; a
-			// broken archive is.
-			if c.archive == archiveSecurity && errors.Is(c.err, debian.ErrNoKernel) {
+			// A suite without this series is no failure while the
+			// other has it; a broken archive is.
+			if errors.Is(c.err, debian.ErrNoKernel) {
 				continue
 			}
 			return LockEntry{}, c.err
@@ -426,6 +426,11 @@ func (s *Store) resolve(ctx context.Context, spec Spec) (LockEntry, error) {
 			debian.ErrNotFound, spec.Name, strings.Join(missing, "; "))
 	}
 	if best == nil {
+		for _, c := range cands {
+			if c.suite == spec.Suite && c.err != nil {
+				return LockEntry{}, c.err // the main suite's ErrNoKernel
+			}
+		}
 		return LockEntry{}, cands[0].err
 	}
 	pkgs := append([]debian.Package(nil), best.res.Packages...)
@@ -494,7 +499,41 @@ func (s *Store) progress(kernel, phase string, done, total int64) {
 // materialize makes sure the kernel described by e is extracted in the
 // cache, downloading it at most once across processes.
 func (s *Store) materialize(ctx context.Context, spec Spec, e LockEntry, pinned bool) (*Kernel, error) {
-	dir := s.kernelDir(spec, e)
+	return s.build(ctx, spec, s.kernelDir(spec, e), e, func(out string) (*Kernel, error) {
+		mirror, err := s.archiveMirror(spec, e.Archive)
+		if err != nil {
+			return nil, err
+		}
+		work := filepath.Dir(out)
+		var total, base int64
+		for _, p := range e.Packages {
+			total += p.Size
+		}
+		sel := selector(e.Release)
+		for _, p := range e.Packages {
+			if err := s.fetchAndExtract(ctx, spec, p, mirror, work, out, sel, pinned, base, total); err != nil {
+				return nil, err
+			}
+			base += p.Size
+		}
+		for _, f := range []string{"vmlinuz", "config"} {
+			if fi, err := os.Stat(filepath.Join(out, f)); err != nil || !fi.Mode().IsRegular() {
+				return nil, fmt.Errorf("%w: kernel %s: packages %s contain no %s for release %s; the catalog entry may need a different flavour",
+					ErrIncomplete, spec.Name, packageNames(e.Packages), f, e.Release)
+			}
+		}
+		if err := os.MkdirAll(filepath.Join(out, "modules", e.Release), 0o755); err != nil {
+			return nil, err
+		}
+		return &Kernel{Name: spec.Name, Distro: spec.Distro, Suite: e.Suite, Arch: spec.Arch, Flavour: spec.Flavour,
+			Version: spec.Version, Release: e.Release, Packages: e.Packages, Source: SourceAPT, ConfigSource: "package"}, nil
+	})
+}
+
+// build makes dir by fill (called with an empty work directory, under
+// the key's file lock, at most once across processes) unless it is
+// complete already. Nothing is left behind when fill fails.
+func (s *Store) build(ctx context.Context, spec Spec, dir string, e LockEntry, fill func(out string) (*Kernel, error)) (*Kernel, error) {
 	if k, ok := s.readKernel(dir, spec, e); ok {
 		return k, nil
 	}
@@ -514,39 +553,19 @@ func (s *Store) materialize(ctx context.Context, spec Spec, e LockEntry, pinned 
 	for _, p := range stale {
 		os.RemoveAll(p)
 	}
-	mirror, err := s.archiveMirror(spec, e.Archive)
-	if err != nil {
-		return nil, err
-	}
 	work, err := os.MkdirTemp(kernelsDir, ".tmp-"+key+"-")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v; set %s to a writable directory", ErrCache, err, EnvCache)
 	}
 	defer os.RemoveAll(work)
 	out := filepath.Join(work, "out")
-
-	var total, base int64
-	for _, p := range e.Packages {
-		total += p.Size
+	if err := os.Mkdir(out, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCache, err)
 	}
-	sel := selector(e.Release)
-	for _, p := range e.Packages {
-		if err := s.fetchAndExtract(ctx, spec, p, mirror, work, out, sel, pinned, base, total); err != nil {
-			return nil, err
-		}
-		base += p.Size
-	}
-	for _, f := range []string{"vmlinuz", "config"} {
-		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%w: kernel %s: packages %s contain no %s for release %s; the catalog entry may need a different flavour",
-				ErrIncomplete, spec.Name, packageNames(e.Packages), f, e.Release)
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(out, "modules", e.Release), 0o755); err != nil {
+	k, err := fill(out)
+	if err != nil {
 		return nil, err
 	}
-	k := &Kernel{Name: spec.Name, Distro: spec.Distro, Suite: e.Suite, Arch: spec.Arch, Flavour: spec.Flavour,
-		Version: spec.Version, Release: e.Release, Packages: e.Packages, Source: SourceAPT, ConfigSource: "package"}
 	return s.commit(k, out, dir)
 }
 
