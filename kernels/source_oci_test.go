@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -36,8 +37,24 @@ import (
 // 127.0.0.1 (plain HTTP), counting the requests it serves.
 type testRegistry struct {
 	*httptest.Server
-	host     string
+	host string
+	// corrupt, if set, is a blob path suffix whose content is served
+	// with one byte flipped.
+	corrupt  atomic.Value
 	requests atomic.Int64
+	blobs    sync.Map // path -> *atomic.Int64, GET only
+}
+
+// blobGets returns how often the blob digest d was fetched.
+func (r *testRegistry) blobGets(d v1.Hash) int64 {
+	var n int64
+	r.blobs.Range(func(k, v any) bool {
+		if strings.HasSuffix(k.(string), "/blobs/"+d.String()) {
+			n += v.(*atomic.Int64).Load()
+		}
+		return true
+	})
+	return n
 }
 
 func newRegistry(t *testing.T) *testRegistry {
@@ -46,6 +63,19 @@ func newRegistry(t *testing.T) *testRegistry {
 	h := registry.New(registry.Logger(nopLogger()))
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
+		if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/") {
+			c, _ := r.blobs.LoadOrStore(req.URL.Path, new(atomic.Int64))
+			c.(*atomic.Int64).Add(1)
+		}
+		if c, _ := r.corrupt.Load().(string); c != "" && req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, c) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			body := rec.Body.Bytes()
+			body[len(body)/2] ^= 0xff
+			w.WriteHeader(rec.Code)
+			w.Write(body)
+			return
+		}
 		h.ServeHTTP(w, req)
 	}))
 	t.Cleanup(r.Close)
@@ -370,4 +400,59 @@ func mustReadDir(t *testing.T, dir string) []os.DirEntry {
 	es, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	return es
+}
+
+func TestOCIConcurrentPulls(t *testing.T) {
+	e := newEnv(t)
+	reg := newRegistry(t)
+	l := layer(t, ciKernels("6.6.1", kerneltest.BzImage("6.6.1", nil), true))
+	img, err := mutate.AppendLayers(empty.Image, l)
+	require.NoError(t, err)
+	ref := reg.push(t, "cilium/ci-kernels:6.6", img)
+	// Two Stores stand in for two processes, each used by two goroutines.
+	stores := []*kernels.Store{e.openOCI(t), e.openOCI(t)}
+	spec := ociSpec(t, ref)
+	var wg sync.WaitGroup
+	results := make([]*kernels.Kernel, 4)
+	errs := make([]error, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = stores[i%2].Pull(context.Background(), spec)
+		}()
+	}
+	wg.Wait()
+	for i := range results {
+		require.NoError(t, errs[i])
+		assert.Equal(t, results[0].Dir, results[i].Dir)
+	}
+	d, err := l.Digest()
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, reg.blobGets(d), "the layer is downloaded once")
+	assertCacheClean(t, e.cacheDir, 1)
+	lock, err := kernels.LoadLock(e.lockPath)
+	require.NoError(t, err)
+	assert.Equal(t, results[0].Digest, lock.Kernels[spec.Name].Digest)
+}
+
+func TestOCICorruptLayer(t *testing.T) {
+	e := newEnv(t)
+	reg := newRegistry(t)
+	l := layer(t, ciKernels("6.6.1", kerneltest.BzImage("6.6.1", nil), true))
+	img, err := mutate.AppendLayers(empty.Image, l)
+	require.NoError(t, err)
+	ref := reg.push(t, "cilium/ci-kernels:6.6", img)
+	d, err := l.Digest()
+	require.NoError(t, err)
+	reg.corrupt.Store("/blobs/" + d.String())
+	spec := ociSpec(t, ref)
+	_, err = e.openOCI(t).Pull(context.Background(), spec)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), ref)
+	t.Log(err)
+	assertCacheClean(t, e.cacheDir, 0)
+	lock, err := kernels.LoadLock(e.lockPath)
+	require.NoError(t, err)
+	assert.NotContains(t, lock.Kernels, spec.Name)
 }
