@@ -251,15 +251,36 @@ func (c *Catalog) Names() []string {
 	return out
 }
 
+// JoinRefFields rejoins a list of kernel names that was split at every
+// comma: an item "arch=...", "name=...", "modules=..." or "config=..."
+// that follows a reference (oci:, file:) is a field of that reference.
+func JoinRefFields(names []string) []string {
+	var out []string
+	for _, n := range names {
+		k, _, ok := strings.Cut(n, "=")
+		if ok && len(out) > 0 && IsRef(out[len(out)-1]) && refFields[k] {
+			out[len(out)-1] += "," + n
+			continue
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+var refFields = map[string]bool{"arch": true, "name": true, "modules": true, "config": true}
+
 // Lookup returns the specs with the given names, in the order given. A
 // name is a catalog entry or a source reference (see ParseRef):
 // "oci:REGISTRY/REPO:TAG" or "file:/path/to/bzImage", with optional
 // ",key=value" fields. An unknown name yields an error wrapping
 // ErrUnknownKernel that lists the valid names.
+//
+// A list split at every comma (--kernels a,oci:REF,arch=arm64) is put back
+// together: a "key=value" item after a reference is one of its fields.
 func (c *Catalog) Lookup(names []string) ([]Spec, error) {
 	var out []Spec
 	seen := map[string]string{}
-	for _, n := range names {
+	for _, n := range JoinRefFields(names) {
 		var spec Spec
 		found := false
 		if IsRef(n) {

@@ -33,6 +33,12 @@ func TestFileKernel(t *testing.T) {
 
 	spec := fileSpec(t, "file:"+img+",modules="+mods)
 	assert.Equal(t, "file-6.9.0-rc1", spec.Name)
+	// --kernels splits at every comma: the fields are put back.
+	split, err := kernels.DefaultCatalog().Lookup([]string{"debian-6.1", "file:" + img, "modules=" + mods, "name=mine", "debian-7.2"})
+	require.NoError(t, err)
+	require.Len(t, split, 3)
+	assert.Equal(t, filepath.Join(mods), split[1].Modules)
+	assert.Equal(t, "mine", split[1].Name)
 	assert.Equal(t, "amd64", spec.Arch)
 	k, err := s.Pull(context.Background(), spec)
 	require.NoError(t, err)
