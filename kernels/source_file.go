@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/kimage"
@@ -194,6 +196,7 @@ func (s *Store) pullFile(ctx context.Context, spec Spec) (*Kernel, error) {
 	}
 	release := fk.in.release
 	dir := filepath.Join(s.cacheDir, "kernels", fk.key)
+	defer s.pruneFileKernels(ctx, spec, dir)
 	return s.build(ctx, spec, dir, LockEntry{Release: release}, func(out string) (*Kernel, error) {
 		s.progress(spec.Name, PhaseExtract, 0, int64(len(fk.image)))
 		if err := os.WriteFile(filepath.Join(out, "vmlinuz"), fk.image, 0o644); err != nil {
@@ -222,6 +225,54 @@ func (s *Store) pullFile(ctx context.Context, spec Spec) (*Kernel, error) {
 		}
 		return k, os.MkdirAll(mods, 0o755)
 	})
+}
+
+// Bounds on the file kernels kept per name: a developer who rebuilds
+// often makes a new cache entry every time.
+const (
+	keepFileKernels = 3
+	fileKernelIdle  = time.Hour
+)
+
+// pruneFileKernels marks dir as used now and removes the other cache
+// entries of spec's name beyond the keepFileKernels most recently used,
+// if unused for fileKernelIdle (another run may still boot one). It is
+// best effort.
+func (s *Store) pruneFileKernels(ctx context.Context, spec Spec, dir string) {
+	now := time.Now()
+	os.Chtimes(filepath.Join(dir, "kernel.json"), now, now)
+	kernelsDir := filepath.Join(s.cacheDir, "kernels")
+	dirs, _ := filepath.Glob(filepath.Join(kernelsDir, spec.Name+"-file-*"))
+	type entry struct {
+		dir  string
+		used time.Time
+	}
+	var es []entry
+	for _, d := range dirs {
+		fi, err := os.Stat(filepath.Join(d, "kernel.json"))
+		if err != nil || d == dir {
+			continue
+		}
+		es = append(es, entry{d, fi.ModTime()})
+	}
+	sort.Slice(es, func(i, j int) bool { return es[i].used.After(es[j].used) })
+	for i, e := range es {
+		if i < keepFileKernels-1 || now.Sub(e.used) < fileKernelIdle {
+			continue
+		}
+		lctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		unlock, err := lockFile(lctx, filepath.Join(kernelsDir, "."+filepath.Base(e.dir)+".lock"))
+		cancel()
+		if err != nil {
+			continue
+		}
+		// kernel.json first: a half-removed directory is never complete.
+		if os.Remove(filepath.Join(e.dir, "kernel.json")) == nil {
+			os.RemoveAll(e.dir)
+		}
+		unlock()
+		os.Remove(filepath.Join(kernelsDir, "."+filepath.Base(e.dir)+".lock"))
+	}
 }
 
 func copyFile(src, dst string) error {

@@ -2,9 +2,11 @@ package kernels_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -63,6 +65,19 @@ func TestFileKernel(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEqual(t, k.Dir, k2.Dir)
 	assertCacheClean(t, e.cacheDir, 2)
+
+	// Rebuilt often: the three most recently used stay, and older ones
+	// only once unused for an hour.
+	old := time.Now().Add(-2 * time.Hour)
+	require.NoError(t, os.Chtimes(filepath.Join(k.Dir, "kernel.json"), old, old))
+	for i := range 3 {
+		kerneltest.Write(t, build, "arch/x86/boot/bzImage", kerneltest.BzImage(rel, []byte(fmt.Sprintf("CONFIG_N=%d\n", i))))
+		_, err := s.Pull(context.Background(), spec)
+		require.NoError(t, err)
+	}
+	assert.NoDirExists(t, k.Dir, "the oldest, unused for 2 hours")
+	assert.DirExists(t, k2.Dir, "used less than an hour ago")
+	assertCacheClean(t, e.cacheDir, 4)
 }
 
 func TestFileKernelConfig(t *testing.T) {
