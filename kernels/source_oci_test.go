@@ -294,6 +294,7 @@ func TestOCIBadInput(t *testing.T) {
 		msg    string
 	}{
 		{name: "no such tag", ref: "missing/ci-kernels:9.9", want: oci.ErrNotFound},
+		{name: "no such repository", ref: "missing/nothing-here:1", want: oci.ErrNotFound},
 		{name: "no kernel", ref: "empty/img:1", layers: [][]debtest.File{{{Name: "etc/os-release", Body: []byte("ID=scratch\n")}}}, want: kernels.ErrNotKernel, msg: "no kernel in it"},
 		{name: "not a kernel", ref: "junk/img:1", layers: [][]debtest.File{{{Name: "boot/vmlinuz", Body: []byte("#!/bin/sh\n")}}}, want: kernels.ErrNotKernel},
 		{name: "traversal", ref: "evil/traversal:1", layers: [][]debtest.File{ciKernels(rel, bz, false), {{Name: "../../etc/cron.d/x", Body: []byte("* * * * * root id")}}}, want: deb.ErrUnsafe},
@@ -332,6 +333,16 @@ func TestOCIBadInput(t *testing.T) {
 			assert.NotContains(t, lock.Kernels, spec.Name)
 		})
 	}
+}
+
+func TestOCIUnreachable(t *testing.T) {
+	reg := newRegistry(t)
+	host := reg.host
+	reg.Close() // nothing listens there any more
+	e := newEnv(t)
+	_, err := e.openOCI(t).Pull(context.Background(), ociSpec(t, host+"/cilium/ci-kernels:6.6"))
+	require.ErrorIs(t, err, oci.ErrUnreachable)
+	assert.Contains(t, err.Error(), "reachable")
 }
 
 func TestOCIRefParse(t *testing.T) {

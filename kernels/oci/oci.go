@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path"
 	"regexp"
@@ -38,6 +39,8 @@ var (
 	// ErrNotFound is returned when the registry has no such repository,
 	// tag or digest.
 	ErrNotFound = errors.New("OCI image not found")
+	// ErrUnreachable is returned when the registry cannot be reached.
+	ErrUnreachable = errors.New("OCI registry unreachable")
 	// ErrPlatform is returned when an image index has no image for the
 	// platform asked for.
 	ErrPlatform = errors.New("OCI image has no manifest for the platform")
@@ -153,6 +156,10 @@ func registryError(ref, goarch string, err error) error {
 				return fmt.Errorf("%w: %s: %v; check the repository and tag", ErrNotFound, ref, err)
 			}
 		}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return fmt.Errorf("%w: %s: %v; check the registry's name and that it is reachable from here", ErrUnreachable, ref, err)
 	}
 	if strings.Contains(err.Error(), "no child with platform") {
 		return fmt.Errorf("%w linux/%s: %s: %v; pick an arch the image has", ErrPlatform, goarch, ref, err)
