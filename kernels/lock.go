@@ -78,6 +78,16 @@ func LoadLock(path string) (*Lock, error) {
 	return &l, nil
 }
 
+// OCISpec returns the spec that the OCI entry e, pinned under name,
+// stands for (false for an apt entry): what `kernels list` shows for OCI
+// kernels pinned from the command line rather than the catalog.
+func (e LockEntry) OCISpec(name string) (Spec, bool) {
+	if e.Source != SourceOCI {
+		return Spec{}, false
+	}
+	return Spec{Name: name, Distro: SourceOCI, Source: SourceOCI, Ref: e.Ref, Arch: e.Arch}, true
+}
+
 var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 func (e LockEntry) validate() error {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -80,7 +81,21 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tDEFAULT\tARCH\tFLAVOUR\tSUITE\tRELEASE\tPACKAGE\tCACHED")
-		for _, s := range cat.All() {
+		listed := cat.All()
+		var pinned []string
+		for name := range lock.Kernels {
+			pinned = append(pinned, name)
+		}
+		sort.Strings(pinned)
+		for _, name := range pinned {
+			if _, err := cat.Lookup([]string{name}); err == nil {
+				continue
+			}
+			if s, ok := lock.Kernels[name].OCISpec(name); ok {
+				listed = append(listed, s) // pinned from the command line
+			}
+		}
+		for _, s := range listed {
 			release, pkg, cached := "-", "-", "no"
 			if k, ok := store.Cached(s); ok {
 				release, cached = k.Release, "yes"
