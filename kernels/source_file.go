@@ -55,6 +55,15 @@ func inspect(image []byte, origin string, wantConfig bool) (inspected, error) {
 	return in, nil
 }
 
+// bootable returns the image QEMU is given: the Image inside an EFI
+// zboot wrapper (QEMU 7.2 cannot unpack it), else image itself.
+func bootable(image []byte, info kimage.Info) ([]byte, error) {
+	if info.Format != kimage.FormatZboot {
+		return image, nil
+	}
+	return kimage.Uncompressed(image, info)
+}
+
 // seriesOf returns "6.1" of release "6.1.0-50-cloud-amd64", or "".
 func seriesOf(release string) string {
 	m := regexp.MustCompile(`^([0-9]+\.[0-9]+)`).FindString(release)
@@ -199,7 +208,11 @@ func (s *Store) pullFile(ctx context.Context, spec Spec) (*Kernel, error) {
 	defer s.pruneFileKernels(ctx, spec, dir)
 	return s.build(ctx, spec, dir, LockEntry{Release: release}, func(out string) (*Kernel, error) {
 		s.progress(spec.Name, PhaseExtract, 0, int64(len(fk.image)))
-		if err := os.WriteFile(filepath.Join(out, "vmlinuz"), fk.image, 0o644); err != nil {
+		boot, err := bootable(fk.image, fk.in.info)
+		if err != nil {
+			return nil, fmt.Errorf("kernel %s: %s: %w", spec.Name, spec.Ref, err)
+		}
+		if err := os.WriteFile(filepath.Join(out, "vmlinuz"), boot, 0o644); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrCache, err)
 		}
 		k := &Kernel{Name: spec.Name, Distro: SourceFile, Arch: spec.Arch, Version: seriesOf(release), Release: release,

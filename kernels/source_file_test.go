@@ -95,6 +95,14 @@ func TestFileKernelConfig(t *testing.T) {
 	assert.Equal(t, "IKCONFIG", k.ConfigSource)
 	assert.Equal(t, "CONFIG_IKCONFIG=y\n", readFile(t, k.Config))
 
+	// An EFI zboot image boots as the Image it wraps.
+	image := kerneltest.ARM64Image("6.12.9", nil)
+	zb := kerneltest.Write(t, dir, "zboot/vmlinuz.efi", kerneltest.Zboot(image))
+	k, err = s.Pull(context.Background(), fileSpec(t, "file:"+zb))
+	require.NoError(t, err)
+	assert.Equal(t, "6.12.9", k.Release)
+	assert.Equal(t, string(image), readFile(t, k.Vmlinuz))
+
 	k, err = s.Pull(context.Background(), fileSpec(t, "file:"+bare+",name=mine"))
 	require.NoError(t, err)
 	assert.Equal(t, "mine", k.Name)

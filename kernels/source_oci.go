@@ -145,7 +145,11 @@ func (s *Store) extractOCI(ctx context.Context, spec Spec, res oci.Resolved, out
 	if release == "" {
 		return nil, fmt.Errorf("%w: kernel %s: %s: /boot/%s has no release banner and the image no /lib/modules/<release>", ErrNotKernel, spec.Name, origin, image)
 	}
-	if err := os.Rename(filepath.Join(raw, oci.BootDir, image), filepath.Join(out, "vmlinuz")); err != nil {
+	kernel, err := bootable(data, in.info)
+	if err != nil {
+		return nil, fmt.Errorf("kernel %s: %s /boot/%s: %w", spec.Name, origin, image, err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "vmlinuz"), kernel, 0o644); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCache, err)
 	}
 	k := &Kernel{Name: spec.Name, Distro: SourceOCI, Arch: spec.Arch, Version: seriesOf(release), Release: release,

@@ -1,6 +1,7 @@
 // Package kimage identifies a Linux kernel image without trusting it: its
 // format and architecture from the magic bytes (an x86 bzImage's "HdrS",
-// an arm64 Image's "ARM\x64", an ELF vmlinux's machine), its release from
+// an arm64 Image's "ARM\x64", plain, gzipped or in an EFI zboot wrapper,
+// an ELF vmlinux's machine), its release from
 // the bzImage header or the "Linux version" banner, and the configuration
 // embedded with CONFIG_IKCONFIG (between the IKCFG_ST and IKCFG_ED
 // markers).
@@ -19,6 +20,8 @@ import (
 	"io"
 	"regexp"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/bpfmatrix/bpfmatrix/kernels/bzimage"
 )
 
@@ -27,6 +30,9 @@ const (
 	FormatBzImage = "bzImage"
 	FormatARM64   = "arm64 Image"
 	FormatELF     = "ELF vmlinux"
+	// FormatZboot is an arm64 EFI zboot image (CONFIG_EFI_ZBOOT): a PE
+	// file whose payload is a compressed Image. QEMU unpacks it itself.
+	FormatZboot = "arm64 EFI zboot"
 )
 
 var (
@@ -65,6 +71,11 @@ func Identify(b []byte) (Info, error) {
 		return Info{Format: FormatBzImage, Arch: "amd64", Release: headerRelease(b)}, nil
 	case len(b) >= arm64MagicOff+4 && string(b[arm64MagicOff:arm64MagicOff+4]) == arm64Magic:
 		return Info{Format: FormatARM64, Arch: "arm64"}, nil
+	case len(b) >= zbootHeader && string(b[0:2]) == "MZ" && string(b[4:8]) == "zimg":
+		if _, _, err := zbootPayload(b); err != nil {
+			return Info{}, fmt.Errorf("%w: %v", ErrNotKernel, err)
+		}
+		return Info{Format: FormatZboot, Arch: "arm64"}, nil
 	case bytes.HasPrefix(b, []byte(elf.ELFMAG)):
 		f, err := elf.NewFile(bytes.NewReader(b))
 		if err != nil {
@@ -115,6 +126,20 @@ var (
 	bannerRE  = regexp.MustCompile(`Linux version ([0-9]+\.[0-9]+[A-Za-z0-9._+~-]*) \(`)
 )
 
+// EFI zboot header (drivers/firmware/efi/libstub/zboot-header.S): "MZ",
+// "zimg" at 4, the payload's offset and size at 8 and 12, its compression
+// (a NUL-padded name) at 24.
+const zbootHeader = 32
+
+func zbootPayload(b []byte) ([]byte, string, error) {
+	off := int64(binary.LittleEndian.Uint32(b[8:]))
+	n := int64(binary.LittleEndian.Uint32(b[12:]))
+	if n == 0 || off+n > int64(len(b)) {
+		return nil, "", fmt.Errorf("zboot payload at %d (%d bytes) is outside the %d-byte file", off, n, len(b))
+	}
+	return b[off : off+n], string(bytes.TrimRight(b[24:32], "\x00")), nil
+}
+
 // Uncompressed returns the kernel's own code and data, where its banner
 // and IKCONFIG live: the ELF inside a bzImage, a gunzipped Image.gz, or b
 // itself. At most bzimage.MaxKernel bytes are produced.
@@ -126,21 +151,47 @@ func Uncompressed(b []byte, info Info) ([]byte, error) {
 			return nil, err
 		}
 		return out.Bytes(), nil
-	case info.Gzip:
-		g, err := gzip.NewReader(bytes.NewReader(b))
+	case info.Format == FormatZboot:
+		p, comp, err := zbootPayload(b)
 		if err != nil {
 			return nil, err
 		}
-		out, err := io.ReadAll(io.LimitReader(g, bzimage.MaxKernel+1))
-		if err != nil {
-			return nil, fmt.Errorf("gunzipping the Image: %w", err)
-		}
-		if len(out) > bzimage.MaxKernel {
-			return nil, fmt.Errorf("the Image unpacks to more than %d bytes", bzimage.MaxKernel)
-		}
-		return out, nil
+		return decompress(comp, p)
+	case info.Gzip:
+		return decompress("gzip", b)
 	}
 	return b, nil
+}
+
+// decompress unpacks an Image compressed with comp ("gzip" or "zstd"),
+// to at most bzimage.MaxKernel bytes.
+func decompress(comp string, b []byte) ([]byte, error) {
+	var r io.Reader
+	switch comp {
+	case "gzip":
+		g, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("gzip Image: %w", err)
+		}
+		r = g
+	case "zstd":
+		z, err := zstd.NewReader(bytes.NewReader(b), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(bzimage.MaxKernel))
+		if err != nil {
+			return nil, fmt.Errorf("zstd Image: %w", err)
+		}
+		defer z.Close()
+		r = z
+	default:
+		return nil, fmt.Errorf("an Image compressed with %q (gzip and zstd are read)", comp)
+	}
+	out, err := io.ReadAll(io.LimitReader(r, bzimage.MaxKernel+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s Image: %w", comp, err)
+	}
+	if len(out) > bzimage.MaxKernel {
+		return nil, fmt.Errorf("the Image unpacks to more than %d bytes", bzimage.MaxKernel)
+	}
+	return out, nil
 }
 
 // Release returns the release in the "Linux version <release> (" banner of

@@ -33,6 +33,7 @@ func TestIdentify(t *testing.T) {
 		{"bzImage without IKCONFIG", kerneltest.BzImage("6.1.0-50-cloud-amd64", nil), FormatBzImage, "amd64", "6.1.0-50-cloud-amd64", false},
 		{"arm64 Image", kerneltest.ARM64Image("6.6.30", []byte(config)), FormatARM64, "arm64", "", true},
 		{"arm64 Image.gz", gzipped(kerneltest.ARM64Image("6.6.30", nil)), FormatARM64, "arm64", "", false},
+		{"arm64 EFI zboot", kerneltest.Zboot(kerneltest.ARM64Image("6.12.1", []byte(config))), FormatZboot, "arm64", "", true},
 		{"x86 vmlinux", kerneltest.ELF(62, "6.12.0", []byte(config)), FormatELF, "amd64", "", true},
 		{"arm64 vmlinux", kerneltest.ELF(183, "6.12.0", nil), FormatELF, "arm64", "", false},
 	} {
@@ -65,14 +66,15 @@ func TestIdentify(t *testing.T) {
 
 func TestIdentifyRejects(t *testing.T) {
 	for name, b := range map[string][]byte{
-		"empty":       nil,
-		"text":        []byte("#!/bin/sh\necho not a kernel\n"),
-		"gzip text":   gzipped([]byte("hello")),
-		"short gzip":  {0x1f, 0x8b, 8},
-		"riscv ELF":   kerneltest.ELF(243, "6.1", nil),
-		"broken ELF":  []byte("\x7fELF\x02\x01\x01"),
-		"short HdrS":  append(make([]byte, 0x202), "HdrS"...),
-		"PE not zimg": append([]byte("MZ"), make([]byte, 100)...),
+		"empty":         nil,
+		"text":          []byte("#!/bin/sh\necho not a kernel\n"),
+		"gzip text":     gzipped([]byte("hello")),
+		"short gzip":    {0x1f, 0x8b, 8},
+		"riscv ELF":     kerneltest.ELF(243, "6.1", nil),
+		"broken ELF":    []byte("\x7fELF\x02\x01\x01"),
+		"short HdrS":    append(make([]byte, 0x202), "HdrS"...),
+		"PE not zimg":   append([]byte("MZ"), make([]byte, 100)...),
+		"zboot outside": append([]byte("MZ\x00\x00zimg\xff\xff\x00\x00\x10\x00\x00\x00"), make([]byte, 40)...),
 	} {
 		if _, err := Identify(b); !errors.Is(err, ErrNotKernel) {
 			t.Errorf("Identify(%s) = %v, want ErrNotKernel", name, err)
@@ -132,6 +134,7 @@ func FuzzIdentify(f *testing.F) {
 	f.Add(kerneltest.ARM64Image("6.6.1", []byte(config)))
 	f.Add(gzipped(kerneltest.ARM64Image("6.6.1", nil)))
 	f.Add(kerneltest.ELF(183, "6.12.0", []byte(config)))
+	f.Add(kerneltest.Zboot(kerneltest.ARM64Image("6.12.1", nil)))
 	f.Add([]byte("IKCFG_ST\x1f\x8b\x08\x00IKCFG_ED"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		info, err := Identify(b)

@@ -103,3 +103,16 @@ func Write(t testing.TB, dir, name string, data []byte) string {
 	}
 	return p
 }
+
+// Zboot wraps an arm64 Image in an EFI zboot header ("MZ", "zimg", the
+// payload's offset and size, its compression) with a gzip payload.
+func Zboot(image []byte) []byte {
+	payload := gz(image)
+	b := make([]byte, 64)
+	copy(b, "MZ")
+	copy(b[4:], "zimg")
+	binary.LittleEndian.PutUint32(b[8:], 64)
+	binary.LittleEndian.PutUint32(b[12:], uint32(len(payload)))
+	copy(b[24:], "gzip")
+	return append(b, payload...)
+}
