@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -167,6 +168,11 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.Name, err)
 			}
+			if k.Config == "" {
+				nc := *k
+				nc.Config = os.DevNull // no config: every option absent
+				k = &nc
+			}
 			if err := showKernel(stdout, k, *accel); err != nil {
 				return err
 			}
@@ -228,12 +234,9 @@ var modelOptions = []string{"DYNAMIC_FTRACE_WITH_DIRECT_CALLS", "BPF_LSM", "LSM"
 // showKernel prints the facts the expectation model sees for k and, per
 // boot profile, what it expects of every built-in test and why.
 func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
-	config := map[string]string{}
-	if k.Config != "" {
-		var err error
-		if config, err = harness.ReadConfig(k.Config); err != nil {
-			return fmt.Errorf("%s: %w", k.Name, err)
-		}
+	config, err := harness.ReadConfig(k.Config)
+	if err != nil {
+		return fmt.Errorf("%s: %w", k.Name, err)
 	}
 	major, minor, err := harness.ParseRelease(k.Release)
 	if err != nil {
