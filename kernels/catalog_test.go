@@ -13,7 +13,10 @@ import (
 func TestDefaultCatalog(t *testing.T) {
 	c := kernels.DefaultCatalog()
 	assert.Equal(t, []string{"debian-5.10", "debian-6.1", "debian-6.12", "debian-7.2",
-		"debian-5.10-arm64", "debian-6.1-arm64", "debian-6.12-arm64", "debian-7.2-arm64"}, c.Names())
+		"debian-5.10-arm64", "debian-6.1-arm64", "debian-6.12-arm64", "debian-7.2-arm64",
+		"debian-6.16", "debian-6.17", "debian-6.18", "debian-7.3", "debian-6.18-arm64", "debian-7.3-arm64",
+		"debian-6.12-bookworm", "debian-6.1-generic", "debian-6.12-generic", "debian-6.12-rt", "debian-6.12-generic-arm64",
+		"ubuntu-6.8"}, c.Names())
 	var defaults []string
 	for _, s := range c.Defaults() {
 		defaults = append(defaults, s.Name+"/"+s.Arch)
@@ -25,6 +28,7 @@ func TestDefaultCatalog(t *testing.T) {
 	require.Len(t, specs, 2)
 	assert.Equal(t, kernels.Spec{Name: "debian-7.2", Distro: "debian", Suite: "sid", Version: "7.2", Arch: "amd64", Flavour: "cloud", Default: true}, specs[0])
 	assert.Equal(t, "bullseye", specs[1].Suite)
+	assert.Equal(t, "bullseye-security", specs[1].Security)
 	assert.Equal(t, "amd64", specs[0].GOARCH())
 	assert.Equal(t, "x86_64", specs[0].QEMUArch())
 }
@@ -64,6 +68,10 @@ func TestLoadCatalogInvalid(t *testing.T) {
 	}{
 		{"arch", entry("arch", "x86_64"), `"arch" has invalid value "x86_64"`},
 		{"distro", entry("distro", "fedora"), `"distro" has invalid value "fedora"`},
+		{"source", entry("source", "ftp"), `"source" has invalid value "ftp"`},
+		{"oci without ref", entry("source", "oci", "distro", "oci"), `"ref"`},
+		{"file relative", entry("source", "file", "distro", "file", "ref", "bzImage"), `"ref"`},
+		{"security", entry("security", "Bad Suite"), `"security"`},
 		{"version", entry("version", "6"), `"version" has invalid value "6"`},
 		{"flavour", entry("flavour", ""), `"flavour"`},
 		{"suite", entry("suite", "Book Worm"), `"suite"`},

@@ -1,8 +1,17 @@
-// Package kernels fetches, verifies, caches and pins the Debian kernels that
-// bpfmatrix boots in QEMU.
+// Package kernels fetches, verifies, caches and pins the kernels that
+// bpfmatrix boots in QEMU, from three sources that all yield the same
+// Kernel (image, config, module tree, release, provenance):
+//
+//   - apt archives (Debian's, Ubuntu's): catalog entries such as
+//     "debian-6.1", resolved through the suite's (and its security
+//     suite's) Packages index, pinned by package SHA256;
+//   - OCI images ("oci:REGISTRY/REPO:TAG", package oci), pinned by the
+//     manifest digest of the guest platform's image;
+//   - local files ("file:/path/to/bzImage"), identified by content hash.
 //
 // A Catalog (by default the embedded catalog.json) names the kernels, e.g.
-// "debian-6.1" = suite bookworm, version 6.1, arch amd64, flavour cloud. A
+// "debian-6.1" = suite bookworm, version 6.1, arch amd64, flavour cloud;
+// Catalog.Lookup also accepts the oci: and file: references (ParseRef). A
 // Store resolves a catalog entry against a Debian mirror's Packages index to
 // the newest matching linux-image package (and, for split kernels, the
 // linux-base/linux-binary/linux-modules packages it depends on), records the
@@ -17,6 +26,7 @@
 //		modules/<release>/...
 //		kernel.json   (written last; marks the directory complete)
 //
-// Subpackage deb reads .deb files safely and subpackage debian talks to
-// Debian mirrors.
+// Subpackage deb reads .deb files (and OCI layers) safely, debian talks to
+// apt archives, oci to OCI registries, kimage identifies kernel images and
+// bzimage unpacks x86 ones.
 package kernels

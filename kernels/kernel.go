@@ -13,7 +13,8 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 )
 
-// Kernel is a kernel extracted into the cache, ready to boot.
+// Kernel is a kernel extracted into the cache, ready to boot. Every source
+// (apt, OCI, file) yields the same layout.
 type Kernel struct {
 	Name    string `json:"name"`
 	Distro  string `json:"distro"`
@@ -23,19 +24,46 @@ type Kernel struct {
 	// Version is the catalog series, e.g. "6.1".
 	Version string `json:"version"`
 	// Release is the kernel release (uname -r).
-	Release  string           `json:"release"`
+	Release string `json:"release"`
+	// Packages are the artefacts the kernel came from, each with its
+	// SHA256: the .deb files of an apt kernel; for an OCI kernel one entry
+	// (name: the repository, version: the tag, filename: REPO@DIGEST,
+	// sha256: the manifest digest); for a file kernel one entry (name: the
+	// path, version: the release, sha256: the image's).
 	Packages []debian.Package `json:"packages"`
+
+	// Source is SourceAPT, SourceOCI or SourceFile ("" in kernels
+	// cached before sources existed: apt).
+	Source string `json:"source,omitempty"`
+	// Ref is an OCI kernel's image reference or a file kernel's path.
+	Ref string `json:"ref,omitempty"`
+	// Digest is an OCI kernel's manifest digest, or "sha256:<hex>" of a
+	// file kernel's image.
+	Digest string `json:"digest,omitempty"`
+	// ConfigSource says where Config comes from: "package", a path in the
+	// image ("/boot/config-6.6.1"), "IKCONFIG" (embedded in the kernel)
+	// or a file on the host.
+	ConfigSource string `json:"config_source,omitempty"`
+	// NoConfig, when not empty, says why the kernel has no build
+	// configuration; Config is then "". Expectations that depend on a
+	// config option cannot be decided for it.
+	NoConfig string `json:"no_config,omitempty"`
 
 	// Dir is the cache directory holding the files below.
 	Dir string `json:"dir"`
 	// Vmlinuz is the kernel image.
 	Vmlinuz string `json:"vmlinuz"`
-	// Config is the kernel build configuration.
+	// Config is the kernel build configuration; "" if there is none
+	// (see NoConfig).
 	Config string `json:"config"`
 	// ModulesDir is the module tree, <Dir>/modules/<Release>, laid out like
 	// /lib/modules/<Release>.
 	ModulesDir string `json:"modules_dir"`
 }
+
+// ErrNoConfig is returned by ConfigValue for a kernel without a build
+// configuration (Kernel.NoConfig says why).
+var ErrNoConfig = errors.New("kernel has no build configuration")
 
 // ConfigValue returns the value of the kernel config option opt ("BPF" or
 // "CONFIG_BPF") with surrounding quotes removed: "y", "m", a number or a
@@ -44,6 +72,9 @@ type Kernel struct {
 func (k *Kernel) ConfigValue(opt string) (string, error) {
 	if !strings.HasPrefix(opt, "CONFIG_") {
 		opt = "CONFIG_" + opt
+	}
+	if k.Config == "" {
+		return "", fmt.Errorf("%w: kernel %s: %s", ErrNoConfig, k.Name, k.NoConfig)
 	}
 	f, err := os.Open(k.Config)
 	if err != nil {
@@ -81,7 +112,7 @@ func (k *Kernel) ConfigValue(opt string) (string, error) {
 // newer unpacker tries again). arm64 kernels boot as they
 // are: QEMU unpacks their gzip Image on the host.
 func (k *Kernel) BootImage() (path, note string) {
-	if k.Arch != "amd64" {
+	if k.Arch != "amd64" || isELF(k.Vmlinuz) {
 		return k.Vmlinuz, ""
 	}
 	dst := filepath.Join(k.Dir, "vmlinux")
@@ -107,6 +138,19 @@ func (k *Kernel) BootImage() (path, note string) {
 		_ = os.WriteFile(unusable, []byte(note), 0o644) // best effort: the next boot retries
 	}
 	return k.Vmlinuz, note
+}
+
+// isELF reports whether the file at p is an ELF file (a vmlinux, which
+// QEMU boots through its PVH entry as it is).
+func isELF(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [4]byte
+	_, err = io.ReadFull(f, b[:])
+	return err == nil && string(b[:]) == "\x7fELF"
 }
 
 // unbootableError is a bzImage that cannot be booted unpacked, whatever

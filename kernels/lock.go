@@ -19,7 +19,8 @@ const LockSchema = "bpfmatrix-lock/v1"
 // ErrLock is returned for malformed lock files.
 var ErrLock = errors.New("invalid lock file")
 
-// Lock pins every kernel to exact Debian packages.
+// Lock pins every kernel to exact Debian packages or OCI image digests.
+// File kernels are not pinned: their content hash is their identity.
 type Lock struct {
 	Schema  string               `json:"schema"`
 	Kernels map[string]LockEntry `json:"kernels"`
@@ -27,12 +28,25 @@ type Lock struct {
 
 // LockEntry pins one kernel.
 type LockEntry struct {
-	Suite   string `json:"suite"`
+	// Source is SourceOCI for an OCI image, empty for an apt kernel.
+	Source string `json:"source,omitempty"`
+	// Suite is the apt suite the packages come from (Spec.Suite or
+	// Spec.Security).
+	Suite   string `json:"suite,omitempty"`
 	Arch    string `json:"arch"`
 	Release string `json:"release"`
 	// Version is the Debian version of the linux-image package.
-	Version  string           `json:"version"`
-	Packages []debian.Package `json:"packages"`
+	Version  string           `json:"version,omitempty"`
+	Packages []debian.Package `json:"packages,omitempty"`
+	// Archive is "security" when the packages come from the security
+	// archive, empty for the main one.
+	Archive string `json:"archive,omitempty"`
+	// Ref is an OCI kernel's image reference (REGISTRY/REPO:TAG).
+	Ref string `json:"ref,omitempty"`
+	// Digest is the manifest digest the tag resolved to for Arch
+	// ("sha256:<hex>"): the kernel is fetched by it, and a tag that
+	// resolves to another digest is refused until `kernels update`.
+	Digest string `json:"digest,omitempty"`
 }
 
 var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -64,7 +78,35 @@ func LoadLock(path string) (*Lock, error) {
 	return &l, nil
 }
 
+// OCISpec returns the spec that the OCI entry e, pinned under name,
+// stands for (false for an apt entry): what `kernels list` shows for OCI
+// kernels pinned from the command line rather than the catalog.
+func (e LockEntry) OCISpec(name string) (Spec, bool) {
+	if e.Source != SourceOCI {
+		return Spec{}, false
+	}
+	return Spec{Name: name, Distro: SourceOCI, Source: SourceOCI, Ref: e.Ref, Arch: e.Arch}, true
+}
+
+var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
 func (e LockEntry) validate() error {
+	switch e.Source {
+	case SourceOCI:
+		if e.Ref == "" || e.Arch == "" || e.Release == "" {
+			return errors.New("ref, arch and release must be set")
+		}
+		if !digestRE.MatchString(e.Digest) {
+			return fmt.Errorf("invalid digest %q (want sha256:<64 hex digits>)", e.Digest)
+		}
+		return nil
+	case "":
+	default:
+		return fmt.Errorf("unknown source %q", e.Source)
+	}
+	if e.Archive != "" && e.Archive != archiveSecurity {
+		return fmt.Errorf("unknown archive %q", e.Archive)
+	}
 	if e.Suite == "" || e.Arch == "" || e.Release == "" {
 		return errors.New("suite, arch and release must be set")
 	}

@@ -19,13 +19,28 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/kernels/deb"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+	"github.com/bpfmatrix/bpfmatrix/kernels/oci"
 )
 
 // Environment variables consulted by Open.
 const (
 	EnvCache  = "BPFMATRIX_CACHE"
 	EnvMirror = "BPFMATRIX_DEBIAN_MIRROR"
+	// EnvSecurityMirror is the Debian security archive (default: apt's
+	// -security source, else the mirror with /debian replaced by
+	// /debian-security).
+	EnvSecurityMirror = "BPFMATRIX_DEBIAN_SECURITY_MIRROR"
+	// EnvUbuntuMirror is the base URL of the Ubuntu archive for amd64
+	// kernels.
+	EnvUbuntuMirror = "BPFMATRIX_UBUNTU_MIRROR"
+	// EnvUbuntuPortsMirror is the base URL of the Ubuntu archive for the
+	// other architectures (Ubuntu's "ports" archive).
+	EnvUbuntuPortsMirror = "BPFMATRIX_UBUNTU_PORTS_MIRROR"
 )
+
+// archiveSecurity marks a lock entry whose packages come from the
+// security archive.
+const archiveSecurity = "security"
 
 // DefaultLockPath is the lock file used when Options.LockPath is empty.
 const DefaultLockPath = "bpfmatrix.lock"
@@ -57,9 +72,22 @@ type Options struct {
 	// else the mirror configured for apt (see debian.MirrorFromAPT). It is
 	// only resolved when a network operation needs it.
 	Mirror string
+	// SecurityMirror is the Debian security archive searched for the
+	// catalog's Security suites. Default: $BPFMATRIX_DEBIAN_SECURITY_MIRROR,
+	// else apt's -security source, else Mirror with a final /debian
+	// replaced by /debian-security; if none applies the security suites
+	// are not searched.
+	SecurityMirror string
+	// UbuntuMirror is the Ubuntu archive (Spec.Distro "ubuntu"). Default:
+	// $BPFMATRIX_UBUNTU_MIRROR, or $BPFMATRIX_UBUNTU_PORTS_MIRROR for
+	// architectures other than amd64.
+	UbuntuMirror string
 	// APTRoot is the root directory whose apt configuration is consulted
 	// when no mirror is set. Default "/".
 	APTRoot string
+	// OCI configures registry access for oci kernels (default: the Docker
+	// configuration's credentials).
+	OCI oci.Options
 	// LockPath is the lock file. Default: "bpfmatrix.lock" in the current
 	// directory.
 	LockPath string
@@ -165,6 +193,55 @@ func (s *Store) Mirror() (string, error) {
 	return m, nil
 }
 
+// securityMirror returns the Debian security archive, or "" if none is
+// known.
+func (s *Store) securityMirror() string {
+	if m := strings.TrimRight(s.opts.SecurityMirror, "/"); m != "" {
+		return m
+	}
+	if m := os.Getenv(EnvSecurityMirror); m != "" {
+		return strings.TrimRight(m, "/")
+	}
+	if s.opts.Mirror == "" && os.Getenv(EnvMirror) == "" {
+		root := s.opts.APTRoot
+		if root == "" {
+			root = "/"
+		}
+		if m, err := debian.SecurityMirrorFromAPT(root); err == nil {
+			return m
+		}
+	}
+	if m, err := s.Mirror(); err == nil && strings.HasSuffix(m, "/debian") {
+		return m + "-security"
+	}
+	return ""
+}
+
+// archiveMirror returns the base URL of the archive that serves spec's
+// packages: archive "" (the main one) or archiveSecurity.
+func (s *Store) archiveMirror(spec Spec, archive string) (string, error) {
+	if spec.Distro == "ubuntu" {
+		m, env := s.opts.UbuntuMirror, EnvUbuntuMirror
+		if spec.Arch != "amd64" {
+			env = EnvUbuntuPortsMirror
+		}
+		if m == "" {
+			m = os.Getenv(env)
+		}
+		if m == "" {
+			return "", fmt.Errorf("%w: kernel %s needs an Ubuntu archive: set %s to the archive's base URL (arm64 lives in Ubuntu's ports archive)", debian.ErrNoMirror, spec.Name, env)
+		}
+		return strings.TrimRight(m, "/"), nil // security suites live in the same archive
+	}
+	if archive == archiveSecurity {
+		if m := s.securityMirror(); m != "" {
+			return m, nil
+		}
+		return "", fmt.Errorf("%w: kernel %s is pinned to the security archive, and none is configured; set %s", debian.ErrNoMirror, spec.Name, EnvSecurityMirror)
+	}
+	return s.Mirror()
+}
+
 // LoadLock reads the store's lock file.
 func (s *Store) LoadLock() (*Lock, error) { return LoadLock(s.lockPath) }
 
@@ -172,6 +249,12 @@ func (s *Store) LoadLock() (*Lock, error) { return LoadLock(s.lockPath) }
 // packages pinned in the lock file are used if present; otherwise the newest
 // matching kernel is resolved from the mirror's index and pinned.
 func (s *Store) Pull(ctx context.Context, spec Spec) (*Kernel, error) {
+	switch spec.SourceKind() {
+	case SourceOCI:
+		return s.pullOCI(ctx, spec, false)
+	case SourceFile:
+		return s.pullFile(ctx, spec)
+	}
 	e, pinned, err := s.pin(ctx, spec, false)
 	if err != nil {
 		return nil, err
@@ -184,11 +267,20 @@ func (s *Store) Pull(ctx context.Context, spec Spec) (*Kernel, error) {
 func (s *Store) Update(ctx context.Context, specs []Spec) ([]*Kernel, error) {
 	var out []*Kernel
 	for _, spec := range specs {
-		e, _, err := s.pin(ctx, spec, true)
-		if err != nil {
-			return out, err
+		var k *Kernel
+		var err error
+		switch spec.SourceKind() {
+		case SourceOCI:
+			k, err = s.pullOCI(ctx, spec, true)
+		case SourceFile:
+			k, err = s.pullFile(ctx, spec)
+		default:
+			var e LockEntry
+			if e, _, err = s.pin(ctx, spec, true); err != nil {
+				return out, err
+			}
+			k, err = s.materialize(ctx, spec, e, false)
 		}
-		k, err := s.materialize(ctx, spec, e, false)
 		if err != nil {
 			return out, err
 		}
@@ -200,6 +292,9 @@ func (s *Store) Update(ctx context.Context, specs []Spec) ([]*Kernel, error) {
 // Cached returns the kernel for spec if the lock file pins it and it is
 // completely extracted in the cache. It never uses the network.
 func (s *Store) Cached(spec Spec) (*Kernel, bool) {
+	if spec.SourceKind() == SourceFile {
+		return s.cachedFile(spec)
+	}
 	l, err := LoadLock(s.lockPath)
 	if err != nil {
 		return nil, false
@@ -208,13 +303,20 @@ func (s *Store) Cached(spec Spec) (*Kernel, bool) {
 	if !ok || !entryMatches(spec, e) {
 		return nil, false
 	}
+	if spec.SourceKind() == SourceOCI {
+		return s.readKernel(ociDir(s, spec, e.Digest), spec, e)
+	}
 	return s.readKernel(s.kernelDir(spec, e), spec, e)
 }
 
+// entryMatches reports whether the lock entry e pins a kernel that spec
+// describes: a changed catalog entry is resolved again.
 func entryMatches(spec Spec, e LockEntry) bool {
-	return e.Suite == spec.Suite && e.Arch == spec.Arch &&
-		(strings.HasPrefix(e.Release, spec.Version+".") || strings.HasPrefix(e.Release, spec.Version+"-")) &&
-		strings.HasSuffix(e.Release, "-"+spec.Flavour+"-"+spec.Arch)
+	if spec.SourceKind() == SourceOCI {
+		return e.Source == SourceOCI && e.Ref == spec.Ref && e.Arch == spec.Arch
+	}
+	suite := e.Suite == spec.Suite && e.Archive == "" || spec.Security != "" && e.Suite == spec.Security && e.Archive == archiveSecurity
+	return e.Source == "" && suite && e.Arch == spec.Arch && spec.naming().Matches(e.Release, spec.Version)
 }
 
 // pin returns the lock entry for spec, resolving it from the mirror (and
@@ -235,27 +337,116 @@ func (s *Store) pin(ctx context.Context, spec Spec, force bool) (LockEntry, bool
 	if e, ok := l.Kernels[spec.Name]; ok && !force && entryMatches(spec, e) {
 		return e, true, nil
 	}
-	mirror, err := s.Mirror()
+	e, err := s.resolve(ctx, spec)
 	if err != nil {
 		return LockEntry{}, false, err
 	}
-	s.progress(spec.Name, PhaseIndex, 0, -1)
-	idx, err := debian.FetchIndex(ctx, s.client, mirror, spec.Suite, spec.Arch)
-	if err != nil {
-		return LockEntry{}, false, fmt.Errorf("kernel %s: %w", spec.Name, err)
-	}
-	res, err := idx.ResolveKernel(spec.Version, spec.Flavour, spec.Arch)
-	if err != nil {
-		return LockEntry{}, false, fmt.Errorf("kernel %s: %w", spec.Name, err)
-	}
-	pkgs := append([]debian.Package(nil), res.Packages...)
-	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
-	e := LockEntry{Suite: spec.Suite, Arch: spec.Arch, Release: res.Release, Version: res.Version, Packages: pkgs}
 	l.Kernels[spec.Name] = e
 	if err := l.Save(s.lockPath); err != nil {
 		return LockEntry{}, false, err
 	}
 	return e, false, nil
+}
+
+// candidate is a kernel found in one archive's index.
+type candidate struct {
+	suite, archive string
+	res            *debian.Resolved
+	err            error
+}
+
+// resolve finds the newest kernel of spec in its suite and, if it has one,
+// its security suite (both indexes fetched at once).
+func (s *Store) resolve(ctx context.Context, spec Spec) (LockEntry, error) {
+	cands := []candidate{{suite: spec.Suite}}
+	if spec.Security != "" {
+		if _, err := s.archiveMirror(spec, archiveSecurity); err == nil {
+			cands = append(cands, candidate{suite: spec.Security, archive: archiveSecurity})
+		}
+	}
+	s.progress(spec.Name, PhaseIndex, 0, -1)
+	var wg sync.WaitGroup
+	for i := range cands {
+		c := &cands[i]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mirror, err := s.archiveMirror(spec, c.archive)
+			if err != nil {
+				c.err = err
+				return
+			}
+			component := spec.Component
+			if component == "" {
+				component = "main"
+			}
+			idx, err := debian.FetchComponentIndex(ctx, s.client, mirror, c.suite, component, spec.Arch)
+			if err != nil {
+				c.err = fmt.Errorf("kernel %s: %w", spec.Name, err)
+				return
+			}
+			if c.res, err = idx.Resolve(spec.Version, spec.naming()); err != nil {
+				c.err = fmt.Errorf("kernel %s: %w", spec.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	// The newest candidate whose packages the archive really serves.
+	sort.SliceStable(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.err != nil || b.err != nil {
+			return a.err == nil && b.err != nil
+		}
+		return debian.CompareVersions(a.res.Version, b.res.Version) > 0
+	})
+	var best *candidate
+	var missing []string
+	for i := range cands {
+		c := &cands[i]
+		if c.err != nil {
+			// A suite without this series is no failure while the
+			// other has it; a broken archive is.
+			if errors.Is(c.err, debian.ErrNoKernel) {
+				continue
+			}
+			return LockEntry{}, c.err
+		}
+		if best != nil {
+			continue
+		}
+		mirror, _ := s.archiveMirror(spec, c.archive)
+		if err := s.checkPackages(ctx, mirror, c.res.Packages); err != nil {
+			missing = append(missing, fmt.Sprintf("%s %s in %s: %v", c.res.Release, c.res.Version, c.suite, err))
+			continue
+		}
+		best = c
+	}
+	if best == nil && len(missing) > 0 {
+		return LockEntry{}, fmt.Errorf("%w: kernel %s: the indexes list packages the archive does not serve: %s; retry later (the mirror may be syncing) or use another mirror",
+			debian.ErrNotFound, spec.Name, strings.Join(missing, "; "))
+	}
+	if best == nil {
+		for _, c := range cands {
+			if c.suite == spec.Suite && c.err != nil {
+				return LockEntry{}, c.err // the main suite's ErrNoKernel
+			}
+		}
+		return LockEntry{}, cands[0].err
+	}
+	pkgs := append([]debian.Package(nil), best.res.Packages...)
+	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
+	return LockEntry{Suite: best.suite, Archive: best.archive, Arch: spec.Arch, Release: best.res.Release, Version: best.res.Version, Packages: pkgs}, nil
+}
+
+// checkPackages returns an error matching debian.ErrNotFound if mirror
+// lacks one of pkgs.
+func (s *Store) checkPackages(ctx context.Context, mirror string, pkgs []debian.Package) error {
+	for _, p := range pkgs {
+		if err := debian.Check(ctx, s.client, mirror, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func cacheKey(spec Spec, e LockEntry) string {
@@ -271,14 +462,15 @@ func (s *Store) kernelDir(spec Spec, e LockEntry) string {
 }
 
 // readKernel loads a complete kernel directory; kernel.json is written last
-// and marks completeness.
+// and marks completeness. An empty e.Release matches any release (an OCI
+// kernel's directory is named by its digest).
 func (s *Store) readKernel(dir string, spec Spec, e LockEntry) (*Kernel, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, "kernel.json"))
 	if err != nil {
 		return nil, false
 	}
 	var k Kernel
-	if err := json.Unmarshal(b, &k); err != nil || k.Release != e.Release || k.Name != spec.Name {
+	if err := json.Unmarshal(b, &k); err != nil || (e.Release != "" && k.Release != e.Release) || k.Name != spec.Name {
 		return nil, false
 	}
 	k.setPaths(dir)
@@ -292,6 +484,9 @@ func (k *Kernel) setPaths(dir string) {
 	k.Dir = dir
 	k.Vmlinuz = filepath.Join(dir, "vmlinuz")
 	k.Config = filepath.Join(dir, "config")
+	if k.NoConfig != "" {
+		k.Config = ""
+	}
 	k.ModulesDir = filepath.Join(dir, "modules", k.Release)
 }
 
@@ -304,7 +499,41 @@ func (s *Store) progress(kernel, phase string, done, total int64) {
 // materialize makes sure the kernel described by e is extracted in the
 // cache, downloading it at most once across processes.
 func (s *Store) materialize(ctx context.Context, spec Spec, e LockEntry, pinned bool) (*Kernel, error) {
-	dir := s.kernelDir(spec, e)
+	return s.build(ctx, spec, s.kernelDir(spec, e), e, func(out string) (*Kernel, error) {
+		mirror, err := s.archiveMirror(spec, e.Archive)
+		if err != nil {
+			return nil, err
+		}
+		work := filepath.Dir(out)
+		var total, base int64
+		for _, p := range e.Packages {
+			total += p.Size
+		}
+		sel := selector(e.Release)
+		for _, p := range e.Packages {
+			if err := s.fetchAndExtract(ctx, spec, p, mirror, work, out, sel, pinned, base, total); err != nil {
+				return nil, err
+			}
+			base += p.Size
+		}
+		for _, f := range []string{"vmlinuz", "config"} {
+			if fi, err := os.Stat(filepath.Join(out, f)); err != nil || !fi.Mode().IsRegular() {
+				return nil, fmt.Errorf("%w: kernel %s: packages %s contain no %s for release %s; the catalog entry may need a different flavour",
+					ErrIncomplete, spec.Name, packageNames(e.Packages), f, e.Release)
+			}
+		}
+		if err := os.MkdirAll(filepath.Join(out, "modules", e.Release), 0o755); err != nil {
+			return nil, err
+		}
+		return &Kernel{Name: spec.Name, Distro: spec.Distro, Suite: e.Suite, Arch: spec.Arch, Flavour: spec.Flavour,
+			Version: spec.Version, Release: e.Release, Packages: e.Packages, Source: SourceAPT, ConfigSource: "package"}, nil
+	})
+}
+
+// build makes dir by fill (called with an empty work directory, under
+// the key's file lock, at most once across processes) unless it is
+// complete already. Nothing is left behind when fill fails.
+func (s *Store) build(ctx context.Context, spec Spec, dir string, e LockEntry, fill func(out string) (*Kernel, error)) (*Kernel, error) {
 	if k, ok := s.readKernel(dir, spec, e); ok {
 		return k, nil
 	}
@@ -324,39 +553,25 @@ func (s *Store) materialize(ctx context.Context, spec Spec, e LockEntry, pinned 
 	for _, p := range stale {
 		os.RemoveAll(p)
 	}
-	mirror, err := s.Mirror()
-	if err != nil {
-		return nil, err
-	}
 	work, err := os.MkdirTemp(kernelsDir, ".tmp-"+key+"-")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v; set %s to a writable directory", ErrCache, err, EnvCache)
 	}
 	defer os.RemoveAll(work)
 	out := filepath.Join(work, "out")
-
-	var total, base int64
-	for _, p := range e.Packages {
-		total += p.Size
+	if err := os.Mkdir(out, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCache, err)
 	}
-	sel := selector(e.Release)
-	for _, p := range e.Packages {
-		if err := s.fetchAndExtract(ctx, spec, p, mirror, work, out, sel, pinned, base, total); err != nil {
-			return nil, err
-		}
-		base += p.Size
-	}
-	for _, f := range []string{"vmlinuz", "config"} {
-		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%w: kernel %s: packages %s contain no %s for release %s; the catalog entry may need a different flavour",
-				ErrIncomplete, spec.Name, packageNames(e.Packages), f, e.Release)
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(out, "modules", e.Release), 0o755); err != nil {
+	k, err := fill(out)
+	if err != nil {
 		return nil, err
 	}
-	k := &Kernel{Name: spec.Name, Distro: spec.Distro, Suite: spec.Suite, Arch: spec.Arch, Flavour: spec.Flavour,
-		Version: spec.Version, Release: e.Release, Packages: e.Packages}
+	return s.commit(k, out, dir)
+}
+
+// commit writes kernel.json into the finished tree out (last: it marks
+// the tree complete) and moves out to dir.
+func (s *Store) commit(k *Kernel, out, dir string) (*Kernel, error) {
 	k.setPaths(dir)
 	b, err := json.MarshalIndent(k, "", "  ")
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -16,14 +18,21 @@ import (
 
 const kernelsUsage = `Usage:
   bpfmatrix kernels list [flags]             catalog, pinned release, package and cache state
+  bpfmatrix kernels list --available [flags] every series, arch and flavour the Debian mirror offers
   bpfmatrix kernels pull [flags] [NAME...]   download, verify and cache (default: the default matrix)
-  bpfmatrix kernels update [flags] [NAME...] resolve the newest package again and re-pin it
+  bpfmatrix kernels update [flags] [NAME...] resolve the newest package (or tag) again and re-pin it
   bpfmatrix kernels show [flags] NAME...     what the expectation model expects of each test on that kernel, and why
 
-Kernels come from the Debian mirror of this machine's apt configuration
-(override with --mirror or BPFMATRIX_DEBIAN_MIRROR). The first pull of a
-kernel pins its packages (version and SHA256) in the lock file; later runs
-use exactly those until "kernels update".
+A NAME is a catalog entry (debian-6.18) or a source reference:
+  oci:REGISTRY/REPO:TAG[,arch=arm64][,config=FILE][,name=NAME]   e.g. oci:ghcr.io/cilium/ci-kernels:6.6
+  file:/path/to/bzImage[,modules=DIR][,config=FILE][,name=NAME]
+
+Debian kernels come from the mirror of this machine's apt configuration
+(override with --mirror or BPFMATRIX_DEBIAN_MIRROR; the security archive with
+BPFMATRIX_DEBIAN_SECURITY_MIRROR), Ubuntu kernels from BPFMATRIX_UBUNTU_MIRROR,
+OCI images with the Docker configuration's credentials. The first pull of a
+kernel pins its packages (version and SHA256) or its image's manifest digest
+in the lock file; later runs use exactly those until "kernels update".
 
 Flags:
 `
@@ -38,6 +47,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	var sf storeFlags
 	sf.register(fs)
 	all := fs.Bool("all", false, "with pull or update: every kernel of the catalog, not only the default matrix")
+	available := fs.Bool("available", false, "with list: what the Debian mirror offers (fetches every suite's index)")
 	accel := fs.String("accel", "tcg", "with show: the accelerator to assume (kvm or tcg): it decides whether a PMU is there")
 	names, err := parseInterspersed(fs, args[1:])
 	if err != nil {
@@ -58,6 +68,9 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	}
 	switch sub {
 	case "list":
+		if *available {
+			return listAvailable(ctx, stdout, stderr, &sf)
+		}
 		store, err := sf.open(nil)
 		if err != nil {
 			return err
@@ -68,7 +81,21 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tDEFAULT\tARCH\tFLAVOUR\tSUITE\tRELEASE\tPACKAGE\tCACHED")
-		for _, s := range cat.All() {
+		listed := cat.All()
+		var pinned []string
+		for name := range lock.Kernels {
+			pinned = append(pinned, name)
+		}
+		sort.Strings(pinned)
+		for _, name := range pinned {
+			if _, err := cat.Lookup([]string{name}); err == nil {
+				continue
+			}
+			if s, ok := lock.Kernels[name].OCISpec(name); ok {
+				listed = append(listed, s) // pinned from the command line
+			}
+		}
+		for _, s := range listed {
 			release, pkg, cached := "-", "-", "no"
 			if k, ok := store.Cached(s); ok {
 				release, cached = k.Release, "yes"
@@ -81,7 +108,14 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 			if s.Default {
 				def = "yes"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, def, s.Arch, s.Flavour, s.Suite, release, pkg, cached)
+			suite := s.Suite
+			if s.Security != "" {
+				suite += "+security"
+			}
+			if s.SourceKind() != kernels.SourceAPT {
+				suite = s.SourceKind() + ":" + s.Ref
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, def, s.Arch, orDash(s.Flavour), suite, release, pkg, cached)
 		}
 		return tw.Flush()
 	case "pull", "update":
@@ -90,6 +124,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 			return err
 		}
 		var errs []error
+		lock, _ := store.LoadLock()
 		for _, s := range specs {
 			var k *kernels.Kernel
 			if sub == "update" {
@@ -109,7 +144,11 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 				fmt.Fprintf(stderr, "%s: %v\n", s.Name, err)
 				continue
 			}
-			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", k.Name, k.Release, packageNames(k), k.Dir)
+			change := ""
+			if old, ok := lock.Kernels[s.Name]; sub == "update" && ok && old.Release != k.Release {
+				change = "\t(was " + old.Release + ")"
+			}
+			fmt.Fprintf(stdout, "%s\t%s\t%s\t%s%s\n", k.Name, k.Release, packageNames(k), k.Dir, change)
 		}
 		return errors.Join(errs...)
 	case "show":
@@ -128,6 +167,11 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.Name, err)
 			}
+			if k.Config == "" {
+				nc := *k
+				nc.Config = os.DevNull // no config: every option absent
+				k = &nc
+			}
 			if err := showKernel(stdout, k, *accel); err != nil {
 				return err
 			}
@@ -136,6 +180,43 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	}
 	fmt.Fprint(stderr, kernelsUsage)
 	return fmt.Errorf("%w: unknown kernels subcommand %q (list, pull, update, show)", errUsage, sub)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// listAvailable prints every kernel the Debian mirror offers, newest
+// release per series, arch, flavour and suite.
+func listAvailable(ctx context.Context, stdout, stderr io.Writer, sf *storeFlags) error {
+	store, err := sf.open(nil)
+	if err != nil {
+		return err
+	}
+	offers, err := store.Available(ctx, kernels.AvailableOptions{Progress: func(suite, arch string, done, total int) {
+		fmt.Fprintf(stderr, "\rreading package indexes: %d/%d (%s/%s)\x1b[K", done, total, suite, arch)
+		if done == total {
+			fmt.Fprintln(stderr)
+		}
+	}})
+	if ctx.Err() != nil {
+		return errInterrupted
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERIES\tARCH\tFLAVOUR\tSUITE\tRELEASE\tVERSION\tCATALOG")
+	for _, o := range offers {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", o.Series, o.Arch, o.Flavour, o.Suite, o.Release, o.Version, orDash(strings.Join(o.Catalog, ",")))
+	}
+	if ferr := tw.Flush(); ferr != nil {
+		return ferr
+	}
+	if err != nil {
+		return fmt.Errorf("some indexes could not be read: %w", err)
+	}
+	return nil
 }
 
 func packageNames(k *kernels.Kernel) string {
@@ -160,8 +241,17 @@ func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", k.Name, err)
 	}
-	fmt.Fprintf(w, "%s: %s (%s, %s, %s)\n", k.Name, k.Release, k.Arch, k.Suite, packageNames(k))
+	from := k.Suite
+	if k.Source == kernels.SourceOCI || k.Source == kernels.SourceFile {
+		from = k.Source + ":" + k.Ref
+	}
+	fmt.Fprintf(w, "%s: %s (%s, %s, %s)\n", k.Name, k.Release, k.Arch, from, packageNames(k))
 	fmt.Fprintf(w, "  version %d.%d, accelerator %s (assumed; --accel)\n", major, minor, accel)
+	if k.NoConfig != "" {
+		fmt.Fprintf(w, "  NO CONFIG: %s; every option below reads as absent, so the rules that depend on one are guesses\n", k.NoConfig)
+	} else if k.ConfigSource != "" && k.ConfigSource != "package" {
+		fmt.Fprintf(w, "  config from %s\n", k.ConfigSource)
+	}
 	for _, o := range modelOptions {
 		v := config["CONFIG_"+o]
 		if v == "" {

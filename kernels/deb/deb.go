@@ -20,11 +20,12 @@ import (
 var (
 	// ErrFormat is returned when the input is not a well-formed .deb file.
 	ErrFormat = errors.New("malformed Debian package")
-	// ErrTooLarge is returned when a package exceeds a configured limit.
-	ErrTooLarge = errors.New("size limit exceeded in Debian package")
+	// ErrTooLarge is returned when a package (or a tar archive read with
+	// WalkTar) exceeds a configured limit.
+	ErrTooLarge = errors.New("size limit exceeded in archive")
 	// ErrUnsafe is returned for entries that could write outside the
 	// destination directory or create special files.
-	ErrUnsafe = errors.New("unsafe entry in Debian package")
+	ErrUnsafe = errors.New("unsafe archive entry")
 )
 
 // Default limits used when a Limits field is zero.
@@ -140,6 +141,14 @@ func decompressor(member string, r io.Reader) (io.Reader, func(), error) {
 	}
 }
 
+// WalkTar is WalkLimits for a plain (uncompressed) tar stream, such as an
+// OCI image layer: the same limits apply to its entries and to the stream
+// itself.
+func WalkTar(r io.Reader, limits Limits, fn func(hdr *tar.Header, body io.Reader) error) error {
+	limits = limits.withDefaults()
+	return walkTar(&capReader{r: r, left: limits.MaxTotalSize + tarOverhead}, limits, fn)
+}
+
 func walkTar(r io.Reader, limits Limits, fn func(hdr *tar.Header, body io.Reader) error) error {
 	tr := tar.NewReader(r)
 	var total int64
@@ -152,17 +161,17 @@ func walkTar(r io.Reader, limits Limits, fn func(hdr *tar.Header, body io.Reader
 			if errors.Is(err, ErrTooLarge) {
 				return err
 			}
-			return fmt.Errorf("%w: reading data.tar: %v", ErrFormat, err)
+			return fmt.Errorf("%w: reading tar: %v", ErrFormat, err)
 		}
 		if entries >= limits.MaxEntries {
-			return fmt.Errorf("%w: more than %d entries in data.tar", ErrTooLarge, limits.MaxEntries)
+			return fmt.Errorf("%w: more than %d entries in the tar archive", ErrTooLarge, limits.MaxEntries)
 		}
 		if hdr.Size < 0 || hdr.Size > limits.MaxFileSize {
 			return fmt.Errorf("%w: entry %q is %d bytes, per-file limit is %d", ErrTooLarge, hdr.Name, hdr.Size, limits.MaxFileSize)
 		}
 		total += hdr.Size
 		if total > limits.MaxTotalSize {
-			return fmt.Errorf("%w: data.tar entries exceed total limit of %d bytes at %q", ErrTooLarge, limits.MaxTotalSize, hdr.Name)
+			return fmt.Errorf("%w: tar entries exceed total limit of %d bytes at %q", ErrTooLarge, limits.MaxTotalSize, hdr.Name)
 		}
 		if err := fn(hdr, tr); err != nil {
 			return err

@@ -27,6 +27,9 @@ type ExtractOptions struct {
 	Select HeaderSelector
 	// Limits bounds the package's resource usage.
 	Limits Limits
+	// Whiteouts makes an entry named .wh.NAME remove what NAME was
+	// extracted to, as in OCI image layers.
+	Whiteouts bool
 }
 
 // Extract extracts the entries of the .deb read from r that sel selects into
@@ -46,22 +49,59 @@ func Extract(r io.Reader, dest string, sel Selector, limits Limits) error {
 
 // ExtractWith is like Extract with a header-aware selector.
 func ExtractWith(r io.Reader, dest string, opts ExtractOptions) error {
+	return extract(dest, opts, func(fn func(*tar.Header, io.Reader) error) error {
+		return WalkLimits(r, opts.Limits, fn)
+	})
+}
+
+// ExtractTar extracts the plain tar stream r (an OCI image layer) into
+// dest under exactly the rules of ExtractWith: no traversal, no absolute
+// names, no device nodes, no link out of dest, the same size limits.
+// Callers decompress r themselves.
+func ExtractTar(r io.Reader, dest string, opts ExtractOptions) error {
+	x, err := NewExtractor(dest, opts)
+	if err != nil {
+		return err
+	}
+	defer x.Close()
+	return x.Tar(r)
+}
+
+// Extractor extracts several tar streams into one directory, one over the
+// other (the layers of an OCI image, bottom first), under the rules of
+// ExtractWith; a link created by one stream is known to the next, so no
+// later entry is written through it.
+type Extractor struct {
+	x    *extractor
+	opts ExtractOptions
+}
+
+// NewExtractor returns an Extractor writing into dest, which is created
+// if needed.
+func NewExtractor(dest string, opts ExtractOptions) (*Extractor, error) {
 	if err := os.MkdirAll(dest, 0o755); err != nil {
-		return fmt.Errorf("creating extraction directory: %w", err)
+		return nil, fmt.Errorf("creating extraction directory: %w", err)
 	}
 	root, err := os.OpenRoot(dest)
 	if err != nil {
-		return fmt.Errorf("opening extraction directory: %w", err)
+		return nil, fmt.Errorf("opening extraction directory: %w", err)
 	}
-	defer root.Close()
+	return &Extractor{x: &extractor{root: root, sel: opts.Select, written: map[string]string{}, symlinks: map[string]bool{}, whiteouts: opts.Whiteouts}, opts: opts}, nil
+}
 
-	x := &extractor{
-		root:     root,
-		sel:      opts.Select,
-		written:  map[string]string{},
-		symlinks: map[string]bool{},
+// Tar extracts the plain tar stream r.
+func (e *Extractor) Tar(r io.Reader) error { return WalkTar(r, e.opts.Limits, e.x.entry) }
+
+// Close releases the destination directory.
+func (e *Extractor) Close() error { return e.x.root.Close() }
+
+func extract(dest string, opts ExtractOptions, walk func(func(*tar.Header, io.Reader) error) error) error {
+	e, err := NewExtractor(dest, opts)
+	if err != nil {
+		return err
 	}
-	return WalkLimits(r, opts.Limits, x.entry)
+	defer e.Close()
+	return walk(e.x.entry)
 }
 
 type extractor struct {
@@ -71,6 +111,8 @@ type extractor struct {
 	written map[string]string
 	// symlinks holds the targets of symlinks created so far.
 	symlinks map[string]bool
+	// whiteouts: an entry .wh.NAME removes NAME (OCI layers).
+	whiteouts bool
 }
 
 // NormalizeName returns the canonical form of a data.tar entry name: no
@@ -102,6 +144,17 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		return fmt.Errorf("%w: %q is a device node or FIFO", ErrUnsafe, hdr.Name)
 	}
 	if name == "" {
+		return nil
+	}
+	if base := path.Base(name); x.whiteouts && strings.HasPrefix(base, ".wh.") {
+		hidden := path.Join(path.Dir(name), strings.TrimPrefix(base, ".wh."))
+		if t, ok := x.written[hidden]; ok {
+			if err := x.root.RemoveAll(t); err != nil {
+				return fmt.Errorf("whiteout %q: %w", hdr.Name, err)
+			}
+			delete(x.written, hidden)
+			delete(x.symlinks, t)
+		}
 		return nil
 	}
 	target := name
@@ -160,6 +213,7 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		if err := x.mkParent(target); err != nil {
 			return err
 		}
+		x.replace(target)
 		if err := x.root.Symlink(link, target); err != nil {
 			return fmt.Errorf("extracting symlink %q: %w", hdr.Name, err)
 		}
@@ -179,6 +233,7 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 		if err := x.mkParent(target); err != nil {
 			return err
 		}
+		x.replace(target)
 		if err := x.root.Link(oldTarget, target); err != nil {
 			return fmt.Errorf("extracting hardlink %q: %w", hdr.Name, err)
 		}
@@ -187,6 +242,17 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 	}
 	x.written[name] = target
 	return nil
+}
+
+// replace removes a file an earlier tar stream wrote at target (a lower
+// OCI layer's), so that a link can take its place.
+func (x *extractor) replace(target string) {
+	for _, t := range x.written {
+		if t == target {
+			x.root.Remove(target)
+			return
+		}
+	}
 }
 
 // checkNoSymlinkPrefix refuses targets that are, or go through, a symlink

@@ -34,6 +34,43 @@ type aptSource struct {
 // error wrapping ErrNoMirror that says how to configure a mirror.
 func MirrorFromAPT(root string) (string, error) {
 	aptDir := filepath.Join(root, "etc", "apt")
+	sources := aptSources(root)
+	for _, s := range sources {
+		if uri, ok := s.mirror(); ok {
+			return uri, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no enabled 'deb' source with component main and a release suite in %s/sources.list or %s/sources.list.d; set BPFMATRIX_DEBIAN_MIRROR=<URL of a Debian mirror> or pass --mirror",
+		ErrNoMirror, aptDir, aptDir)
+}
+
+// SecurityMirrorFromAPT returns the base URL of the Debian security
+// archive configured for apt below root (the first enabled "deb" source
+// with component main and a -security suite: the security archive's base
+// URL), or an error wrapping ErrNoMirror.
+func SecurityMirrorFromAPT(root string) (string, error) {
+	for _, s := range aptSources(root) {
+		if !s.enabled || !contains(s.types, "deb") || !contains(s.components, "main") {
+			continue
+		}
+		for _, suite := range s.suites {
+			if !strings.HasSuffix(suite, "-security") {
+				continue
+			}
+			for _, uri := range s.uris {
+				if strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://") {
+					return strings.TrimRight(uri, "/"), nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("%w: no enabled 'deb' source with a -security suite in %s; set BPFMATRIX_DEBIAN_SECURITY_MIRROR", ErrNoMirror, filepath.Join(root, "etc", "apt"))
+}
+
+// aptSources reads every repository definition of apt's configuration
+// below root: deb822 files first, then the one-line formats.
+func aptSources(root string) []aptSource {
+	aptDir := filepath.Join(root, "etc", "apt")
 	var sources []aptSource
 
 	deb822, _ := filepath.Glob(filepath.Join(aptDir, "sources.list.d", "*.sources"))
@@ -57,13 +94,7 @@ func MirrorFromAPT(root string) (string, error) {
 		sources = append(sources, parseOneLineSources(string(b))...)
 	}
 
-	for _, s := range sources {
-		if uri, ok := s.mirror(); ok {
-			return uri, nil
-		}
-	}
-	return "", fmt.Errorf("%w: no enabled 'deb' source with component main and a release suite in %s/sources.list or %s/sources.list.d; set BPFMATRIX_DEBIAN_MIRROR=<URL of a Debian mirror> or pass --mirror",
-		ErrNoMirror, aptDir, aptDir)
+	return sources
 }
 
 func (s aptSource) mirror() (string, bool) {

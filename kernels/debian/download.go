@@ -71,3 +71,27 @@ func Download(ctx context.Context, client *http.Client, mirror string, p Package
 	}
 	return nil
 }
+
+// Check asks the mirror (HEAD) whether it serves the package p: an index
+// can list packages its pool lacks (a mirror half-synced, or one that
+// drops an architecture). It returns an error matching ErrNotFound if the
+// mirror answers 404, nil if it serves the file (or cannot say).
+func Check(ctx context.Context, client *http.Client, mirror string, p Package) error {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	url := strings.TrimRight(mirror, "/") + "/" + p.Filename
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
+	if err != nil {
+		return fmt.Errorf("building request for %s: %w", url, err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil // the download will tell
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return &HTTPError{URL: url, StatusCode: resp.StatusCode, Status: resp.Status}
+	}
+	return nil
+}

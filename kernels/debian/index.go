@@ -146,6 +146,12 @@ func (idx *Index) Lookup(name string) []Entry {
 // verified, so this protects against corruption and inconsistent mirrors,
 // not against a malicious mirror; use an https mirror you trust.
 func FetchIndex(ctx context.Context, client *http.Client, mirror, suite, arch string) (*Index, error) {
+	return FetchComponentIndex(ctx, client, mirror, suite, "main", arch)
+}
+
+// FetchComponentIndex is FetchIndex for another component of the archive
+// than main (Ubuntu's restricted, universe).
+func FetchComponentIndex(ctx context.Context, client *http.Client, mirror, suite, component, arch string) (*Index, error) {
 	mirror = strings.TrimRight(mirror, "/")
 	if mirror == "" {
 		return nil, fmt.Errorf("%w: empty mirror URL; set BPFMATRIX_DEBIAN_MIRROR or pass --mirror", ErrNoMirror)
@@ -154,7 +160,7 @@ func FetchIndex(ctx context.Context, client *http.Client, mirror, suite, arch st
 	if err != nil {
 		return nil, err
 	}
-	path := "main/binary-" + arch + "/Packages.xz"
+	path := component + "/binary-" + arch + "/Packages.xz"
 	want, ok := rel[path]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s/dists/%s/Release does not list %s; is %q a valid architecture for suite %q?", ErrIndex, mirror, suite, path, arch, suite)

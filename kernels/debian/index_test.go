@@ -189,3 +189,29 @@ func TestDownload(t *testing.T) {
 		require.ErrorIs(t, err, debian.ErrIndex)
 	})
 }
+
+func TestNamingMatches(t *testing.T) {
+	for _, tc := range []struct {
+		n       debian.Naming
+		release string
+		version string
+		want    bool
+	}{
+		{debian.DebianNaming("cloud", "amd64"), "6.1.0-50-cloud-amd64", "6.1", true},
+		{debian.DebianNaming("cloud", "amd64"), "6.12.117+deb13-cloud-amd64", "6.1", false},
+		{debian.DebianNaming("cloud", "amd64"), "6.12.117+deb13-cloud-amd64", "6.12", true},
+		{debian.DebianNaming("generic", "amd64"), "6.1.0-50-amd64", "6.1", true},
+		{debian.DebianNaming("generic", "amd64"), "6.1.0-0.deb11.52-amd64", "6.1", true},
+		{debian.DebianNaming("generic", "amd64"), "6.12.117+deb13-amd64", "6.12", true},
+		{debian.DebianNaming("generic", "amd64"), "6.1.0-50-cloud-amd64", "6.1", false},
+		{debian.DebianNaming("generic", "amd64"), "6.1.0-50-rt-amd64", "6.1", false},
+		{debian.DebianNaming("rt", "arm64"), "6.1.0-50-rt-arm64", "6.1", true},
+		{debian.UbuntuNaming("generic"), "6.8.0-45-generic", "6.8", true},
+		{debian.UbuntuNaming("generic"), "6.8.0-45-generic-64k", "6.8", false},
+		{debian.UbuntuNaming("generic"), "6.8.0-45-lowlatency", "6.8", false},
+	} {
+		if got := tc.n.Matches(tc.release, tc.version); got != tc.want {
+			t.Errorf("%+v.Matches(%q, %q) = %v, want %v", tc.n, tc.release, tc.version, got, tc.want)
+		}
+	}
+}

@@ -35,7 +35,8 @@ type Mirror struct {
 	stanzas  map[string][]string // "suite/arch" -> stanzas
 	status   map[string]int
 	truncate map[string]bool
-	requests map[string]int
+	requests map[string]int // GET requests
+	heads    int
 }
 
 // New starts a mirror that is closed when the test ends.
@@ -56,7 +57,11 @@ func New(t testing.TB) *Mirror {
 func (m *Mirror) serve(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/")
 	m.mu.Lock()
-	m.requests[p]++
+	if r.Method == http.MethodHead {
+		m.heads++
+	} else {
+		m.requests[p]++
+	}
 	code, hasCode := m.status[p]
 	data, ok := m.files[p]
 	trunc := m.truncate[p]
@@ -183,7 +188,14 @@ func (m *Mirror) Remove(path string) {
 	delete(m.files, path)
 }
 
-// Requests returns how often path was requested.
+// Heads returns the number of HEAD requests served.
+func (m *Mirror) Heads() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.heads
+}
+
+// Requests returns how often path was requested (GET).
 func (m *Mirror) Requests(path string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -300,4 +312,36 @@ func (m *Mirror) AddAll(suite, arch string, pkgs []Pkg) []debian.Package {
 		out = append(out, m.Add(suite, arch, p))
 	}
 	return out
+}
+
+// Ubuntu returns the packages of one Ubuntu kernel laid out as Ubuntu's
+// archive has them: linux-image-<rel> (signed, for Secure Boot: it only
+// depends on the rest), linux-image-unsigned-<rel> with
+// boot/vmlinuz-<rel>, and linux-modules-<rel> with boot/config-<rel> and
+// lib/modules/<rel>/. Releases are like 6.8.0-45-generic.
+func Ubuntu(release, version string) []Pkg {
+	mods := "./lib/modules/" + release + "/"
+	return []Pkg{
+		{
+			Name: "linux-image-" + release, Version: version, Comp: "zst",
+			Depends: "linux-base (>= 4.5ubuntu1~16.04.1), linux-modules-" + release,
+			Files:   []debtest.File{{Name: "./boot/"}, {Name: "./boot/vmlinuz-" + release, Body: []byte("MZ signed " + release)}},
+		},
+		{
+			Name: "linux-image-unsigned-" + release, Version: version, Comp: "zst",
+			Depends: "linux-base (>= 4.5ubuntu1~16.04.1)",
+			Files:   []debtest.File{{Name: "./"}, {Name: "./boot/"}, {Name: "./boot/vmlinuz-" + release, Body: Vmlinuz(release)}},
+		},
+		{
+			Name: "linux-modules-" + release, Version: version, Comp: "zst",
+			Files: []debtest.File{
+				{Name: "./boot/"},
+				{Name: "./boot/config-" + release, Body: []byte(Config)},
+				{Name: "./boot/System.map-" + release, Body: []byte("ffffffff81000000 T _text\n")},
+				{Name: mods}, {Name: mods + "kernel/"},
+				{Name: mods + "kernel/drivers/net/veth.ko.zst", Body: []byte("veth module")},
+				{Name: mods + "modules.order", Body: []byte("kernel/drivers/net/veth.ko\n")},
+			},
+		},
+	}
 }
