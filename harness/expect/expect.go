@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,6 +36,10 @@ type Facts struct {
 	// ModuleTree says the kernel came with its module tree
 	// (lib/modules/<release>).
 	ModuleTree bool
+
+	// read, if set, collects the config options asked of a kernel whose
+	// config is unknown (see Model.Expect).
+	read *[]string
 }
 
 // AtLeast reports whether the kernel is version major.minor or newer.
@@ -43,7 +48,12 @@ func (f Facts) AtLeast(major, minor int) bool {
 }
 
 // Enabled reports whether CONFIG_<opt> is y (built in).
-func (f Facts) Enabled(opt string) bool { return f.Config["CONFIG_"+opt] == "y" }
+func (f Facts) Enabled(opt string) bool {
+	if f.read != nil {
+		*f.read = append(*f.read, "CONFIG_"+opt)
+	}
+	return f.Config["CONFIG_"+opt] == "y"
+}
 
 // LSMActive reports whether the named LSM is active.
 func (f Facts) LSMActive(name string) bool {
@@ -132,13 +142,24 @@ type Model []Rule
 
 // Expect returns the expectation for test under facts, or nil when the
 // model has no rule for it.
+//
+// For a kernel that came without a config (Facts.Config empty), a rule
+// that reads a config option is undecided: the expectation says which
+// options it would need, and is neither met nor unmet.
 func (m Model) Expect(test string, f Facts) *results.Expectation {
+	var read []string
+	if len(f.Config) == 0 {
+		f.read = &read
+	}
 	for _, r := range m {
 		if r.Test != test {
 			continue
 		}
 		for _, c := range r.Cases {
 			if c.When == nil || c.When(f) {
+				if len(read) > 0 {
+					return &results.Expectation{Undecided: true, Rule: "undecided: the kernel came without a config, and this rule reads " + strings.Join(slices.Compact(read), ", "), Source: c.Source}
+				}
 				return &results.Expectation{Outcome: c.Outcome, Mechanism: c.Mechanism, Rule: c.Why, Source: c.Source}
 			}
 		}
@@ -155,7 +176,7 @@ func (m Model) Judge(kr *results.KernelResult, f Facts) {
 			t.Expect = nil
 			continue
 		}
-		e.Met = t.Result == e.Outcome && (e.Mechanism == "" || strings.HasPrefix(t.Mechanism, e.Mechanism))
+		e.Met = !e.Undecided && t.Result == e.Outcome && (e.Mechanism == "" || strings.HasPrefix(t.Mechanism, e.Mechanism))
 		t.Expect = e
 	}
 }

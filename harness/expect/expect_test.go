@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 func TestReadConfigAndLSM(t *testing.T) {
@@ -24,4 +26,36 @@ func TestReadConfigAndLSM(t *testing.T) {
 	require.Error(t, err)
 	_, _, err = ParseRelease("vmlinuz")
 	require.ErrorContains(t, err, "vmlinuz")
+}
+
+// TestExpectWithoutConfig: a kernel that came without a config (an OCI
+// image, a local build) gets no guess for a rule that reads the config,
+// and a plain expectation for a rule that does not.
+func TestExpectWithoutConfig(t *testing.T) {
+	m := Model{
+		TrampolineRule("s/TestFentry"),
+		PassRule("s/TestKprobe", "always"),
+	}
+	f := Facts{Arch: "amd64", Major: 6, Minor: 12}
+	e := m.Expect("s/TestFentry", f)
+	require.NotNil(t, e)
+	assert.True(t, e.Undecided)
+	assert.Contains(t, e.Rule, "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS")
+	e = m.Expect("s/TestKprobe", f)
+	require.NotNil(t, e)
+	assert.False(t, e.Undecided)
+	assert.Equal(t, results.Pass, e.Outcome)
+
+	kr := &results.KernelResult{Tests: []results.TestResult{
+		{Suite: "s", Name: "TestFentry", Result: results.Pass, Mechanism: "bpf_link (tracing)"},
+		{Suite: "s", Name: "TestKprobe", Result: results.Fail},
+	}}
+	m.Judge(kr, f)
+	assert.False(t, kr.Tests[0].Expect.Met, "undecided is not met")
+	res := &results.Result{Kernels: []results.KernelResult{*kr}}
+	assert.Equal(t, 1, res.Unexpected(), "only the decided cell counts")
+
+	f.Config = map[string]string{"CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS": "y"}
+	e = m.Expect("s/TestFentry", f)
+	assert.False(t, e.Undecided, "with a config the rule decides")
 }

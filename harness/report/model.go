@@ -94,7 +94,7 @@ func classify(k *results.KernelResult, t *results.TestResult) Cell {
 	c := Cell{Test: t}
 	c.Mechanism, c.Fallback = SplitMechanism(t.Mechanism)
 	if t.Expect != nil {
-		c.Expected, c.Unexpected = t.Expect.Met, !t.Expect.Met
+		c.Expected, c.Unexpected = t.Expect.Met, !t.Expect.Met && !t.Expect.Undecided
 	}
 	return c
 }
