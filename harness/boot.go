@@ -76,7 +76,7 @@ type booted struct {
 	Error  string
 	// Splats are the kernel splats of the console and of the kernel log,
 	// each once.
-	Splats []wire.Splat
+	Splats []results.Splat
 }
 
 // boot boots one VM, reads its result channel to the end through the one
@@ -287,17 +287,18 @@ func firstLine(lines []string) string {
 	return strings.TrimSpace(lines[0])
 }
 
-// mergeSplats returns the console's splats and those of the kernel log
-// that the console did not show (the console runs at the quiet loglevel),
-// each report once.
-func mergeSplats(console []splat.Splat, kmsg []wire.Splat) []wire.Splat {
+// mergeSplats returns the splats of the kernel log (complete: the console
+// runs at the quiet loglevel and shows a splat's first lines at most) and
+// those of the console that the kernel log did not bring (the guest died
+// before it could send them), each report once.
+func mergeSplats(console []splat.Splat, kmsg []wire.Splat) []results.Splat {
 	fromLog := make([]splat.Splat, len(kmsg))
 	for i, s := range kmsg {
 		fromLog[i] = splat.Splat{Kind: s.Kind, Lines: s.Lines}
 	}
-	var out []wire.Splat
-	for _, s := range splat.Merge(console, fromLog) {
-		out = append(out, wire.Splat{Kind: s.Kind, Lines: s.Lines})
+	var out []results.Splat
+	for _, s := range splat.Merge(fromLog, console) {
+		out = append(out, results.Splat{Kind: s.Kind, Lines: s.Lines})
 	}
 	return out
 }

@@ -5,9 +5,11 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/collect"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/internal/splat"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
@@ -65,4 +67,23 @@ func TestExecStatus(t *testing.T) {
 	st, msg = execStatus(&vm.Exit{Reason: vm.ReasonExited}, noExit)
 	assert.Equal(t, results.StatusCrashed, st)
 	assert.Contains(t, msg, "before the program's exit was reported (guest: module veth: not found)")
+}
+
+// TestMergeSplats: a splat in the kernel log and on the console is one
+// report (the kernel log's, which is complete); one only on the console
+// (the guest died before sending it) is kept.
+func TestMergeSplats(t *testing.T) {
+	console := []splat.Splat{
+		{Kind: "ubsan", Lines: []string{"[   10.845551] UBSAN: shift-out-of-bounds in kernel/bpf/inode.c:756:15", "[   16.9] reboot: Restarting system"}},
+		{Kind: "bug", Lines: []string{"[   20.0] BUG: kernel NULL pointer dereference"}},
+	}
+	kmsg := []wire.Splat{{Kind: "ubsan", Lines: []string{
+		"[   10.845456] ------------[ cut here ]------------",
+		"[   10.845551] UBSAN: shift-out-of-bounds in kernel/bpf/inode.c:756:15",
+		"[   10.846406] Call Trace:",
+	}}}
+	got := mergeSplats(console, kmsg)
+	require.Len(t, got, 2)
+	assert.Equal(t, kmsg[0].Lines, got[0].Lines, "the kernel log's report")
+	assert.Equal(t, "bug", got[1].Kind)
 }

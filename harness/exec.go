@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
@@ -47,6 +49,12 @@ type ExecOptions struct {
 	// the same path, with GOROOT set to it: what a test's go/build and
 	// go/importer read. See [GoRoot].
 	GoRoot string
+	// Shell puts /bin/bash in the guest, as a distribution machine has it
+	// (Go eBPF tests attach uprobes to it): the host's, with its libraries,
+	// for a guest of the host's architecture; else Debian's bash for the
+	// guest's architecture (kernels.Store.Userland), unless Include has a
+	// /bin/bash already.
+	Shell bool
 	// Modules are kernel modules loaded before the program starts.
 	Modules []string
 	// AllowSplats: a kernel splat is reported but is no failure.
@@ -95,14 +103,24 @@ type ExecKernel struct {
 	Seconds     float64  `json:"seconds"`
 	// Splats are the kernel's warnings, BUGs, oopses, stalls and lockups
 	// while the program ran; with AllowSplats false they fail the kernel.
-	Splats      []wire.Splat `json:"splats,omitempty"`
-	AllowSplats bool         `json:"allow_splats,omitempty"`
+	Splats      []results.Splat `json:"splats,omitempty"`
+	AllowSplats bool            `json:"allow_splats,omitempty"`
 }
 
 // OK reports whether the program ran and exited 0, and the kernel did not
 // splat (unless splats are allowed).
 func (k *ExecKernel) OK() bool {
-	return k.Status == results.StatusOK && k.ExitCode == 0 && (len(k.Splats) == 0 || k.AllowSplats)
+	return k.Status == results.StatusOK && k.ExitCode == 0 && (k.unknownSplats() == 0 || k.AllowSplats)
+}
+
+func (k *ExecKernel) unknownSplats() int {
+	n := 0
+	for _, s := range k.Splats {
+		if s.Known == "" {
+			n++
+		}
+	}
+	return n
 }
 
 // WriteOutput writes the program's output: stdout chunks to stdout and
@@ -142,6 +160,11 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 	}
 	if err := checkProgram(opts.Program, arch); err != nil {
 		return nil, err
+	}
+	if opts.Shell {
+		if opts.Include, err = shellInclude(ctx, opts.Store, arch, opts.Include); err != nil {
+			return nil, err
+		}
 	}
 	r, err := newRunner(opts.Setup, opts.Kernels)
 	if err != nil {
@@ -193,6 +216,10 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 				Config: execConfig(opts, spec.Name), Parts: []string{base, payload}, Disks: disks,
 			})
 			ek.fill(b)
+			if major, minor, err := expect.ParseRelease(p.k.Release); err == nil {
+				f := expect.Facts{Arch: spec.Arch, Major: major, Minor: minor, Config: p.kernelConfig(r), Accel: string(b.Accel), ModuleTree: p.k.ModulesDir != ""}
+				expect.JudgeSplats(expect.KnownSplats, ek.Splats, f)
+			}
 		})
 	}
 	wg.Wait()
@@ -280,6 +307,32 @@ func writePayload(opts ExecOptions, arch vm.Arch, path string) (string, error) {
 		return "", err
 	}
 	return path, nil
+}
+
+// shellPath is the shell of ExecOptions.Shell.
+const shellPath = "/bin/bash"
+
+// shellInclude adds a /bin/bash for guests of arch to incs (see
+// ExecOptions.Shell).
+func shellInclude(ctx context.Context, store *kernels.Store, arch vm.Arch, incs []hostfiles.Include) ([]hostfiles.Include, error) {
+	for _, i := range incs {
+		if i.Guest == shellPath {
+			return incs, nil
+		}
+	}
+	if arch.Native() {
+		if _, err := os.Stat(shellPath); err == nil {
+			return append(incs, hostfiles.Include{Host: shellPath, Guest: shellPath}), nil
+		}
+	}
+	dir, err := store.Userland(ctx, arch.GOARCH, kernels.UserlandPackages...)
+	if err != nil {
+		return nil, fmt.Errorf("harness: a %s for the %s guest: %w", shellPath, arch.Name, err)
+	}
+	for _, d := range []string{"bin", "lib"} {
+		incs = append(incs, hostfiles.Include{Host: filepath.Join(dir, d), Guest: "/" + d, Bundled: true})
+	}
+	return incs, nil
 }
 
 // execDisks are the host directories of a raw-exec run: the Go module of

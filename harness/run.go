@@ -310,6 +310,7 @@ func (m *matrixRun) judge(kr *results.KernelResult, config map[string]string, mo
 		f.LSM = expect.BootLSM(config, kr.Cmdline)
 	}
 	m.opts.Model.Judge(kr, f)
+	expect.JudgeSplats(expect.KnownSplats, kr.Splats, f)
 }
 
 // saveColumn writes one finished column's result next to its console log,

@@ -201,6 +201,9 @@ func (p *pulled) wait() { <-p.done }
 // (logged) if it cannot be read.
 func (p *pulled) kernelConfig(r *runner) map[string]string {
 	p.configOnce.Do(func() {
+		if p.k.Config == "" {
+			return // a kernel without a config: the model says what it cannot decide
+		}
 		var err error
 		if p.config, err = expect.ReadConfig(p.k.Config); err != nil {
 			r.logf("%s: %v", p.k.Name, err)

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
-	"github.com/bpfmatrix/bpfmatrix/vm/hostfiles"
 )
 
 const execUsage = `Usage: bpfmatrix exec [flags] [--] PROGRAM [ARGS...]
@@ -96,7 +94,6 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		// A Go test reads its toolchain's sources (go/build, go/importer)
 		// and expects the programs of a distribution machine.
 		goroot = harness.GoRoot()
-		vf.includes = testIncludes(program, vf.includes)
 	}
 	if vf.opts.Timeout <= 0 {
 		vf.opts.Timeout = execTimeout(progArgs)
@@ -112,7 +109,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	setup.Log = logw
 	opts := harness.ExecOptions{
 		Setup: setup, Kernels: specs, Program: program, Args: progArgs, Env: env,
-		Dir: *dir, GoRoot: goroot, Modules: splitList(*modules), AllowSplats: *allowSplats,
+		Dir: *dir, GoRoot: goroot, Shell: goroot != "", Modules: splitList(*modules), AllowSplats: *allowSplats,
 	}
 	pr := &orderedPrinter{stdout: stdout, stderr: stderr, done: make([]*harness.ExecKernel, len(specs))}
 	opts.OnDone = pr.add
@@ -139,35 +136,14 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	return errFailed
 }
 
-// testShell is a program every distribution machine has and Go eBPF tests
-// use (cilium/ebpf's uprobe tests attach to /bin/bash).
-const testShell = "/bin/bash"
-
-// testIncludes adds the host's /bin/bash to the includes of a test binary
-// built for the host's architecture (the guest of another one cannot run
-// it), unless the user put a /bin/bash there already.
-func testIncludes(program string, incs []hostfiles.Include) []hostfiles.Include {
-	for _, i := range incs {
-		if i.Guest == testShell {
-			return incs
-		}
-	}
-	f, err := elf.Open(program)
-	if err != nil {
-		return incs
-	}
-	defer f.Close()
-	native := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
-	if _, err := os.Stat(testShell); err != nil || f.Machine != native {
-		return incs
-	}
-	return append(incs, hostfiles.Include{Host: testShell, Guest: testShell})
-}
-
 // describeFailure names a kernel and how the program failed there.
 func describeFailure(k *harness.ExecKernel) string {
-	if k.Status == results.StatusOK && k.ExitCode == 0 && len(k.Splats) > 0 {
-		return fmt.Sprintf("%s (kernel %s: %s; --allow-splats to accept)", k.Kernel, k.Splats[0].Kind, strings.TrimSpace(k.Splats[0].Lines[0]))
+	if k.Status == results.StatusOK && k.ExitCode == 0 {
+		for _, s := range k.Splats {
+			if s.Known == "" {
+				return fmt.Sprintf("%s (kernel %s: %s; --allow-splats to accept)", k.Kernel, s.Kind, strings.TrimSpace(s.Lines[0]))
+			}
+		}
 	}
 	if k.Status == results.StatusOK {
 		return fmt.Sprintf("%s (exit %d)", k.Kernel, k.ExitCode)
@@ -212,7 +188,11 @@ func writeGroup(stdout, stderr io.Writer, k *harness.ExecKernel) {
 		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: %s\n", k.Kernel, k.Error)
 	}
 	for _, s := range k.Splats {
-		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: kernel %s:\n", k.Kernel, s.Kind)
+		known := ""
+		if s.Known != "" {
+			known = " (known: " + s.Known + "; does not fail the run)"
+		}
+		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: kernel %s%s:\n", k.Kernel, s.Kind, known)
 		for _, l := range s.Lines {
 			fmt.Fprintf(stderr, "bpfmatrix: splat| %s\n", l)
 		}

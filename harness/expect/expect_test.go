@@ -59,3 +59,24 @@ func TestExpectWithoutConfig(t *testing.T) {
 	e = m.Expect("s/TestFentry", f)
 	assert.False(t, e.Undecided, "with a config the rule decides")
 }
+
+func TestJudgeSplats(t *testing.T) {
+	ubsan := func() []results.Splat {
+		return []results.Splat{
+			{Kind: "ubsan", Lines: []string{"[ 10.8] UBSAN: shift-out-of-bounds in /build/linux-7.2.13/kernel/bpf/inode.c:756:15"}},
+			{Kind: "warning", Lines: []string{"[ 11.0] WARNING: CPU: 0 PID: 1 at kernel/bpf/verifier.c:1 f"}},
+		}
+	}
+	f := Facts{Major: 7, Minor: 2, Config: map[string]string{"CONFIG_UBSAN_SHIFT": "y"}}
+	s := ubsan()
+	JudgeSplats(KnownSplats, s, f)
+	assert.Contains(t, s[0].Known, "seq_print_delegate_opts")
+	assert.NotEmpty(t, s[0].Source)
+	assert.Empty(t, s[1].Known, "any other splat stays unknown")
+	kr := results.KernelResult{Splats: s}
+	assert.Equal(t, 1, kr.UnknownSplats())
+
+	s = ubsan()
+	JudgeSplats(KnownSplats, s, Facts{Major: 6, Minor: 1, Config: f.Config})
+	assert.Empty(t, s[0].Known, "before 6.9 there is no delegation: the splat is news")
+}

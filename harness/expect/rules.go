@@ -1,6 +1,10 @@
 package expect
 
-import "github.com/bpfmatrix/bpfmatrix/harness/results"
+import (
+	"strings"
+
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
+)
 
 // The vocabulary the suites write their rules in (each suite declares the
 // rules of its tests next to them, see tests/suite). A condition says
@@ -84,4 +88,52 @@ func ChainRule(test string, native func(Facts) bool, preferred, fallback, why, s
 		{When: native, Outcome: results.Pass, Mechanism: preferred, Why: why, Source: source},
 		{Outcome: results.Pass, Mechanism: fallback + " (fallback: " + preferred, Why: "falls back: the kernel lacks what " + preferred + " needs", Source: source},
 	}}
+}
+
+// KnownSplat is a kernel splat the model expects on some kernels: a known
+// kernel bug that a run hits without being at fault. It is reported, and
+// does not fail the run.
+type KnownSplat struct {
+	// Kind is the splat's kind (package internal/splat), Match a text its
+	// lines contain.
+	Kind, Match string
+	// When says on which kernels it is expected.
+	When func(Facts) bool
+	// Why and Source say what the bug is and where that is known from.
+	Why, Source string
+}
+
+// KnownSplats are the kernel bugs the default kernels are known to hit.
+var KnownSplats = []KnownSplat{
+	{
+		// Reading /proc/self/mountinfo with bpffs mounted (cilium/ebpf does,
+		// on first use) shows bpffs's BPF token delegation options; a
+		// delegate mask of "any" is shifted by its 64-bit width.
+		Kind: "ubsan", Match: "kernel/bpf/inode.c",
+		When:   func(f Facts) bool { return f.AtLeast(6, 9) && f.Enabled("UBSAN_SHIFT") },
+		Why:    "bpffs mountinfo (seq_print_delegate_opts) shifts a delegate mask out of bounds: a kernel bug, not the test's",
+		Source: "min version 6.9 (BPF token delegation), CONFIG_UBSAN_SHIFT",
+	},
+}
+
+// JudgeSplats marks each splat of splats that ks expect under f as known.
+func JudgeSplats(ks []KnownSplat, splats []results.Splat, f Facts) {
+	for i := range splats {
+		s := &splats[i]
+		for _, k := range ks {
+			if s.Kind == k.Kind && containsLine(s.Lines, k.Match) && (k.When == nil || k.When(f)) {
+				s.Known, s.Source = k.Why, k.Source
+				break
+			}
+		}
+	}
+}
+
+func containsLine(lines []string, text string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, text) {
+			return true
+		}
+	}
+	return false
 }

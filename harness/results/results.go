@@ -142,7 +142,7 @@ type KernelResult struct {
 	// Splats are the kernel's warnings, BUGs, oopses, stalls and lockups
 	// during the run (from the console and the kernel log): a splat fails
 	// the run unless the run allows them (Result.AllowSplats).
-	Splats []wire.Splat `json:"splats,omitempty"`
+	Splats []Splat      `json:"splats,omitempty"`
 	Tests  []TestResult `json:"tests"`
 }
 
@@ -187,6 +187,31 @@ type Expectation struct {
 	Source string `json:"source"`
 }
 
+// Splat is a kernel warning, BUG, oops, stall or lockup during a run.
+type Splat struct {
+	// Kind is e.g. "warning", "bug", "ubsan", "rcu-stall".
+	Kind string `json:"kind"`
+	// Lines are the report as the kernel logged it.
+	Lines []string `json:"lines"`
+	// Known, if set, says why the expectation model expects this splat on
+	// this kernel (a known kernel bug), and Source where that comes from.
+	// A known splat is reported but does not fail the run.
+	Known  string `json:"known,omitempty"`
+	Source string `json:"source,omitempty"`
+}
+
+// UnknownSplats counts the kernel splats of k that the expectation model
+// does not expect.
+func (k *KernelResult) UnknownSplats() int {
+	n := 0
+	for _, s := range k.Splats {
+		if s.Known == "" {
+			n++
+		}
+	}
+	return n
+}
+
 // Column is the matrix column's label: the kernel's name, with the boot
 // profile when it is not the default one.
 func (k *KernelResult) Column() string {
@@ -212,7 +237,7 @@ func (r *Result) OK() bool {
 		if k.Status != StatusOK || len(k.Tests) == 0 || len(k.FrameErrors) > 0 {
 			return false
 		}
-		if len(k.Splats) > 0 && !r.AllowSplats {
+		if k.UnknownSplats() > 0 && !r.AllowSplats {
 			return false
 		}
 		for _, t := range k.Tests {

@@ -180,7 +180,14 @@ func Merge(a, b []Splat) []Splat {
 	return out
 }
 
+// key identifies a report by its kind and its first line that names it
+// (the console may lack the "cut here" line before it).
 func key(s Splat) string {
+	for _, l := range s.Lines {
+		if Kind(l) != "" {
+			return s.Kind + "\x00" + stripTime(l)
+		}
+	}
 	if len(s.Lines) == 0 {
 		return s.Kind
 	}

@@ -36,6 +36,10 @@ type Include struct {
 	Host string
 	// Guest is the absolute guest path; the same as Host unless given.
 	Guest string
+	// Bundled says the include brings the libraries its programs need
+	// (a Debian userland for the guest's architecture): they are not
+	// looked up on the host.
+	Bundled bool
 }
 
 // String is the flag form, PATH[:GUESTPATH].
@@ -93,7 +97,7 @@ func Entries(goarch string, incs []Include, programs ...string) ([]initramfs.Ent
 			if err := s.add(p, guest); err != nil {
 				return err
 			}
-			if d.Type().IsRegular() {
+			if d.Type().IsRegular() && !inc.Bundled {
 				return s.addLibraries(p, goarch)
 			}
 			return nil
