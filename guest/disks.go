@@ -113,3 +113,32 @@ func diskBySerial(sysBlock, serial string) (string, bool) {
 	}
 	return "", false
 }
+
+// Bind sets up binds of files and directories the guest already has (see
+// wire.Config.Binds): a directory onto a directory, a file onto a file,
+// the target created if missing.
+func Bind(binds []wire.Bind) error {
+	var errs []error
+	for _, b := range binds {
+		fi, err := os.Stat(b.Source)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if fi.IsDir() {
+			err = os.MkdirAll(b.Target, 0o755)
+		} else if err = os.MkdirAll(filepath.Dir(b.Target), 0o755); err == nil {
+			var f *os.File
+			if f, err = os.OpenFile(b.Target, os.O_CREATE|os.O_WRONLY, fi.Mode().Perm()); err == nil {
+				f.Close()
+			}
+		}
+		if err == nil {
+			err = unix.Mount(b.Source, b.Target, "", unix.MS_BIND|unix.MS_REC, "")
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bind %s on %s: %w", b.Source, b.Target, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -190,6 +190,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		// their own error (and the machine suite names what is missing).
 		r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("disks: %v", err)})
 	}
+	if err := Bind(r.Config.Binds); err != nil {
+		r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("includes: %v", err)})
+	}
 	if r.Config.Exec != nil {
 		r.runExec(ctx, r.Config.Exec)
 		stopSplats()

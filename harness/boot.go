@@ -17,6 +17,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
+	"github.com/bpfmatrix/bpfmatrix/vm/hostfiles"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
@@ -131,6 +132,7 @@ func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
 		}
 		if inc != "" {
 			parts = append(parts, inc)
+			cfg.Binds = append(cfg.Binds, hostfiles.Binds(wire.IncludeDir, r.Include)...)
 		}
 		if initrd, err = writeInitrd(r.CacheDir, req.Kernel, cfg, parts, req.Dir); err != nil {
 			return fail(err)

@@ -298,7 +298,7 @@ func checkProgram(path string, arch vm.Arch) error {
 // writePayload writes the archive shared by every kernel: the program,
 // with its interpreter and libraries if it is dynamically linked.
 func writePayload(opts ExecOptions, arch vm.Arch, path string) (string, error) {
-	entries, err := hostfiles.Entries(arch.GOARCH, nil, opts.Program)
+	entries, err := hostfiles.Entries(arch.GOARCH, "", nil, opts.Program)
 	if err != nil {
 		return "", fmt.Errorf("harness: exec: %w", err)
 	}
@@ -329,8 +329,16 @@ func shellInclude(ctx context.Context, store *kernels.Store, arch vm.Arch, incs 
 	if err != nil {
 		return nil, fmt.Errorf("harness: a %s for the %s guest: %w", shellPath, arch.Name, err)
 	}
+	// Each entry of bin/ and lib/ on its own: a bind of all of /lib would
+	// hide the kernel's modules below it.
 	for _, d := range []string{"bin", "lib"} {
-		incs = append(incs, hostfiles.Include{Host: filepath.Join(dir, d), Guest: "/" + d, Bundled: true})
+		ents, err := os.ReadDir(filepath.Join(dir, d))
+		if err != nil {
+			return nil, fmt.Errorf("harness: %w", err)
+		}
+		for _, e := range ents {
+			incs = append(incs, hostfiles.Include{Host: filepath.Join(dir, d, e.Name()), Guest: "/" + d + "/" + e.Name(), Bundled: true})
+		}
 	}
 	return incs, nil
 }

@@ -79,7 +79,7 @@ func GoRoot() string {
 // dynamically linked program among programs (see hostfiles.Entries). It
 // returns "" when there is nothing to add.
 func hostArchive(path, goarch string, includes []hostfiles.Include, programs ...string) (string, error) {
-	entries, err := hostfiles.Entries(goarch, includes, programs...)
+	entries, err := hostfiles.Entries(goarch, wire.IncludeDir, includes, programs...)
 	if err != nil {
 		return "", fmt.Errorf("harness: %w", err)
 	}

@@ -25,6 +25,9 @@ const (
 	ModprobePath = "/sbin/modprobe"
 	// DiskDir holds the mounted disk images, one directory per serial.
 	DiskDir = "/bpfmatrix/disks"
+	// IncludeDir holds, in the initramfs, the --include files, each below
+	// its guest path; the guest binds them there (Config.Binds).
+	IncludeDir = "/bpfmatrix/include"
 	// ExecBinDir is where the guest finds the program of a raw-exec run.
 	ExecBinDir = "/bpfmatrix/exec"
 )
@@ -49,6 +52,10 @@ type Config struct {
 	// Disks are the read-only disk images the host attached, mounted
 	// after Modules are loaded and before any test starts.
 	Disks []Disk `json:"disks,omitempty"`
+	// Binds put files of the initramfs at their place after the guest's
+	// own mounts, which would hide them (tmpfs on /tmp): the staged
+	// --include files below IncludeDir. Source is absolute here.
+	Binds []Bind `json:"binds,omitempty"`
 }
 
 // Disk is one read-only disk image: a virtio block device whose serial is

@@ -18,6 +18,7 @@ import (
 
 	"github.com/u-root/u-root/pkg/ldd"
 
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
@@ -85,9 +86,17 @@ func ParseInclude(s string) (Include, error) {
 // caller puts in the guest itself) its interpreter and libraries at their host paths (programs of goarch only:
 // a library of the host cannot serve another architecture). An entry
 // needed twice is there once.
-func Entries(goarch string, incs []Include, programs ...string) ([]initramfs.Entry, error) {
+//
+// With stage set, each include is placed below stage (at stage+guest
+// path) instead, for the guest to bind it at its guest path after mounting
+// its own file systems (see Binds).
+func Entries(goarch, stage string, incs []Include, programs ...string) ([]initramfs.Entry, error) {
 	s := newSet()
-	for _, inc := range incs {
+	for _, orig := range incs {
+		inc := orig
+		if stage != "" {
+			inc.Guest = filepath.Join(stage, inc.Guest)
+		}
 		err := filepath.WalkDir(inc.Host, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -103,7 +112,7 @@ func Entries(goarch string, incs []Include, programs ...string) ([]initramfs.Ent
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("--include %s: %w", inc, err)
+			return nil, fmt.Errorf("--include %s: %w", orig, err)
 		}
 	}
 	for _, p := range programs {
@@ -112,6 +121,16 @@ func Entries(goarch string, incs []Include, programs ...string) ([]initramfs.Ent
 		}
 	}
 	return s.entries()
+}
+
+// Binds are where the guest binds the includes that Entries placed below
+// stage: stage+guest path onto guest path.
+func Binds(stage string, incs []Include) []wire.Bind {
+	var out []wire.Bind
+	for _, inc := range incs {
+		out = append(out, wire.Bind{Source: filepath.Join(stage, inc.Guest), Target: inc.Guest})
+	}
+	return out
 }
 
 // Dynamic reports whether the ELF file at path has an interpreter (is

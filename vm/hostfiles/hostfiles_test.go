@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
 
 func TestParseInclude(t *testing.T) {
@@ -46,7 +48,7 @@ func TestEntriesDir(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "sub"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sub", "a"), []byte("a"), 0o600))
 	require.NoError(t, os.Symlink("sub/a", filepath.Join(dir, "link")))
-	got, err := Entries(runtime.GOARCH, []Include{{Host: dir, Guest: "/opt/d"}})
+	got, err := Entries(runtime.GOARCH, "", []Include{{Host: dir, Guest: "/opt/d"}})
 	require.NoError(t, err)
 	byName := map[string]string{}
 	for _, e := range got {
@@ -77,7 +79,7 @@ func TestEntriesProgram(t *testing.T) {
 	if dyn, _ := Dynamic(sh); !dyn {
 		t.Skipf("%s is static here", sh)
 	}
-	got, err := Entries(runtime.GOARCH, nil, sh)
+	got, err := Entries(runtime.GOARCH, "", nil, sh)
 	require.NoError(t, err)
 	var names []string
 	for _, e := range got {
@@ -89,16 +91,17 @@ func TestEntriesProgram(t *testing.T) {
 	assert.Contains(t, all, "ld-linux", "the interpreter of %s in %v", sh, names)
 
 	other := map[string]string{"amd64": "arm64", "arm64": "amd64"}[runtime.GOARCH]
-	_, err = Entries(other, []Include{{Host: sh, Guest: sh}})
+	_, err = Entries(other, "", []Include{{Host: sh, Guest: sh}})
 	assert.ErrorIs(t, err, ErrForeignELF)
 
-	got, err = Entries(runtime.GOARCH, []Include{{Host: sh, Guest: "/opt/sh"}}, sh)
+	got, err = Entries(runtime.GOARCH, "/stage", []Include{{Host: sh, Guest: "/opt/sh"}}, sh)
 	require.NoError(t, err)
 	names = nil
 	for _, e := range got {
 		names = append(names, e.Name)
 	}
-	assert.Contains(t, names, "opt/sh", "an included program at its guest path")
+	assert.Contains(t, names, "stage/opt/sh", "an included program below the stage")
+	assert.Equal(t, []wire.Bind{{Source: "/stage/opt/sh", Target: "/opt/sh"}}, Binds("/stage", []Include{{Host: sh, Guest: "/opt/sh"}}))
 	seen := map[string]bool{}
 	for _, n := range names {
 		assert.False(t, seen[n], "%s twice", n)
