@@ -374,6 +374,7 @@ func (v *VM) qemuArgs(channel string) []string {
 		cpu = o.Arch.CPUKVM
 	}
 	appendLine := append([]string{"console=" + o.Arch.Console}, BaseCmdline...)
+	appendLine = append(appendLine, o.Arch.Cmdline...)
 	appendLine = append(appendLine, o.Append...)
 	args := []string{"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"}
 	args = append(args, o.Arch.Machine...)
