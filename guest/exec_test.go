@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -69,15 +70,23 @@ func TestWatchSplats(t *testing.T) {
 	// A file of /dev/kmsg records: the watcher reads it as it would the
 	// kernel log (one record per read here is one line per read there).
 	log := filepath.Join(t.TempDir(), "kmsg")
-	require.NoError(t, os.WriteFile(log, []byte("4,1,1500000,-;------------[ cut here ]------------\n"), 0o644))
+	require.NoError(t, os.WriteFile(log, []byte("4,1,1500000,-;WARNING: CPU: 0 PID: 1 at x.c:1 f\n"), 0o644))
 	var buf bytes.Buffer
 	stop := WatchSplats(log, wire.NewEncoder(&buf))
+	// A record logged just before the stop, between two polls, still counts.
+	time.Sleep(20 * time.Millisecond)
+	f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("3,2,1600000,-;INFO: task k:1 blocked for more than 120 seconds.\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 	stop()
 	evs := decodeAll(t, &buf)
-	require.Len(t, evs, 1, "%v", evs)
+	require.Len(t, evs, 2, "%v", evs)
 	require.Equal(t, wire.TypeSplat, evs[0].Type)
 	assert.Equal(t, "warning", evs[0].Splat.Kind)
-	assert.Equal(t, []string{"[    1.500000] ------------[ cut here ]------------"}, evs[0].Splat.Lines)
+	assert.Equal(t, []string{"[    1.500000] WARNING: CPU: 0 PID: 1 at x.c:1 f"}, evs[0].Splat.Lines)
+	assert.Equal(t, "hung-task", evs[1].Splat.Kind, "the record written just before the stop")
 
 	buf.Reset()
 	WatchSplats(filepath.Join(t.TempDir(), "missing"), wire.NewEncoder(&buf))()

@@ -43,23 +43,31 @@ func WatchSplats(kmsg string, enc *wire.Encoder) (stop func()) {
 			}
 		}
 		buf := make([]byte, 8192)
-		for {
-			n, err := unix.Read(fd, buf) // one record per read
-			switch {
-			case err == nil && n == 0:
-				// A regular file (tests) ends; /dev/kmsg never does.
-			case err == nil:
-				if line, ok := kmsgLine(string(buf[:n])); ok {
-					d.Line(line)
-					send(d.Pending())
+		// drain reads every record there is now.
+		drain := func() {
+			for {
+				n, err := unix.Read(fd, buf) // one record per read
+				switch {
+				case err == nil && n == 0:
+					return // a regular file (tests) ends; /dev/kmsg never does
+				case err == nil:
+					if line, ok := kmsgLine(string(buf[:n])); ok {
+						d.Line(line)
+						send(d.Pending())
+					}
+				case errors.Is(err, unix.EPIPE), errors.Is(err, unix.EINTR):
+					// records were overwritten before we read them
+				default:
+					return // EAGAIN: all read
 				}
-				continue
-			case errors.Is(err, unix.EPIPE), errors.Is(err, unix.EINTR):
-				continue // records were overwritten before we read them
 			}
-			// EAGAIN: read all there is.
+		}
+		for {
+			drain()
 			select {
 			case <-quit:
+				// What was logged since the last read, up to this moment.
+				drain()
 				send(d.Flush())
 				return
 			case <-time.After(kmsgPoll):

@@ -79,6 +79,23 @@ func TestFaultHangTimesOut(t *testing.T) {
 	assert.Less(t, took, 2*time.Minute)
 }
 
+// TestFaultSplat: a kernel WARN during a run that otherwise passed is in the
+// results with its lines and fails the run, unless splats are allowed.
+func TestFaultSplat(t *testing.T) {
+	requireVMs(t)
+	k, _ := runFault(t, "splat", 3*time.Minute, nil)
+	assert.Equal(t, results.StatusOK, k.Status, k.Error)
+	assert.Equal(t, results.Pass, result(k, "faults/TestFault"))
+	require.Len(t, k.Splats, 1, "the WARN, once (kernel log; the quiet console does not show it)")
+	assert.Equal(t, "warning", k.Splats[0].Kind)
+	assert.Contains(t, strings.Join(k.Splats[0].Lines, "\n"), "bpfmatrix_fault_splat")
+	assert.Empty(t, k.Splats[0].Known, "no known kernel bug")
+	res := &results.Result{Complete: true, Kernels: []results.KernelResult{k}}
+	assert.False(t, res.OK(), "a splat fails the run")
+	res.AllowSplats = true
+	assert.True(t, res.OK(), "--allow-splats reports it without failing")
+}
+
 func TestFaultPanicDetected(t *testing.T) {
 	requireVMs(t)
 	k, took := runFault(t, "panic", 5*time.Minute, nil)

@@ -26,6 +26,7 @@ func TestBefore(t *testing.T) {
 //	hang    never return (the VM must hit its timeout)
 //	panic   crash the kernel through sysrq (the harness must see the panic)
 //	exit    end the test binary abruptly, mid-test
+//	splat   log a kernel WARN splat (through /dev/kmsg) and pass
 func TestFault(t *testing.T) {
 	testutil.RequireGuest(t)
 	switch f := os.Getenv(EnvFault); f {
@@ -48,6 +49,18 @@ func TestFault(t *testing.T) {
 		time.Sleep(time.Hour)
 	case "exit":
 		os.Exit(3)
+	case "splat":
+		// One record per write, at KERN_WARNING, as WARN() logs it: the
+		// quiet console never shows it; the guest's kernel log reader must.
+		for _, line := range []string{
+			"------------[ cut here ]------------",
+			"WARNING: CPU: 0 PID: 1 at tests/faults/faults_test.go:1 bpfmatrix_fault_splat+0x0/0x0",
+			"---[ end trace 0000000000000000 ]---",
+		} {
+			if err := os.WriteFile("/dev/kmsg", []byte("<4>"+line+"\n"), 0); err != nil {
+				t.Fatalf("/dev/kmsg: %v", err)
+			}
+		}
 	default:
 		t.Fatalf("unknown fault %q", f)
 	}
