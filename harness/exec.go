@@ -110,17 +110,7 @@ type ExecKernel struct {
 // OK reports whether the program ran and exited 0, and the kernel did not
 // splat (unless splats are allowed).
 func (k *ExecKernel) OK() bool {
-	return k.Status == results.StatusOK && k.ExitCode == 0 && (k.unknownSplats() == 0 || k.AllowSplats)
-}
-
-func (k *ExecKernel) unknownSplats() int {
-	n := 0
-	for _, s := range k.Splats {
-		if s.Known == "" {
-			n++
-		}
-	}
-	return n
+	return k.Status == results.StatusOK && k.ExitCode == 0 && (results.UnknownSplats(k.Splats) == 0 || k.AllowSplats)
 }
 
 // WriteOutput writes the program's output: stdout chunks to stdout and

@@ -202,9 +202,12 @@ type Splat struct {
 
 // UnknownSplats counts the kernel splats of k that the expectation model
 // does not expect.
-func (k *KernelResult) UnknownSplats() int {
+func (k *KernelResult) UnknownSplats() int { return UnknownSplats(k.Splats) }
+
+// UnknownSplats counts the splats the expectation model does not expect.
+func UnknownSplats(splats []Splat) int {
 	n := 0
-	for _, s := range k.Splats {
+	for _, s := range splats {
 		if s.Known == "" {
 			n++
 		}
