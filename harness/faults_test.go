@@ -20,7 +20,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
-	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -235,7 +235,7 @@ func TestConcurrentRunsShareCache(t *testing.T) {
 	wg.Wait()
 	for i, res := range results {
 		require.NoError(t, errs[i], "run %d", i)
-		assert.True(t, res.OK(), "run %d: %s", i, report.Build(res).Summary())
+		assert.True(t, res.OK(), "run %d: %s", i, matrix.Build(res).Summary())
 	}
 	dirs, err := filepath.Glob(filepath.Join(cache, "kernels", "debian-6.1-*"))
 	require.NoError(t, err)

@@ -11,6 +11,8 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/live"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
@@ -61,7 +63,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err := vf.validate(); err != nil {
 		return err
 	}
-	show, err := report.ParseShow(*showFlag)
+	show, err := matrix.ParseShow(*showFlag)
 	if err != nil {
 		return fmt.Errorf("%w: --show: %v", errUsage, err)
 	}
@@ -100,8 +102,8 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 			names = append(names, s.Name)
 		}
 		display = live.New(stderr, live.Options{
-			TTY: report.IsTerminal(stderr) && !*verbose, Color: report.ColorEnabled(stderr),
-			Width: report.TerminalWidth(stderr), Columns: names,
+			TTY: text.IsTerminal(stderr) && !*verbose, Color: text.ColorEnabled(stderr),
+			Width: text.TerminalWidth(stderr), Columns: names,
 		})
 		defer display.Close()
 		download = display.Download
@@ -140,7 +142,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 			}
 		}
 	}
-	if err := report.Text(stdout, res, textOptions(stdout, show)); err != nil {
+	if err := text.Write(stdout, res, textOptions(stdout, show)); err != nil {
 		return err
 	}
 	switch {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -39,7 +40,7 @@ type Change struct {
 }
 
 // describe is a cell as one short string for a diff.
-func describe(c *Cell) string {
+func describe(c *matrix.Cell) string {
 	if c == nil || c.Test == nil {
 		return "-"
 	}
@@ -53,12 +54,12 @@ func describe(c *Cell) string {
 	return s
 }
 
-type cellIndex map[string]map[string]*Cell // column key -> row -> cell
+type cellIndex map[string]map[string]*matrix.Cell // column key -> row -> cell
 
-func index(m *Matrix) cellIndex {
+func index(m *matrix.Matrix) cellIndex {
 	idx := cellIndex{}
 	for j, col := range m.Columns {
-		idx[col.Key] = map[string]*Cell{}
+		idx[col.Key] = map[string]*matrix.Cell{}
 		for i, id := range m.Rows {
 			if m.Cells[i][j].Test != nil {
 				idx[col.Key][id] = &m.Cells[i][j]
@@ -70,7 +71,7 @@ func index(m *Matrix) cellIndex {
 
 // compare classifies the change of one cell; ok is false when nothing
 // changed.
-func compare(o, n *Cell) (kind ChangeKind, why []string, ok bool) {
+func compare(o, n *matrix.Cell) (kind ChangeKind, why []string, ok bool) {
 	if o == nil || n == nil {
 		if o == nil && n == nil {
 			return 0, nil, false
@@ -127,7 +128,7 @@ func compare(o, n *Cell) (kind ChangeKind, why []string, ok bool) {
 // then improvements, then other changes; within a kind, in the new run's
 // column and row order (then the old run's, for what disappeared).
 func Diff(old, new *results.Result) []Change {
-	om, nm := Build(old), Build(new)
+	om, nm := matrix.Build(old), matrix.Build(new)
 	oi, ni := index(om), index(nm)
 	var changes []Change
 	seen := map[string]bool{}

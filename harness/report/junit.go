@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -83,7 +84,7 @@ func newProblem(message, typ, text string) *junitProblem {
 // finish adds a "(vm)" testcase with an <error> and the console tail, and
 // the tests it never ran are <error>s too.
 func JUnit(w io.Writer, r *results.Result) error {
-	m := Build(r)
+	m := matrix.Build(r)
 	all := junitSuites{Name: "bpfmatrix", Time: seconds(r.Seconds)}
 	for j, col := range m.Columns {
 		k := col.Kernel
@@ -100,7 +101,7 @@ func JUnit(w io.Writer, r *results.Result) error {
 			}
 		}
 		finished := k.Status == results.StatusOK
-		console := strings.Join(consoleOf(k, 50), "\n")
+		console := strings.Join(matrix.ConsoleOf(k, 50), "\n")
 		if !finished {
 			msg := fmt.Sprintf("VM %s", k.Status)
 			if k.Error != "" {
@@ -152,7 +153,7 @@ func JUnit(w io.Writer, r *results.Result) error {
 					if t.Reason != "" {
 						text += "reason: " + t.Reason + "\n"
 					}
-					tc.Failure = newProblem(fmt.Sprintf("unexpected: got %s, the model expects %s: %s", got(t), want(e), e.Rule),
+					tc.Failure = newProblem(fmt.Sprintf("unexpected: got %s, the model expects %s: %s", matrix.Got(t), matrix.Want(e), e.Rule),
 						"unexpected", text+t.Output)
 				}
 			}
@@ -188,7 +189,7 @@ func JUnit(w io.Writer, r *results.Result) error {
 }
 
 // mechanismNote is the hook and mechanism of a cell, for system-out.
-func mechanismNote(c Cell) string {
+func mechanismNote(c matrix.Cell) string {
 	t := c.Test
 	var parts []string
 	if t.Hook != "" {

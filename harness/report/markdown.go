@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -28,7 +29,7 @@ func mdEscape(s string) string {
 // MarkdownCell is the Markdown of a cell: a symbol and the mechanism's
 // code (see Codes), a fallback mark, and a mark in front of a cell that
 // contradicts the expectation model.
-func MarkdownCell(c Cell, codes *Codes) string {
+func MarkdownCell(c matrix.Cell, codes *matrix.Codes) string {
 	var s string
 	switch {
 	case c.Test == nil && c.NotRun:
@@ -81,9 +82,9 @@ func writeBlock(w io.Writer, lines []string) {
 // failures (output), and the fallbacks and unsupported cells grouped by
 // reason, the long parts folded in <details>.
 func Markdown(w io.Writer, r *results.Result) error {
-	m := Build(r)
-	lay := NewLayout(m)
-	codes := MechanismCodes(m)
+	m := matrix.Build(r)
+	lay := matrix.NewLayout(m)
+	codes := matrix.MechanismCodes(m)
 	icon := mdPass
 	if m.Verdict() != "PASS" {
 		icon = mdFail
@@ -148,7 +149,7 @@ func Markdown(w io.Writer, r *results.Result) error {
 		mdPass, mdFail, mdUnsupported, mdSkip, mdNotRun, mdFallback, mdUnexpected)
 	fmt.Fprint(w, "\n<details><summary>Columns and mechanism codes</summary>\n\n| column | kernel | release | seconds |\n|---|---|---|---|\n")
 	for j, c := range m.Columns {
-		fmt.Fprintf(w, "| %s | %s | %s | %.1f |\n", mdEscape(lay.Name(m, j)), mdEscape(detailName(m, j)), mdEscape(c.Kernel.Kernel.Release), c.Kernel.Seconds)
+		fmt.Fprintf(w, "| %s | %s | %s | %.1f |\n", mdEscape(lay.Name(m, j)), mdEscape(matrix.DetailName(m, j)), mdEscape(c.Kernel.Kernel.Release), c.Kernel.Seconds)
 	}
 	fmt.Fprintln(w)
 	for _, l := range codes.Legend() {
@@ -160,11 +161,11 @@ func Markdown(w io.Writer, r *results.Result) error {
 	type item struct {
 		id  string
 		col string
-		c   Cell
+		c   matrix.Cell
 	}
 	var unexpected, failures []item
-	eachCell(m, func(i, j int, c Cell) {
-		it := item{m.Rows[i], detailName(m, j), c}
+	m.EachCell(func(i, j int, c matrix.Cell) {
+		it := item{m.Rows[i], matrix.DetailName(m, j), c}
 		if c.Unexpected {
 			unexpected = append(unexpected, it)
 		}
@@ -177,7 +178,7 @@ func Markdown(w io.Writer, r *results.Result) error {
 		for _, it := range unexpected {
 			e := it.c.Test.Expect
 			fmt.Fprintf(w, "- `%s` on **%s**: got %s, the model expects %s: %s (%s)\n",
-				it.id, mdEscape(it.col), mdEscape(got(it.c.Test)), mdEscape(want(e)), mdEscape(e.Rule), mdEscape(e.Source))
+				it.id, mdEscape(it.col), mdEscape(matrix.Got(it.c.Test)), mdEscape(matrix.Want(e)), mdEscape(e.Rule), mdEscape(e.Source))
 		}
 	}
 	var vms []int
@@ -190,8 +191,8 @@ func Markdown(w io.Writer, r *results.Result) error {
 		fmt.Fprintf(w, "\n### %s VMs that did not finish\n", mdNotRun)
 		for _, j := range vms {
 			k := m.Columns[j].Kernel
-			fmt.Fprintf(w, "\n<details><summary><b>%s</b>: %s: %s</summary>\n", mdEscape(detailName(m, j)), k.Status, mdEscape(k.Error))
-			writeBlock(w, consoleOf(k, 30))
+			fmt.Fprintf(w, "\n<details><summary><b>%s</b>: %s: %s</summary>\n", mdEscape(matrix.DetailName(m, j)), k.Status, mdEscape(k.Error))
+			writeBlock(w, matrix.ConsoleOf(k, 30))
 			if k.Reproduce != "" {
 				writeBlock(w, []string{k.Reproduce})
 			}
@@ -206,14 +207,14 @@ func Markdown(w io.Writer, r *results.Result) error {
 				reason = ": " + mdEscape(it.c.Test.Reason)
 			}
 			fmt.Fprintf(w, "\n<details><summary><code>%s</code> on <b>%s</b>%s</summary>\n", it.id, mdEscape(it.col), reason)
-			writeBlock(w, outputLines(it.c.Test.Output, 40))
+			writeBlock(w, matrix.OutputLines(it.c.Test.Output, 40))
 			fmt.Fprint(w, "\n</details>\n")
 		}
 	}
-	all := m.Select(ShowAll)
+	all := m.Select(matrix.ShowAll)
 	for _, rs := range []struct {
 		icon, title string
-		groups      []Group
+		groups      []matrix.Group
 	}{{mdFallback, "Fallback mechanisms", m.FallbackGroups(all)}, {mdUnsupported, "Unsupported", m.UnsupportedGroups(all)}} {
 		if len(rs.groups) == 0 {
 			continue
@@ -222,13 +223,13 @@ func Markdown(w io.Writer, r *results.Result) error {
 		for _, g := range rs.groups {
 			n += len(g.Cells)
 		}
-		fmt.Fprintf(w, "\n<details><summary>%s %s: %s, %s</summary>\n\n", rs.icon, rs.title, plural(n, "cell"), plural(len(rs.groups), "reason"))
+		fmt.Fprintf(w, "\n<details><summary>%s %s: %s, %s</summary>\n\n", rs.icon, rs.title, matrix.Plural(n, "cell"), matrix.Plural(len(rs.groups), "reason"))
 		for _, g := range rs.groups {
 			fmt.Fprintf(w, "- %s", mdEscape(g.Text))
 			for _, rule := range g.Rules {
 				fmt.Fprintf(w, "<br>*model: %s*", mdEscape(rule))
 			}
-			for _, u := range usesOf(m, lay, g) {
+			for _, u := range lay.Uses(m, g) {
 				fmt.Fprintf(w, "<br>%s", mdEscape(u))
 			}
 			fmt.Fprintln(w)

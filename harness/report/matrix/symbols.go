@@ -1,0 +1,89 @@
+package matrix
+
+import (
+	"fmt"
+
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
+)
+
+// Cell symbols of the compact reports (text and HTML).
+const (
+	SymPass        = "✓"
+	SymFail        = "✗"
+	SymUnsupported = "–"
+	SymSkip        = "○"
+	SymMissing     = "·"
+	SymNotRun      = "⊘"
+	// MarkFallback follows the mechanism code of a cell that fell back.
+	MarkFallback = "*"
+	// MarkUnexpected starts a cell that contradicts the expectation model.
+	MarkUnexpected = "!"
+)
+
+// Symbol is the one-character result of a cell.
+func Symbol(c Cell) string {
+	switch {
+	case c.Test == nil && c.NotRun:
+		return SymNotRun
+	case c.Test == nil:
+		return SymMissing
+	}
+	switch c.Test.Result {
+	case results.Pass:
+		return SymPass
+	case results.Fail:
+		return SymFail
+	case results.Unsupported:
+		return SymUnsupported
+	}
+	return SymSkip
+}
+
+// CellText is the compact text of a cell: its symbol and mechanism code,
+// MarkFallback after a fallback, MarkUnexpected in front of a cell that
+// contradicts the expectation model: "✓ pl", "✓ kp*", "!✓ io*", "–".
+func CellText(c Cell, codes *Codes) string {
+	s := Symbol(c)
+	if code := codes.Code(c.Mechanism); code != "" && c.Test != nil {
+		s += " " + code
+	}
+	if c.IsFallback() {
+		s += MarkFallback
+	}
+	if c.Unexpected {
+		s = MarkUnexpected + s
+	}
+	return s
+}
+
+// Plural is "1 reason", "2 reasons".
+func Plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// Got describes a test's outcome and mechanism, e.g. "pass (kprobe)", a
+// fallback as its chain: "pass (fentry -> kprobe: not supported)".
+func Got(t *results.TestResult) string {
+	s := string(t.Result)
+	if t.Mechanism == "" {
+		return s
+	}
+	c := Cell{Test: t}
+	c.Mechanism, c.Fallback = SplitMechanism(t.Mechanism)
+	if ch, ok := ParseChain(c); ok {
+		return s + " (" + ch.String() + ")"
+	}
+	return s + " (" + t.Mechanism + ")"
+}
+
+// Want describes an expectation, e.g. "pass (bpf_link (tcx))".
+func Want(e *results.Expectation) string {
+	s := string(e.Outcome)
+	if e.Mechanism != "" {
+		s += " (" + e.Mechanism + ")"
+	}
+	return s
+}
