@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
@@ -77,6 +78,46 @@ func TestFaultHangTimesOut(t *testing.T) {
 	assert.Equal(t, results.Fail, result(k, "faults/TestFault"), "the hanging test is a failure")
 	assert.NotEmpty(t, k.ConsoleTail)
 	assert.Less(t, took, 2*time.Minute)
+}
+
+// noInit boots a kernel that stops before init without a word: its
+// initramfs has no /nonexistent, so the kernel panics ("No working init
+// found"), loglevel=0 keeps even that panic off the console, and panic=0
+// (after the base command line's panic=-1) makes it wait forever instead
+// of rebooting. (Too little memory does not do: QEMU refuses an initrd
+// larger than the memory, and a few MB more make the guest reset at once,
+// which is reported as boot-failed without waiting.)
+var noInit = expect.Profile{Name: "no-init", Description: "stops before init, silently",
+	Args: func(map[string]string) []string { return []string{"rdinit=/nonexistent", "loglevel=0", "panic=0"} }}
+
+// TestFaultBootNeverComesUp boots a guest that cannot come up (noInit).
+// Its VM must end as boot-failed at the boot deadline, long before the run
+// timeout.
+func TestFaultBootNeverComesUp(t *testing.T) {
+	requireVMs(t)
+	store := newStore(t)
+	const deadline = 15 * time.Second
+	start := time.Now()
+	res, err := harness.Run(context.Background(), harness.Options{
+		Setup: harness.Setup{
+			Store: store, SourceDir: sourceDir(t), CacheDir: store.CacheDir(), RunDir: t.TempDir(),
+			VM: harness.VMOptions{Timeout: 5 * time.Minute, BootTimeout: deadline}, Log: testWriter{t},
+		},
+		Kernels: faultKernel(t), Profiles: []expect.Profile{noInit}, Suites: []plan.Suite{faultSuite},
+	})
+	took := time.Since(start)
+	require.NoError(t, err)
+	require.Len(t, res.Kernels, 1)
+	k := res.Kernels[0]
+	assert.False(t, res.OK())
+	assert.Equal(t, results.StatusBootFailed, k.Status, k.Error)
+	assert.Contains(t, k.Error, "within the 15s boot deadline")
+	assert.GreaterOrEqual(t, k.Phases.Boot, deadline.Seconds(), "killed at the deadline, not before")
+	assert.Less(t, k.Phases.Boot, deadline.Seconds()+10, "killed at the deadline, not at the 5m timeout")
+	assert.Less(t, took, 2*time.Minute)
+	assert.FileExists(t, k.ConsoleLog)
+	assert.NotEmpty(t, k.Reproduce, "the QEMU command line to boot it by hand")
+	assert.Empty(t, vm.Leftovers(), "no QEMU left behind")
 }
 
 func TestFaultPanicDetected(t *testing.T) {

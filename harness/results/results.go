@@ -24,7 +24,8 @@ const (
 	// StatusOK: the guest ran every suite and said done.
 	StatusOK Status = "ok"
 	// StatusBootFailed: the guest never reported in (QEMU or the kernel
-	// failed before the guest program started).
+	// failed before the guest program started, or the guest had not said
+	// hello within the boot deadline).
 	StatusBootFailed Status = "boot-failed"
 	// StatusTimeout: the VM ran past its timeout and was killed.
 	StatusTimeout Status = "timeout"
