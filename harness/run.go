@@ -60,6 +60,12 @@ type Options struct {
 	// Model gives the expected outcome of each cell; nil means
 	// plan.DefaultModel.
 	Model expect.Model
+	// Retries is how many times a failing test runs again, each time in a
+	// fresh VM with only the failing tests (see EnvAttempt); one that then
+	// passes is flaky.
+	Retries int
+	// FailOnFlaky makes a flaky test fail the run.
+	FailOnFlaky bool
 }
 
 func (o *Options) defaults() {
@@ -203,6 +209,7 @@ func (m *matrixRun) column(ctx context.Context, c plan.Column, p *pulled, images
 	}
 	defer sched.Release()
 	m.bootColumn(ctx, c, p.k, images, kr)
+	m.retryColumn(ctx, c, p.k, images, kr)
 	m.judge(kr, config, p.k.ModulesDir != "")
 	m.saveColumn(kr)
 	return kr
@@ -329,7 +336,8 @@ func (m *matrixRun) saveColumn(kr *results.KernelResult) {
 // assemble puts the finished columns in plan order into the run's result
 // and remembers the VM times for the next run's schedule.
 func (m *matrixRun) assemble(ctx context.Context, cols []*results.KernelResult) *results.Result {
-	res := &results.Result{Schema: results.Schema, Started: m.start, RunDir: m.RunDir, Accel: m.verdict()}
+	res := &results.Result{Schema: results.Schema, Started: m.start, RunDir: m.RunDir, Accel: m.verdict(),
+		Retries: m.opts.Retries, FailOnFlaky: m.opts.FailOnFlaky}
 	for _, s := range m.plan.Suites {
 		res.Suites = append(res.Suites, s.Name)
 	}
@@ -356,5 +364,9 @@ func summarize(tests []results.TestResult) string {
 	for _, t := range tests {
 		n[t.Result]++
 	}
-	return fmt.Sprintf("%d passed, %d failed, %d skipped", n[results.Pass], n[results.Fail], n[results.Skip])
+	s := fmt.Sprintf("%d passed, %d failed, %d skipped", n[results.Pass], n[results.Fail], n[results.Skip])
+	if n[results.Flaky] > 0 {
+		s += fmt.Sprintf(", %d flaky", n[results.Flaky])
+	}
+	return s
 }

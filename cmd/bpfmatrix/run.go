@@ -53,6 +53,8 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	markdownOut := fs.String("markdown", "", "write the matrix as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to `FILE`")
 	showFlag := fs.String("show", "all", "rows of the terminal matrix to show: `WHICH` of "+showNames())
+	retries := fs.Int("retries", 0, "run a failing test again up to `N` times, each time in a fresh VM; one that then passes is flaky (BPFMATRIX_ATTEMPT tells the test which attempt it is)")
+	failOnFlaky := fs.Bool("fail-on-flaky", false, "a flaky test fails the run (default: it is listed first, and the run passes)")
 	shardFlag := fs.String("shard", "", "run only shard `I/N` of the kernels: kernel j (0-based, in --kernels order) goes to shard j%N+1; merge with \"bpfmatrix report merge\"")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
@@ -66,6 +68,9 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	show, err := matrix.ParseShow(*showFlag)
 	if err != nil {
 		return fmt.Errorf("%w: --show: %v", errUsage, err)
+	}
+	if *retries < 0 {
+		return fmt.Errorf("%w: --retries %d: must be 0 or more", errUsage, *retries)
 	}
 	if *parallel < 1 {
 		return fmt.Errorf("%w: --parallel %d: must be at least 1", errUsage, *parallel)
@@ -94,6 +99,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return printPlan(stdout, &vf, p, *parallel)
 	}
 	opts.InjectWrong = splitList(*inject)
+	opts.Retries, opts.FailOnFlaky = *retries, *failOnFlaky
 	var display *live.Live
 	var download func(kernel, phase string, done, total int64)
 	if !*quiet {

@@ -18,6 +18,8 @@ const (
 	mdNotRun      = "⛔"
 	mdFallback    = "↩️"
 	mdUnexpected  = "‼️"
+	mdFlaky       = "🔁"
+	mdKnownFlaky  = "🔂"
 )
 
 // mdEscape makes s safe inside a table cell.
@@ -44,6 +46,10 @@ func MarkdownCell(c matrix.Cell, codes *matrix.Codes) string {
 		s = mdUnsupported
 	case c.Test.Result == results.Skip:
 		s = mdSkip
+	case c.Test.Result == results.Flaky:
+		s = mdFlaky
+	case c.Test.Result == results.KnownFlaky:
+		s = mdKnownFlaky
 	default:
 		s = mdEscape(string(c.Test.Result))
 	}
@@ -147,6 +153,9 @@ func Markdown(w io.Writer, r *results.Result) error {
 	}
 	fmt.Fprintf(w, "\n%s pass · %s fail · %s unsupported by the kernel · %s skip · %s not run (VM did not finish) · %s fallback mechanism · %s contradicts the expectation model\n",
 		mdPass, mdFail, mdUnsupported, mdSkip, mdNotRun, mdFallback, mdUnexpected)
+	if st := m.Stats(); st.Flaky+st.KnownFlaky > 0 {
+		fmt.Fprintf(w, "\n%s flaky: failed, then passed when run again · %s known flaky: failed, and listed as flaky there\n", mdFlaky, mdKnownFlaky)
+	}
 	fmt.Fprint(w, "\n<details><summary>Columns and mechanism codes</summary>\n\n| column | kernel | release | seconds |\n|---|---|---|---|\n")
 	for j, c := range m.Columns {
 		fmt.Fprintf(w, "| %s | %s | %s | %.1f |\n", mdEscape(lay.Name(m, j)), mdEscape(matrix.DetailName(m, j)), mdEscape(c.Kernel.Kernel.Release), c.Kernel.Seconds)
@@ -163,9 +172,12 @@ func Markdown(w io.Writer, r *results.Result) error {
 		col string
 		c   matrix.Cell
 	}
-	var unexpected, failures []item
+	var flaky, unexpected, failures []item
 	m.EachCell(func(i, j int, c matrix.Cell) {
 		it := item{m.Rows[i], matrix.DetailName(m, j), c}
+		if c.Test.Result == results.Flaky || c.Test.Result == results.KnownFlaky {
+			flaky = append(flaky, it)
+		}
 		if c.Unexpected {
 			unexpected = append(unexpected, it)
 		}
@@ -173,6 +185,24 @@ func Markdown(w io.Writer, r *results.Result) error {
 			failures = append(failures, it)
 		}
 	})
+	if len(flaky) > 0 || len(m.Result.NoLongerFlaky) > 0 {
+		fmt.Fprintf(w, "\n### %s Flaky tests\n", mdFlaky)
+		for _, it := range flaky {
+			icon := mdFlaky
+			if it.c.Test.Result == results.KnownFlaky {
+				icon = mdKnownFlaky
+			}
+			fmt.Fprintf(w, "\n<details><summary>%s <code>%s</code> on <b>%s</b>: %s</summary>\n", icon, it.id, mdEscape(it.col), mdEscape(matrix.FlakyNote(it.c.Test)))
+			writeBlock(w, matrix.OutputLines(matrix.FailedOutput(it.c.Test), 40))
+			fmt.Fprint(w, "\n</details>\n")
+		}
+		if len(m.Result.NoLongerFlaky) > 0 {
+			fmt.Fprintln(w)
+		}
+		for _, s := range m.Result.NoLongerFlaky {
+			fmt.Fprintf(w, "- no longer flaky: `%s` on **%s** passed %d runs in a row: take it off the known-flaky list (%s)\n", s.Test, mdEscape(s.Column), s.Passes, mdEscape(s.Reason))
+		}
+	}
 	if len(unexpected) > 0 {
 		fmt.Fprintf(w, "\n### %s Unexpected cells\n\n", mdUnexpected)
 		for _, it := range unexpected {

@@ -53,7 +53,27 @@ const (
 	// Unsupported: the kernel said no to the hook (ebpf.ErrNotSupported
 	// or an errno the test names); Reason holds the kernel's error.
 	Unsupported Outcome = "unsupported"
+	// Flaky: the test failed, then passed when run again (--retries);
+	// Attempts holds the failed runs. It fails the run only with
+	// Result.FailOnFlaky.
+	Flaky Outcome = "flaky"
+	// KnownFlaky: the test failed (on every attempt) and is listed as
+	// known to be flaky on this kernel (--known-flaky), with KnownFlaky
+	// saying why. It does not fail the run.
+	KnownFlaky Outcome = "known-flaky"
 )
+
+// Final is the outcome the test ended with: a flaky test passed in the
+// end, a known-flaky one failed.
+func (o Outcome) Final() Outcome {
+	switch o {
+	case Flaky:
+		return Pass
+	case KnownFlaky:
+		return Fail
+	}
+	return o
+}
 
 // Result is one whole run: the JSON file written by --json.
 type Result struct {
@@ -66,6 +86,25 @@ type Result struct {
 	Kernels   []KernelResult `json:"kernels"`
 	Complete  bool           `json:"complete"`
 	Unhandled []string       `json:"errors,omitempty"`
+	// FailOnFlaky: a flaky test fails the run (--fail-on-flaky).
+	FailOnFlaky bool `json:"fail_on_flaky,omitempty"`
+	// Retries is how many times a failing test was run again (--retries).
+	Retries int `json:"retries,omitempty"`
+	// NoLongerFlaky are the entries of the known-flaky list whose test
+	// passed on every listed kernel of this run and of the runs before
+	// it, enough times in a row to take them off the list.
+	NoLongerFlaky []StaleFlake `json:"no_longer_flaky,omitempty"`
+}
+
+// StaleFlake is a known-flaky entry that has stopped failing on a column.
+type StaleFlake struct {
+	// Test is the row (TestResult.ID), Column the column's label.
+	Test   string `json:"test"`
+	Column string `json:"column"`
+	// Passes is how many runs in a row it passed, this one included.
+	Passes int `json:"passes"`
+	// Reason is the list entry's reason.
+	Reason string `json:"reason"`
 }
 
 // Verdict is the accelerator a run's VMs used, and why it was chosen.
@@ -160,6 +199,20 @@ type TestResult struct {
 	// Expect is what the expectation model said about this cell, if it
 	// has a rule for it.
 	Expect *Expectation `json:"expect,omitempty"`
+	// Attempts are the earlier runs of a test that failed and was run
+	// again (--retries), in order; the fields above are its last run.
+	Attempts []Attempt `json:"attempts,omitempty"`
+	// KnownFlaky is the reason the known-flaky list gives for this test on
+	// this kernel, if it lists it (whatever the result).
+	KnownFlaky string `json:"known_flaky,omitempty"`
+}
+
+// Attempt is one earlier run of a retried test.
+type Attempt struct {
+	Result  Outcome `json:"result"`
+	Reason  string  `json:"reason,omitempty"`
+	Seconds float64 `json:"seconds"`
+	Output  string  `json:"output,omitempty"`
 }
 
 // Expectation is the expectation model's verdict on one cell.
@@ -189,9 +242,10 @@ func (k *KernelResult) Column() string {
 func (t TestResult) ID() string { return t.Suite + "/" + t.Name }
 
 // OK reports whether the run passed: every kernel ran to completion with
-// an intact result channel, at least one test ran on each, nothing failed, and every cell met the
-// expectation model (an unexpected fallback and an unexpected success
-// alike fail the run).
+// an intact result channel, at least one test ran on each, nothing failed
+// (a flaky test only with FailOnFlaky; a known-flaky one never), and every
+// cell met the expectation model (an unexpected fallback and an unexpected
+// success alike fail the run).
 func (r *Result) OK() bool {
 	if !r.Complete || len(r.Kernels) == 0 || r.Unexpected() > 0 {
 		return false
@@ -201,7 +255,7 @@ func (r *Result) OK() bool {
 			return false
 		}
 		for _, t := range k.Tests {
-			if t.Result == Fail {
+			if t.Result == Fail || (t.Result == Flaky && r.FailOnFlaky) {
 				return false
 			}
 		}
@@ -265,12 +319,13 @@ func (k *KernelResult) Test(id string) *TestResult {
 	return nil
 }
 
-// Unexpected counts the cells whose expectation was not met.
+// Unexpected counts the cells whose expectation was not met, but for the
+// known-flaky ones (their failure is known and reported as such).
 func (r *Result) Unexpected() int {
 	n := 0
 	for _, k := range r.Kernels {
 		for _, t := range k.Tests {
-			if t.Expect != nil && !t.Expect.Met {
+			if t.Expect != nil && !t.Expect.Met && t.Result != KnownFlaky {
 				n++
 			}
 		}

@@ -28,6 +28,10 @@ type htmlCell struct {
 	Cell                           matrix.Cell
 	Chain                          string
 	Output                         []string
+	// Flaky says what happened to a flaky or known-flaky test; Failed is
+	// its first failed run's output.
+	Flaky  string
+	Failed []string
 }
 
 type htmlColumn struct {
@@ -94,6 +98,10 @@ func htmlClass(c matrix.Cell) string {
 		class = "fail"
 	case c.Test.Result == results.Unsupported:
 		class = "unsupported"
+	case c.Test.Result == results.Flaky:
+		class = "flaky"
+	case c.Test.Result == results.KnownFlaky:
+		class = "knownflaky"
 	default:
 		class = "skip"
 	}
@@ -107,6 +115,23 @@ func htmlClass(c matrix.Cell) string {
 		class += " unexpected"
 	}
 	return class
+}
+
+// flakyReasons lists the flaky and known-flaky cells, and the known-flaky
+// entries that stopped failing: shown first under the matrix.
+func flakyReasons(m *matrix.Matrix) htmlReasons {
+	hr := htmlReasons{Class: "flaky"}
+	m.EachCell(func(i, j int, c matrix.Cell) {
+		if note := matrix.FlakyNote(c.Test); note != "" {
+			hr.Groups = append(hr.Groups, htmlReason{Text: fmt.Sprintf("%s on %s: %s", m.Rows[i], matrix.DetailName(m, j), note)})
+		}
+	})
+	n := len(hr.Groups)
+	for _, s := range m.Result.NoLongerFlaky {
+		hr.Groups = append(hr.Groups, htmlReason{Text: fmt.Sprintf("no longer flaky: %s on %s passed %d runs in a row: take it off the known-flaky list (%s)", s.Test, s.Column, s.Passes, s.Reason)})
+	}
+	hr.Heading = "Flaky: " + matrix.Plural(n, "cell")
+	return hr
 }
 
 // htmlTitle is a cell's tooltip: the test, the column and what happened.
@@ -188,10 +213,16 @@ func Write(w io.Writer, r *results.Result) error {
 			}
 			if c.Test != nil {
 				hc.Output = matrix.OutputLines(c.Test.Output, 400)
+				if hc.Flaky = matrix.FlakyNote(c.Test); hc.Flaky != "" {
+					hc.Failed = matrix.OutputLines(matrix.FailedOutput(c.Test), 400)
+				}
 			}
 			row.Cells = append(row.Cells, hc)
 		}
 		p.Rows = append(p.Rows, row)
+	}
+	if fr := flakyReasons(m); len(fr.Groups) > 0 {
+		p.Reasons = append(p.Reasons, fr)
 	}
 	all := m.Select(matrix.ShowAll)
 	for _, rs := range []struct {

@@ -92,7 +92,7 @@ func Classify(k *results.KernelResult, t *results.TestResult) Cell {
 	}
 	c := Cell{Test: t}
 	c.Mechanism, c.Fallback = SplitMechanism(t.Mechanism)
-	if t.Expect != nil {
+	if t.Expect != nil && t.Result != results.KnownFlaky {
 		c.Expected, c.Unexpected = t.Expect.Met, !t.Expect.Met
 	}
 	return c
@@ -154,6 +154,7 @@ func ColumnLabel(k results.KernelResult, withArch bool) string {
 type Stats struct {
 	Kernels, NotOK                 int
 	Pass, Fail, Unsupported, Skip  int
+	Flaky, KnownFlaky              int
 	Missing, NotRun                int
 	Fallback, Expected, Unexpected int
 	Seconds                        float64
@@ -184,6 +185,10 @@ func (m *Matrix) Stats() Stats {
 				s.Unsupported++
 			case results.Skip:
 				s.Skip++
+			case results.Flaky:
+				s.Flaky++
+			case results.KnownFlaky:
+				s.KnownFlaky++
 			}
 			if c.IsFallback() {
 				s.Fallback++
@@ -212,6 +217,15 @@ func (m *Matrix) Summary() string {
 	s := m.Stats()
 	out := fmt.Sprintf("%s: %d kernels (%d not ok), %d passed, %d failed, %d unsupported, %d skipped",
 		m.Verdict(), s.Kernels, s.NotOK, s.Pass, s.Fail, s.Unsupported, s.Skip)
+	if s.Flaky > 0 {
+		out += fmt.Sprintf(", %d flaky", s.Flaky)
+		if m.Result.FailOnFlaky {
+			out += " (--fail-on-flaky)"
+		}
+	}
+	if s.KnownFlaky > 0 {
+		out += fmt.Sprintf(", %d known flaky", s.KnownFlaky)
+	}
 	if s.NotRun > 0 {
 		out += fmt.Sprintf(", %d not run", s.NotRun)
 	}

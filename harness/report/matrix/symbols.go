@@ -14,6 +14,10 @@ const (
 	SymSkip        = "○"
 	SymMissing     = "·"
 	SymNotRun      = "⊘"
+	// SymFlaky: failed, then passed on a retry.
+	SymFlaky = "≈"
+	// SymKnownFlaky: failed, and listed as known to be flaky there.
+	SymKnownFlaky = "≋"
 	// MarkFallback follows the mechanism code of a cell that fell back.
 	MarkFallback = "*"
 	// MarkUnexpected starts a cell that contradicts the expectation model.
@@ -35,6 +39,10 @@ func Symbol(c Cell) string {
 		return SymFail
 	case results.Unsupported:
 		return SymUnsupported
+	case results.Flaky:
+		return SymFlaky
+	case results.KnownFlaky:
+		return SymKnownFlaky
 	}
 	return SymSkip
 }
@@ -86,4 +94,36 @@ func Want(e *results.Expectation) string {
 		s += " (" + e.Mechanism + ")"
 	}
 	return s
+}
+
+// FlakyNote says what happened to a flaky or known-flaky test, e.g.
+// "failed, then passed on attempt 2 of 2: event 0: got 12, want 13"; ""
+// for any other test.
+func FlakyNote(t *results.TestResult) string {
+	runs := len(t.Attempts) + 1
+	first := ""
+	if len(t.Attempts) > 0 {
+		first = t.Attempts[0].Reason
+	} else {
+		first = t.Reason
+	}
+	if first != "" {
+		first = ": " + first
+	}
+	switch t.Result {
+	case results.Flaky:
+		return fmt.Sprintf("failed, then passed on attempt %d of %d%s", runs, runs, first)
+	case results.KnownFlaky:
+		return fmt.Sprintf("failed %s; known flaky here: %s", Plural(runs, "time"), t.KnownFlaky)
+	}
+	return ""
+}
+
+// FailedOutput is the output of a flaky or known-flaky test's first
+// failed run.
+func FailedOutput(t *results.TestResult) string {
+	if len(t.Attempts) > 0 {
+		return t.Attempts[0].Output
+	}
+	return t.Output
 }

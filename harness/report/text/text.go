@@ -43,6 +43,7 @@ const (
 	sgrFallback   = "\x1b[35m"
 	sgrUnexpected = "\x1b[1;97;41m"
 	sgrBold       = "\x1b[1m"
+	sgrFlaky      = "\x1b[1;33m"
 )
 
 // legendItems explain the symbols of the compact cells; the mechanism
@@ -51,6 +52,12 @@ var legendItems = []string{
 	matrix.SymPass + " pass", matrix.SymFail + " FAIL", matrix.SymUnsupported + " unsupported: the kernel said no", matrix.SymSkip + " skip",
 	matrix.SymMissing + " no such test", matrix.SymNotRun + " not run: the VM did not finish", "code: the mechanism used",
 	matrix.MarkFallback + " fallback mechanism", matrix.MarkUnexpected + " UNEXPECTED: contradicts the expectation model",
+}
+
+// flakyLegend explains the flaky symbols, in a report that has some.
+var flakyLegend = []string{
+	matrix.SymFlaky + " flaky: failed, then passed when run again",
+	matrix.SymKnownFlaky + " known flaky: failed, and listed as flaky there",
 }
 
 // Legend explains the symbols of the compact cells.
@@ -66,6 +73,10 @@ func cellColor(c matrix.Cell) string {
 		return sgrDim
 	case c.IsFallback() && c.Test.Result == results.Pass:
 		return sgrFallback
+	case c.Test.Result == results.Flaky:
+		return sgrFlaky
+	case c.Test.Result == results.KnownFlaky:
+		return sgrUnsupp
 	}
 	switch c.Test.Result {
 	case results.Pass:
@@ -170,11 +181,16 @@ func Write(w io.Writer, r *results.Result, opts Options) error {
 		p.para("", "", "", "  ", fmt.Sprintf("%d of %d rows (--show %s; --show all for every row)", len(rows), len(m.Rows), show))
 	}
 	writeColumns(p, m, lay)
-	p.items("", "  ", legendItems)
+	legend := legendItems
+	if st := m.Stats(); st.Flaky+st.KnownFlaky > 0 {
+		legend = append(legend[:len(legend):len(legend)], flakyLegend...)
+	}
+	p.items("", "  ", legend)
 	if l := codes.Legend(); len(l) > 0 {
 		p.items("codes: ", "       ", l)
 	}
 
+	writeFlaky(p, m)
 	writeVMs(p, m)
 	writeUnexpected(p, m)
 	writeFailures(p, m)
@@ -271,6 +287,29 @@ func writeFailures(p *printer, m *matrix.Matrix) {
 		p.para(head, sgrFail, "", "    ", text)
 		p.verbatim("    ", "      ", matrix.OutputLines(c.Test.Output, 30))
 	})
+}
+
+// writeFlaky prints, first, the tests that failed and then passed, the
+// known-flaky ones that failed, each with its first failure's output, and
+// the known-flaky entries that stopped failing.
+func writeFlaky(p *printer, m *matrix.Matrix) {
+	m.EachCell(func(i, j int, c matrix.Cell) {
+		head, sgr := "~~ FLAKY", sgrFlaky
+		switch c.Test.Result {
+		case results.Flaky:
+		case results.KnownFlaky:
+			head, sgr = "~~ KNOWN FLAKY", sgrUnsupp
+		default:
+			return
+		}
+		p.line("")
+		p.para(head, sgr, "", "    ", fmt.Sprintf("%s %s on %s: %s", head, m.Rows[i], matrix.DetailName(m, j), matrix.FlakyNote(c.Test)))
+		p.verbatim("    ", "      ", matrix.OutputLines(matrix.FailedOutput(c.Test), 15))
+	})
+	for _, s := range m.Result.NoLongerFlaky {
+		p.line("")
+		p.para("no longer flaky", sgrPass, "", "    ", fmt.Sprintf("no longer flaky: %s on %s passed %d runs in a row: take it off the known-flaky list (%s)", s.Test, s.Column, s.Passes, s.Reason))
+	}
 }
 
 // writeGroups prints groups of cells that share a reason: the reason, the
