@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/flaky"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/harness/schedule"
@@ -64,8 +65,13 @@ type Options struct {
 	// fresh VM with only the failing tests (see EnvAttempt); one that then
 	// passes is flaky.
 	Retries int
-	// FailOnFlaky makes a flaky test fail the run.
+	// FailOnFlaky makes a flaky test fail the run (unless KnownFlaky lists
+	// it).
 	FailOnFlaky bool
+	// KnownFlaky lists the tests known to be flaky on given kernels: such
+	// a test that fails is known-flaky, and one that has passed
+	// flaky.CleanRuns runs in a row is reported as no longer flaky.
+	KnownFlaky flaky.List
 }
 
 func (o *Options) defaults() {
@@ -211,6 +217,7 @@ func (m *matrixRun) column(ctx context.Context, c plan.Column, p *pulled, images
 	m.bootColumn(ctx, c, p.k, images, kr)
 	m.retryColumn(ctx, c, p.k, images, kr)
 	m.judge(kr, config, p.k.ModulesDir != "")
+	m.opts.KnownFlaky.Mark(kr)
 	m.saveColumn(kr)
 	return kr
 }
@@ -356,6 +363,13 @@ func (m *matrixRun) assemble(ctx context.Context, cols []*results.KernelResult) 
 	}
 	res.Seconds = time.Since(m.start).Seconds()
 	res.Complete = ctx.Err() == nil
+	if res.Complete {
+		stale, err := flaky.LoadHistory(m.CacheDir).Record(m.CacheDir, m.opts.KnownFlaky, res)
+		if err != nil {
+			m.logf("remembering the known-flaky tests' passes: %v", err)
+		}
+		res.NoLongerFlaky = stale
+	}
 	return res
 }
 

@@ -29,6 +29,7 @@ func TestUsageErrors(t *testing.T) {
 		{"shell tiny memory", []string{"shell", "--kernel", "debian-6.1", "--memory", "10"}, exitUsage, []string{"at least 128 MB"}},
 		{"bench bad accel", []string{"bench", "--accel", "hvf"}, exitUsage, []string{`"hvf"`}},
 		{"exec no cpus", []string{"exec", "--cpus", "0", "--", "/bin/true"}, exitUsage, []string{"--cpus 0"}},
+		{"missing known-flaky list", []string{"run", "--known-flaky", "/nonexistent/flakes.yaml"}, exitUsage, []string{"--known-flaky", "no such file"}},
 		{"negative retries", []string{"run", "--retries", "-1"}, exitUsage, []string{"--retries -1: must be 0 or more"}},
 		{"zero boot timeout", []string{"run", "--boot-timeout", "0s"}, exitUsage, []string{"--boot-timeout 0s: must be positive"}},
 		{"exec negative boot timeout", []string{"exec", "--boot-timeout", "-5s", "--", "/bin/true"}, exitUsage, []string{"--boot-timeout -5s"}},

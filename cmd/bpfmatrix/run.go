@@ -8,6 +8,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/flaky"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/live"
@@ -54,6 +55,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to `FILE`")
 	showFlag := fs.String("show", "all", "rows of the terminal matrix to show: `WHICH` of "+showNames())
 	retries := fs.Int("retries", 0, "run a failing test again up to `N` times, each time in a fresh VM; one that then passes is flaky (BPFMATRIX_ATTEMPT tells the test which attempt it is)")
+	knownFlaky := fs.String("known-flaky", "", "YAML `FILE` listing tests known to be flaky: - {test: suite/TestX, kernels: GLOB or [GLOBS], reason: WHY}; such a test that fails is known-flaky (reported, not failing the run)")
 	failOnFlaky := fs.Bool("fail-on-flaky", false, "a flaky test fails the run (default: it is listed first, and the run passes)")
 	shardFlag := fs.String("shard", "", "run only shard `I/N` of the kernels: kernel j (0-based, in --kernels order) goes to shard j%N+1; merge with \"bpfmatrix report merge\"")
 	if help, err := parse(fs, args); help || err != nil {
@@ -68,6 +70,12 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	show, err := matrix.ParseShow(*showFlag)
 	if err != nil {
 		return fmt.Errorf("%w: --show: %v", errUsage, err)
+	}
+	var flakes flaky.List
+	if *knownFlaky != "" {
+		if flakes, err = flaky.Load(*knownFlaky); err != nil {
+			return fmt.Errorf("%w: --known-flaky: %v", errUsage, err)
+		}
 	}
 	if *retries < 0 {
 		return fmt.Errorf("%w: --retries %d: must be 0 or more", errUsage, *retries)
@@ -99,7 +107,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return printPlan(stdout, &vf, p, *parallel)
 	}
 	opts.InjectWrong = splitList(*inject)
-	opts.Retries, opts.FailOnFlaky = *retries, *failOnFlaky
+	opts.Retries, opts.FailOnFlaky, opts.KnownFlaky = *retries, *failOnFlaky, flakes
 	var display *live.Live
 	var download func(kernel, phase string, done, total int64)
 	if !*quiet {

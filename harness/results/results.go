@@ -243,7 +243,8 @@ func (t TestResult) ID() string { return t.Suite + "/" + t.Name }
 
 // OK reports whether the run passed: every kernel ran to completion with
 // an intact result channel, at least one test ran on each, nothing failed
-// (a flaky test only with FailOnFlaky; a known-flaky one never), and every
+// (a flaky test only with FailOnFlaky and if not listed as known flaky; a
+// known-flaky one never), and every
 // cell met the expectation model (an unexpected fallback and an unexpected
 // success alike fail the run).
 func (r *Result) OK() bool {
@@ -255,7 +256,7 @@ func (r *Result) OK() bool {
 			return false
 		}
 		for _, t := range k.Tests {
-			if t.Result == Fail || (t.Result == Flaky && r.FailOnFlaky) {
+			if t.Result == Fail || (t.Result == Flaky && r.FailOnFlaky && t.KnownFlaky == "") {
 				return false
 			}
 		}

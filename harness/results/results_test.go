@@ -24,6 +24,7 @@ func TestResultOK(t *testing.T) {
 		{"a failure", Result{Complete: true, Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass, {Suite: "s", Name: "U", Result: Fail}}}}}, false},
 		{"flaky", Result{Complete: true, Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass, flaky}}}}, true},
 		{"flaky, --fail-on-flaky", Result{Complete: true, FailOnFlaky: true, Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass, flaky}}}}, false},
+		{"flaky but listed, --fail-on-flaky", Result{Complete: true, FailOnFlaky: true, Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass, {Suite: "s", Name: "F", Result: Flaky, KnownFlaky: "a race"}}}}}, true},
 		{"known flaky, unmet", Result{Complete: true, FailOnFlaky: true, Kernels: []KernelResult{{Status: StatusOK, Tests: []TestResult{pass, known}}}}, true},
 	}
 	for _, tt := range tests {

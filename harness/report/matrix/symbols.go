@@ -112,7 +112,11 @@ func FlakyNote(t *results.TestResult) string {
 	}
 	switch t.Result {
 	case results.Flaky:
-		return fmt.Sprintf("failed, then passed on attempt %d of %d%s", runs, runs, first)
+		s := fmt.Sprintf("failed, then passed on attempt %d of %d%s", runs, runs, first)
+		if t.KnownFlaky != "" {
+			s += "; known flaky here: " + t.KnownFlaky
+		}
+		return s
 	case results.KnownFlaky:
 		return fmt.Sprintf("failed %s; known flaky here: %s", Plural(runs, "time"), t.KnownFlaky)
 	}
