@@ -129,8 +129,17 @@ func Run(ctx context.Context, opts Options) (*results.Result, error) {
 	}
 	wg.Wait()
 
-	return m.assemble(ctx, cols), nil
+	res := m.assemble(ctx, cols)
+	// The whole result next to the columns' own, for reproduce and report.
+	if err := res.WriteJSON(filepath.Join(m.RunDir, ResultsFile)); err != nil {
+		m.logf("%v", err)
+	}
+	return res, nil
 }
+
+// ResultsFile is the whole run's result in its run directory: what the
+// text report's reproduce lines name.
+const ResultsFile = "results.json"
 
 // matrixRun is the state of one Run.
 type matrixRun struct {
@@ -344,7 +353,7 @@ func (m *matrixRun) saveColumn(kr *results.KernelResult) {
 // and remembers the VM times for the next run's schedule.
 func (m *matrixRun) assemble(ctx context.Context, cols []*results.KernelResult) *results.Result {
 	res := &results.Result{Schema: results.Schema, Started: m.start, RunDir: m.RunDir, Accel: m.verdict(),
-		Retries: m.opts.Retries, FailOnFlaky: m.opts.FailOnFlaky}
+		Retries: m.opts.Retries, FailOnFlaky: m.opts.FailOnFlaky, InjectWrong: m.opts.InjectWrong}
 	for _, s := range m.plan.Suites {
 		res.Suites = append(res.Suites, s.Name)
 	}

@@ -90,6 +90,10 @@ type Result struct {
 	FailOnFlaky bool `json:"fail_on_flaky,omitempty"`
 	// Retries is how many times a failing test was run again (--retries).
 	Retries int `json:"retries,omitempty"`
+	// InjectWrong are the suite families whose tests compared against
+	// wrong values on purpose (--inject-wrong), so that reproduce runs them
+	// the same way.
+	InjectWrong []string `json:"inject_wrong,omitempty"`
 	// NoLongerFlaky are the entries of the known-flaky list whose test
 	// passed on every listed kernel of this run and of the runs before
 	// it, enough times in a row to take them off the list.

@@ -2,6 +2,8 @@ package matrix
 
 import (
 	"fmt"
+	"path"
+	"strings"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
@@ -130,4 +132,26 @@ func FailedOutput(t *results.TestResult) string {
 		return t.Attempts[0].Output
 	}
 	return t.Output
+}
+
+// ReproduceCommand is the command that runs the test of row on column j
+// again, verbose, from the run's results file in its run directory
+// (results.json); "" if the run has no run directory or the row is a
+// suite's binary failing outside any test.
+func ReproduceCommand(r *results.Result, j int, row string) string {
+	if r.RunDir == "" || strings.HasSuffix(row, "/(suite)") {
+		return ""
+	}
+	k := &r.Kernels[j]
+	return "bpfmatrix reproduce " + shellQuote(path.Join(r.RunDir, "results.json")) + " " + shellQuote(k.Column()) + " " + shellQuote(row)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./+=:,@", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

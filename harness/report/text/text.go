@@ -286,6 +286,11 @@ func writeFailures(p *printer, m *matrix.Matrix) {
 		p.line("")
 		p.para(head, sgrFail, "", "    ", text)
 		p.verbatim("    ", "      ", matrix.OutputLines(c.Test.Output, 30))
+		if cmd := matrix.ReproduceCommand(m.Result, j, m.Rows[i]); cmd != "" {
+			for _, l := range shellWrap("    reproduce: ", "      ", cmd, p.width) {
+				p.line(p.paint(sgrDim, l))
+			}
+		}
 	})
 }
 

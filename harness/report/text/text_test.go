@@ -305,3 +305,27 @@ func render(t *testing.T, r *results.Result) string {
 	require.NoError(t, Write(&b, r, Options{}))
 	return b.String()
 }
+
+// TestReproduceLine checks that every failing cell has the command that
+// runs it again under it, and that a suite's own failure has none.
+func TestReproduceLine(t *testing.T) {
+	r := fixture.Load(t, fixture.Expect)
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, r, Options{Width: 200}))
+	out := b.String()
+	for _, cell := range []string{"debian-5.10 kprobe/TestKretprobe", "debian-7.2 tc/TestTCNetlink"} {
+		assert.Contains(t, out, "\n    reproduce: bpfmatrix reproduce /root/.cache/bpfmatrix/runs/20261124-191242-5680/results.json "+cell+"\n")
+	}
+	assert.Equal(t, 2, strings.Count(out, "reproduce: bpfmatrix reproduce"), "one per failing cell")
+
+	r.Kernels[0].Tests[0].Name = "(suite)"
+	r.Kernels[0].Tests[0].Result = results.Fail
+	r.Kernels[1].Profile = "lsm-bpf"
+	b.Reset()
+	require.NoError(t, Write(&b, r, Options{Width: 200}))
+	assert.NotContains(t, b.String(), "reproduce /root/.cache/bpfmatrix/runs/20261124-191242-5680/results.json debian-5.10 'kprobe/(suite)'")
+	r.RunDir = ""
+	b.Reset()
+	require.NoError(t, Write(&b, r, Options{Width: 200}))
+	assert.NotContains(t, b.String(), "reproduce: bpfmatrix", "no run directory, no results file to name")
+}
