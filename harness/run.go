@@ -330,6 +330,16 @@ func (m *matrixRun) judge(kr *results.KernelResult, config map[string]string, mo
 		f.LSM = expect.BootLSM(config, kr.Cmdline)
 	}
 	m.opts.Model.Judge(kr, f)
+	if len(config) > 0 {
+		kr.Config = map[string]string{}
+		for _, opt := range expect.ConfigOptions {
+			v := config[opt]
+			if v == "" {
+				v = "n"
+			}
+			kr.Config[opt] = v
+		}
+	}
 }
 
 // saveColumn writes one finished column's result next to its console log,

@@ -230,7 +230,10 @@ func Markdown(w io.Writer, r *results.Result) error {
 		}
 	}
 	if len(failures) > 0 {
-		fmt.Fprintf(w, "\n### %s Failures\n", mdFail)
+		fmt.Fprintf(w, "\n### %s Failures\n\n", mdFail)
+		for _, wh := range m.Where() {
+			fmt.Fprintf(w, "- `%s` %s\n", m.Rows[wh.Row], mdEscape(wh.Text(m, lay)))
+		}
 		for _, it := range failures {
 			reason := ""
 			if it.c.Test.Reason != "" {

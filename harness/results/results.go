@@ -180,7 +180,12 @@ type KernelResult struct {
 	Modules       []wire.Module `json:"modules,omitempty"`
 	FrameErrors   []string      `json:"frame_errors,omitempty"`
 	GuestLog      []string      `json:"guest_log,omitempty"`
-	Tests         []TestResult  `json:"tests"`
+	// Config holds the kernel's values of the config options the
+	// expectation model's rules test (CONFIG_X -> y, m or n), so that a
+	// report can say which of them separate where a test fails from where
+	// it passes.
+	Config map[string]string `json:"config,omitempty"`
+	Tests  []TestResult      `json:"tests"`
 }
 
 // TestResult is one cell of the matrix.

@@ -194,6 +194,7 @@ func Write(w io.Writer, r *results.Result, opts Options) error {
 	writeVMs(p, m)
 	writeUnexpected(p, m)
 	writeFailures(p, m)
+	writeWhere(p, m, lay)
 	writeGroups(p, m, lay, "fallbacks", "fallback", sgrFallback, m.FallbackGroups(rows))
 	writeGroups(p, m, lay, "unsupported", "unsupported", sgrUnsupp, m.UnsupportedGroups(rows))
 
@@ -292,6 +293,20 @@ func writeFailures(p *printer, m *matrix.Matrix) {
 			}
 		}
 	})
+}
+
+// writeWhere prints, for each failing test, the kernels it fails and
+// passes on and what the expectation model's facts say separates them.
+func writeWhere(p *printer, m *matrix.Matrix, lay *matrix.Layout) {
+	where := m.Where()
+	if len(where) == 0 {
+		return
+	}
+	p.line("")
+	p.para("where:", sgrFail, "", "  ", fmt.Sprintf("where: %s", matrix.Plural(len(where), "failing test")))
+	for _, w := range where {
+		p.para("", "", "  ", "      ", m.Rows[w.Row]+": "+w.Text(m, lay))
+	}
 }
 
 // writeFlaky prints, first, the tests that failed and then passed, the
