@@ -14,9 +14,10 @@ import (
 // model's facts say separates the two.
 type Where struct {
 	// Row is the test's row; Fails and Passes are the columns where it
-	// failed and passed (flaky counts as passed).
-	Row           int
-	Fails, Passes []int
+	// failed and passed (flaky counts as passed), Unsupported those where
+	// the kernel said no.
+	Row                        int
+	Fails, Passes, Unsupported []int
 	// Differs lists the facts in which every failing column differs from
 	// every passing one: "passes from 6.12", "arch (fails on arm64)",
 	// "CONFIG_FPROBE (n where it fails, y where it passes)", "boot
@@ -35,6 +36,8 @@ func (m *Matrix) Where() []Where {
 				w.Fails = append(w.Fails, j)
 			case results.Pass:
 				w.Passes = append(w.Passes, j)
+			case results.Unsupported:
+				w.Unsupported = append(w.Unsupported, j)
 			}
 		}
 		if len(w.Fails) == 0 {
@@ -139,6 +142,9 @@ func extreme[V any](cols []int, f func(int) (V, bool), less func(a, b V) bool) (
 // CONFIG_FPROBE (n where it fails, y where it passes)".
 func (w Where) Text(m *Matrix, lay *Layout) string {
 	s := "fails on " + lay.Places(m, w.Fails)
+	if len(w.Unsupported) > 0 {
+		s += "; unsupported on " + lay.Places(m, w.Unsupported)
+	}
 	switch {
 	case len(w.Passes) == 0:
 		return s + "; passes nowhere"

@@ -36,7 +36,7 @@ func TestWhere(t *testing.T) {
 		{"profile", []results.Outcome{results.Pass, results.Pass, results.Pass, results.Pass, results.Fail},
 			"fails on amd64 5.10+lsm-bpf; passes on amd64 5.10, 6.1, 6.12; arm64 6.12; differs in: boot profile (lsm-bpf where it fails, default where it passes)"},
 		{"nothing known", []results.Outcome{results.Pass, results.Fail, results.Pass, results.Unsupported, results.Skip},
-			"fails on amd64 6.1; passes on amd64 5.10, 6.12; nothing the expectation model knows separates them"},
+			"fails on amd64 6.1; unsupported on arm64 6.12; passes on amd64 5.10, 6.12; nothing the expectation model knows separates them"},
 		{"everywhere", []results.Outcome{results.Fail, results.Fail, results.Fail, results.Fail, results.KnownFlaky},
 			"fails on every kernel; passes nowhere"},
 	}
