@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -44,6 +45,10 @@ func (m *matrixRun) retryColumn(ctx context.Context, c plan.Column, k *kernels.K
 		m.progress(results.Progress{Column: kr.Column(), Phase: results.PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
 	}()
 	shared := images[arch.GOARCH]
+	var console io.Writer
+	if m.opts.Console != nil {
+		console = &prefixWriter{w: m.opts.Console, prefix: kr.Column() + "| "}
+	}
 	for attempt := 2; attempt <= 1+m.opts.Retries && ctx.Err() == nil; attempt++ {
 		failing := failingTests(kr.Tests)
 		if len(failing) == 0 {
@@ -53,7 +58,7 @@ func (m *matrixRun) retryColumn(ctx context.Context, c plan.Column, k *kernels.K
 		m.logf("%s: running %d failing test(s) again, attempt %d of %d, in a fresh VM", kr.Column(), len(failing), attempt, 1+m.opts.Retries)
 		b := m.boot(ctx, bootRequest{
 			Column: kr.Column(), Dir: filepath.Join(m.RunDir, kr.Column(), fmt.Sprintf("attempt-%d", attempt)), Kernel: k, Arch: arch,
-			Config: cfg, Parts: []string{shared.base, shared.tests}, Append: kr.Cmdline,
+			Config: cfg, Parts: []string{shared.base, shared.tests}, Append: kr.Cmdline, Console: console,
 		})
 		if b.Err != nil || b.Status != results.StatusOK {
 			m.logf("%s: attempt %d: %s %s: no more retries", kr.Column(), attempt, b.Status, b.Error)
