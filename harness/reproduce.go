@@ -1,142 +1,38 @@
 package harness
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
-	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
-// ErrNoCell is returned, wrapped, when a results file has no such column or
-// test, or names more than one.
-var ErrNoCell = errors.New("no such cell")
-
-// ErrNotPinned is returned, wrapped, when the kernel the store would boot
-// is not the one a results file ran.
-var ErrNotPinned = errors.New("not the kernel of the results")
-
-// Cell is one cell of a results file to run again: its column and test,
-// and what it takes to boot it the same way.
-type Cell struct {
-	Column *results.KernelResult
-	Test   *results.TestResult
-	// Spec is the column's kernel in the catalog; Profile its boot
-	// profile; Suite the test's suite.
-	Spec    kernels.Spec
-	Profile expect.Profile
-	Suite   plan.Suite
-	// Run selects exactly the test (and its subtests), as go test -run.
-	Run string
-	// InjectWrong is the run's --inject-wrong, for its tests to fail the
-	// same way.
-	InjectWrong []string
-}
-
-// FindCell finds the cell of res that column and test name: column is a
-// column's label ("debian-5.10+lsm-bpf") or a kernel name with one
-// column; test a row ("kprobe/TestKprobe") or a test name with one row.
-func FindCell(res *results.Result, catalog *kernels.Catalog, column, test string) (*Cell, error) {
-	var cols []*results.KernelResult
-	for i := range res.Kernels {
-		if k := &res.Kernels[i]; k.Column() == column {
-			cols = []*results.KernelResult{k}
-			break
-		} else if k.Kernel.Name == column {
-			cols = append(cols, k)
-		}
-	}
-	var labels []string
-	for _, k := range res.Kernels {
-		labels = append(labels, k.Column())
-	}
-	if len(cols) != 1 {
-		return nil, fmt.Errorf("%w: column %q: the results have %s", ErrNoCell, column, strings.Join(labels, ", "))
-	}
-	k := cols[0]
-	var rows []*results.TestResult
-	for i := range k.Tests {
-		if t := &k.Tests[i]; t.ID() == test {
-			rows = []*results.TestResult{t}
-			break
-		} else if t.Name == test {
-			rows = append(rows, t)
-		}
-	}
-	if len(rows) != 1 {
-		return nil, fmt.Errorf("%w: test %q on %s (%d match; name it suite/TestName)", ErrNoCell, test, k.Column(), len(rows))
-	}
-	t := rows[0]
-	if t.Name == suiteRow {
-		return nil, fmt.Errorf("%w: %s is its suite's binary failing outside any test: reproduce one of its tests", ErrNoCell, t.ID())
-	}
-	specs, err := catalog.Lookup([]string{k.Kernel.Name})
-	if err != nil {
-		return nil, err
-	}
-	profile := results.DefaultProfile
-	if k.Profile != "" {
-		profile = k.Profile
-	}
-	profiles, err := expect.SelectProfiles([]string{profile})
-	if err != nil {
-		return nil, err
-	}
-	i := slices.IndexFunc(plan.Builtin, func(s plan.Suite) bool { return s.Name == t.Suite })
-	if i < 0 {
-		return nil, fmt.Errorf("%w: suite %q is not a built-in suite", ErrNoCell, t.Suite)
-	}
-	return &Cell{Column: k, Test: t, Spec: specs[0], Profile: profiles[0], Suite: plan.Builtin[i], Run: exactRun(t.Name), InjectWrong: res.InjectWrong}, nil
-}
-
-// exactRun is the go test -run selection of exactly the test name (a
-// subtest with its parents).
-func exactRun(name string) string {
-	parts := strings.Split(name, "/")
-	for i, p := range parts {
-		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
-	}
-	return strings.Join(parts, "/")
-}
-
-// CheckPinned returns ErrNotPinned unless k is the kernel that c's column
-// ran: the same release and the same package SHA256s.
-func (c *Cell) CheckPinned(k *kernels.Kernel) error {
-	want := c.Column.Kernel
-	if k.Release != want.Release {
-		return fmt.Errorf("%w: the lock file pins %s %s, the results ran %s (use the lock file of that run: --lock)", ErrNotPinned, c.Spec.Name, k.Release, want.Release)
-	}
-	have := map[string]string{}
-	for _, p := range k.Packages {
-		have[p.Name] = p.SHA256
-	}
-	for _, p := range want.Packages {
-		if have[p.Name] != p.SHA256 {
-			return fmt.Errorf("%w: package %s %s: sha256 %s, the results ran %s (use the lock file of that run: --lock)", ErrNotPinned, p.Name, p.Version, have[p.Name], p.SHA256)
-		}
-	}
-	return nil
-}
-
-// Options are the run of the cell alone, on top of setup.
-func (c *Cell) Options(setup Setup) Options {
+// ReproduceOptions are the run of cell c alone (bpfmatrix reproduce), on
+// top of setup.
+func ReproduceOptions(c *plan.Cell, setup Setup) Options {
 	return Options{
 		Setup: setup, Kernels: []kernels.Spec{c.Spec}, Profiles: []expect.Profile{c.Profile},
 		Suites: []plan.Suite{c.Suite}, Run: c.Run, InjectWrong: c.InjectWrong, Parallel: 1,
 	}
 }
 
-// ShellCommand is the shell command that runs the cell's test on the
-// guest's console, verbose, in a directory of its own under /tmp that
-// stays for the shell after it.
-func (c *Cell) ShellCommand() string {
+// ReproduceShell is a shell session whose console first runs the test of
+// cell c (bpfmatrix reproduce --shell): verbose, in a directory of its own
+// under /tmp that stays for the shell after it.
+func ReproduceShell(c *plan.Cell, setup Setup) ShellOptions {
+	return ShellOptions{
+		Setup: setup, Kernel: c.Spec, Modules: c.Suite.Modules, Append: c.Column.Cmdline,
+		Tests: []plan.Suite{c.Suite}, Before: shellCommand(c),
+	}
+}
+
+// shellCommand is the shell command that runs c's test on the console.
+func shellCommand(c *plan.Cell) string {
 	run := c.Run
 	if c.Suite.Parent != "" {
 		run = "^" + regexp.QuoteMeta(c.Suite.Parent) + "$/^" + regexp.QuoteMeta(c.Suite.Name) + "$/" + run

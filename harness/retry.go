@@ -21,10 +21,6 @@ import (
 // must tell a retry from its first run (the fault suite's flaky fault) can.
 const EnvAttempt = "BPFMATRIX_ATTEMPT"
 
-// suiteRow is the row collect adds for a suite whose binary failed without
-// a failing test: there is no test to run again.
-const suiteRow = "(suite)"
-
 // retryColumn runs the failing tests of a column whose VM ended well again,
 // up to Options.Retries times, each time in a fresh VM (a fresh boot and a
 // fresh test process) that runs only those tests. A test that passes on a
@@ -73,7 +69,7 @@ func (m *matrixRun) retryColumn(ctx context.Context, c plan.Column, k *kernels.K
 func failingTests(tests []results.TestResult) map[string][]string {
 	out := map[string][]string{}
 	for _, t := range tests {
-		if t.Result != results.Fail || t.Name == suiteRow {
+		if t.Result != results.Fail || t.Name == plan.SuiteRow {
 			continue
 		}
 		top, _, _ := strings.Cut(t.Name, "/")

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -15,7 +16,7 @@ func TestFailingTests(t *testing.T) {
 		{Suite: "tc", Name: "TestTC", Result: results.Fail},
 		{Suite: "tc", Name: "TestTC/netlink", Result: results.Fail},
 		{Suite: "tc", Name: "TestTCX", Result: results.Unsupported},
-		{Suite: "lsm", Name: suiteRow, Result: results.Fail},
+		{Suite: "lsm", Name: plan.SuiteRow, Result: results.Fail},
 	}
 	assert.Equal(t, map[string][]string{"kprobe": {"TestKretprobe"}, "tc": {"TestTC"}}, failingTests(tests),
 		"a failing subtest runs again with its parent; a (suite) row cannot run again")

@@ -59,7 +59,7 @@ func reproduceCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	cell, err := harness.FindCell(res, kernels.DefaultCatalog(), pos[1], pos[2])
+	cell, err := plan.FindCell(res, kernels.DefaultCatalog(), pos[1], pos[2])
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -81,12 +81,9 @@ func reproduceCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer
 	fmt.Fprintf(stderr, "bpfmatrix: reproducing %s on %s (%s, profile %s); in %s it was %s\n",
 		cell.Test.ID(), cell.Column.Column(), k.Release, cell.Profile.Name, pos[0], was)
 	if *shell {
-		return interactive(ctx, stdin, stdout, stderr, harness.ShellOptions{
-			Setup: setup, Kernel: cell.Spec, Modules: cell.Suite.Modules, Append: cell.Column.Cmdline,
-			Tests: []plan.Suite{cell.Suite}, Before: cell.ShellCommand(),
-		})
+		return interactive(ctx, stdin, stdout, stderr, harness.ReproduceShell(cell, setup))
 	}
-	again, err := harness.Run(ctx, cell.Options(setup))
+	again, err := harness.Run(ctx, harness.ReproduceOptions(cell, setup))
 	if err != nil {
 		return err
 	}
