@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/bpfmatrix/bpfmatrix"
-	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
 )
 
 // Example runs the kprobe suite on two kernels and prints the matrix. It
@@ -21,7 +21,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	report.Text(os.Stdout, res, report.TextOptions{})
+	text.Write(os.Stdout, res, text.Options{})
 	fmt.Println("all passed:", res.OK())
 }
 

@@ -158,7 +158,18 @@ func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
 			r.logf("%s: guest up after %.1fs%s", req.Column, time.Since(b.Start).Seconds(), msg)
 		}
 	}
-	copts := collect.Options{OnHello: onHello}
+	// A guest program with a request says hello; the raw initramfs boots
+	// (the probe with its own short timeout, the floor) never do.
+	deadline := &bootDeadline{}
+	if req.Config != nil {
+		deadline.after = r.VM.BootTimeout
+	}
+	copts := collect.Options{OnHello: func() {
+		deadline.said()
+		if onHello != nil {
+			onHello()
+		}
+	}}
 	if req.Column != "" {
 		copts.OnTest = func(suite string, index int, test string) {
 			r.progress(results.Progress{Column: req.Column, Phase: results.PhaseTesting, Suite: suite, SuiteIndex: index, Suites: suites, Test: test, Elapsed: time.Since(t0)})
@@ -174,6 +185,7 @@ func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
 	if err != nil {
 		return fail(err)
 	}
+	deadline.start(v.Kill)
 	b.Reproduce = v.Reproduce()
 	if f, err := os.Create(filepath.Join(req.Dir, "events.jsonl")); err == nil {
 		defer f.Close()
@@ -182,13 +194,17 @@ func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
 	b.Events = collect.Read(v.Results(), copts)
 	b.Exit = v.Wait()
 	b.End = time.Now()
+	deadline.stop()
 	b.Splats = mergeSplats(b.Exit.Splats, b.Events.Splats)
 	for _, s := range b.Splats {
 		r.logf("%s: kernel %s: %s", req.Column, s.Kind, firstLine(s.Lines))
 	}
-	if req.Config != nil && req.Config.Exec != nil {
+	switch {
+	case deadline.missed() && b.Events.Hello == nil && ctx.Err() == nil:
+		b.Status, b.Error = results.StatusBootFailed, deadline.error()
+	case req.Config != nil && req.Config.Exec != nil:
 		b.Status, b.Error = execStatus(b.Exit, b.Events)
-	} else {
+	default:
 		b.Status, b.Error = status(b.Exit, b.Events)
 	}
 	dropImage(req.Dir, b.Status == results.StatusOK)

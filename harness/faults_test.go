@@ -18,9 +18,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/flaky"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -94,6 +97,46 @@ func TestFaultSplat(t *testing.T) {
 	assert.False(t, res.OK(), "a splat fails the run")
 	res.AllowSplats = true
 	assert.True(t, res.OK(), "--allow-splats reports it without failing")
+}
+
+// noInit boots a kernel that stops before init without a word: its
+// initramfs has no /nonexistent, so the kernel panics ("No working init
+// found"), loglevel=0 keeps even that panic off the console, and panic=0
+// (after the base command line's panic=-1) makes it wait forever instead
+// of rebooting. (Too little memory does not do: QEMU refuses an initrd
+// larger than the memory, and a few MB more make the guest reset at once,
+// which is reported as boot-failed without waiting.)
+var noInit = expect.Profile{Name: "no-init", Description: "stops before init, silently",
+	Args: func(map[string]string) []string { return []string{"rdinit=/nonexistent", "loglevel=0", "panic=0"} }}
+
+// TestFaultBootNeverComesUp boots a guest that cannot come up (noInit).
+// Its VM must end as boot-failed at the boot deadline, long before the run
+// timeout.
+func TestFaultBootNeverComesUp(t *testing.T) {
+	requireVMs(t)
+	store := newStore(t)
+	const deadline = 15 * time.Second
+	start := time.Now()
+	res, err := harness.Run(context.Background(), harness.Options{
+		Setup: harness.Setup{
+			Store: store, SourceDir: sourceDir(t), CacheDir: store.CacheDir(), RunDir: t.TempDir(),
+			VM: harness.VMOptions{Timeout: 5 * time.Minute, BootTimeout: deadline}, Log: testWriter{t},
+		},
+		Kernels: faultKernel(t), Profiles: []expect.Profile{noInit}, Suites: []plan.Suite{faultSuite},
+	})
+	took := time.Since(start)
+	require.NoError(t, err)
+	require.Len(t, res.Kernels, 1)
+	k := res.Kernels[0]
+	assert.False(t, res.OK())
+	assert.Equal(t, results.StatusBootFailed, k.Status, k.Error)
+	assert.Contains(t, k.Error, "within the 15s boot deadline")
+	assert.GreaterOrEqual(t, k.Phases.Boot, deadline.Seconds(), "killed at the deadline, not before")
+	assert.Less(t, k.Phases.Boot, deadline.Seconds()+10, "killed at the deadline, not at the 5m timeout")
+	assert.Less(t, took, 2*time.Minute)
+	assert.FileExists(t, k.ConsoleLog)
+	assert.NotEmpty(t, k.Reproduce, "the QEMU command line to boot it by hand")
+	assert.Empty(t, vm.Leftovers(), "no QEMU left behind")
 }
 
 func TestFaultPanicDetected(t *testing.T) {
@@ -252,7 +295,7 @@ func TestConcurrentRunsShareCache(t *testing.T) {
 	wg.Wait()
 	for i, res := range results {
 		require.NoError(t, errs[i], "run %d", i)
-		assert.True(t, res.OK(), "run %d: %s", i, report.Build(res).Summary())
+		assert.True(t, res.OK(), "run %d: %s", i, matrix.Build(res).Summary())
 	}
 	dirs, err := filepath.Glob(filepath.Join(cache, "kernels", "debian-6.1-*"))
 	require.NoError(t, err)
@@ -298,4 +341,71 @@ func TestRunRefusesFullOrReadOnlyCache(t *testing.T) {
 	assert.Contains(t, err.Error(), ro)
 	assert.Contains(t, err.Error(), "writable")
 	assert.Empty(t, vm.Leftovers())
+}
+
+// TestFaultFlaky is the done-when of issue 17's retries: a test of a user
+// suite that fails on its first attempt and passes on its second fails the
+// run without --retries; with one retry it is flaky in every report
+// format and the run passes; listed as known flaky (without retries) it is
+// known-flaky and the run passes.
+func TestFaultFlaky(t *testing.T) {
+	requireVMs(t)
+	store := newStore(t)
+	run := func(t *testing.T, retries int, known flaky.List) *results.Result {
+		t.Helper()
+		res, err := harness.Run(context.Background(), harness.Options{
+			Setup: harness.Setup{
+				Store: store, SourceDir: sourceDir(t), CacheDir: store.CacheDir(), RunDir: t.TempDir(),
+				VM: harness.VMOptions{Timeout: 3 * time.Minute}, Log: testWriter{t},
+			},
+			Kernels: faultKernel(t), Suites: []plan.Suite{faultSuite},
+			Env: []string{"BPFMATRIX_FAULT=flaky"}, Retries: retries, KnownFlaky: known,
+		})
+		require.NoError(t, err)
+		require.Len(t, res.Kernels, 1)
+		return res
+	}
+	t.Run("no retries", func(t *testing.T) {
+		res := run(t, 0, nil)
+		assert.False(t, res.OK(), "a failing test fails the run")
+		tr := test(res.Kernels[0], "faults/TestFault")
+		assert.Equal(t, results.Fail, tr.Result)
+		assert.Contains(t, tr.Output, "failing on the first attempt on purpose")
+	})
+	t.Run("one retry", func(t *testing.T) {
+		res := run(t, 1, nil)
+		assert.True(t, res.OK(), matrix.Build(res).Summary())
+		tr := test(res.Kernels[0], "faults/TestFault")
+		assert.Equal(t, results.Flaky, tr.Result)
+		require.Len(t, tr.Attempts, 1)
+		assert.Equal(t, results.Fail, tr.Attempts[0].Result)
+		assert.Contains(t, tr.Attempts[0].Output, "failing on the first attempt on purpose")
+		assert.Contains(t, tr.Output, "attempt 2: passing")
+		assert.Equal(t, results.Pass, result(res.Kernels[0], "faults/TestBefore"), "a passing test is not run again")
+		for f, want := range map[report.Format]string{
+			report.FormatText:     "~~ FLAKY faults/TestFault on debian-6.1: failed, then passed on attempt 2 of 2",
+			report.FormatJSON:     `"result": "flaky"`,
+			report.FormatJUnit:    `<flakyFailure message="test failed" type="fail">`,
+			report.FormatMarkdown: "🔁 <code>faults/TestFault</code> on <b>debian-6.1</b>: failed, then passed on attempt 2 of 2",
+			report.FormatHTML:     `class="cell flaky"`,
+		} {
+			var b strings.Builder
+			require.NoError(t, report.Render(&b, res, f))
+			assert.Contains(t, b.String(), want, "format %s", f)
+		}
+		res.FailOnFlaky = true
+		assert.False(t, res.OK(), "--fail-on-flaky")
+	})
+	t.Run("known flaky", func(t *testing.T) {
+		known, err := flaky.Parse([]byte("- {test: faults/TestFault, kernels: debian-6.*, reason: fails on its first attempt on purpose}"))
+		require.NoError(t, err)
+		res := run(t, 0, known)
+		assert.True(t, res.OK(), matrix.Build(res).Summary())
+		tr := test(res.Kernels[0], "faults/TestFault")
+		assert.Equal(t, results.KnownFlaky, tr.Result)
+		assert.Equal(t, "fails on its first attempt on purpose", tr.KnownFlaky)
+		var b strings.Builder
+		require.NoError(t, report.Render(&b, res, report.FormatText))
+		assert.Contains(t, b.String(), "~~ KNOWN FLAKY faults/TestFault on debian-6.1: failed 1 time; known flaky here: fails on its first attempt on purpose")
+	})
 }

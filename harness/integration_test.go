@@ -15,7 +15,8 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
-	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -67,9 +68,9 @@ func runMatrix(t *testing.T, opts harness.Options) *results.Result {
 	opts.Log = testWriter{t}
 	res, err := harness.Run(ctx, opts)
 	require.NoError(t, err)
-	var matrix strings.Builder
-	report.Text(&matrix, res, report.TextOptions{})
-	t.Log("\n" + matrix.String())
+	var out strings.Builder
+	text.Write(&out, res, text.Options{})
+	t.Log("\n" + out.String())
 	require.True(t, res.Complete)
 	return res
 }
@@ -131,7 +132,7 @@ func TestDefaultMatrix(t *testing.T) {
 			}
 		})
 	}
-	assert.True(t, res.OK(), report.Build(res).Summary())
+	assert.True(t, res.OK(), matrix.Build(res).Summary())
 	assert.Equal(t, map[string]bool{"amd64": true, "arm64": true}, arches)
 	assert.True(t, profiles["lsm-bpf"], "the lsm-bpf profile ran where it changes the boot")
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/flaky"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/harness/schedule"
@@ -62,6 +63,17 @@ type Options struct {
 	// Model gives the expected outcome of each cell; nil means
 	// plan.DefaultModel.
 	Model expect.Model
+	// Retries is how many times a failing test runs again, each time in a
+	// fresh VM with only the failing tests (see EnvAttempt); one that then
+	// passes is flaky.
+	Retries int
+	// FailOnFlaky makes a flaky test fail the run (unless KnownFlaky lists
+	// it).
+	FailOnFlaky bool
+	// KnownFlaky lists the tests known to be flaky on given kernels: such
+	// a test that fails is known-flaky, and one that has passed
+	// flaky.CleanRuns runs in a row is reported as no longer flaky.
+	KnownFlaky flaky.List
 }
 
 func (o *Options) defaults() {
@@ -119,8 +131,17 @@ func Run(ctx context.Context, opts Options) (*results.Result, error) {
 	}
 	wg.Wait()
 
-	return m.assemble(ctx, cols), nil
+	res := m.assemble(ctx, cols)
+	// The whole result next to the columns' own, for reproduce and report.
+	if err := res.WriteJSON(filepath.Join(m.RunDir, ResultsFile)); err != nil {
+		m.logf("%v", err)
+	}
+	return res, nil
 }
+
+// ResultsFile is the whole run's result in its run directory: what the
+// text report's reproduce lines name.
+const ResultsFile = "results.json"
 
 // matrixRun is the state of one Run.
 type matrixRun struct {
@@ -205,7 +226,9 @@ func (m *matrixRun) column(ctx context.Context, c plan.Column, p *pulled, images
 	}
 	defer sched.Release()
 	m.bootColumn(ctx, c, p.k, images, kr)
+	m.retryColumn(ctx, c, p.k, images, kr)
 	m.judge(kr, config, p.k.ModulesDir != "")
+	m.opts.KnownFlaky.Mark(kr)
 	m.saveColumn(kr)
 	return kr
 }
@@ -311,6 +334,16 @@ func (m *matrixRun) judge(kr *results.KernelResult, config map[string]string, mo
 	}
 	m.opts.Model.Judge(kr, f)
 	expect.JudgeSplats(expect.KnownSplats, kr.Splats, f)
+	if len(config) > 0 {
+		kr.Config = map[string]string{}
+		for _, opt := range expect.ConfigOptions {
+			v := config[opt]
+			if v == "" {
+				v = "n"
+			}
+			kr.Config[opt] = v
+		}
+	}
 }
 
 // saveColumn writes one finished column's result next to its console log,
@@ -333,7 +366,8 @@ func (m *matrixRun) saveColumn(kr *results.KernelResult) {
 // assemble puts the finished columns in plan order into the run's result
 // and remembers the VM times for the next run's schedule.
 func (m *matrixRun) assemble(ctx context.Context, cols []*results.KernelResult) *results.Result {
-	res := &results.Result{Schema: results.Schema, Started: m.start, RunDir: m.RunDir, Accel: m.verdict(), AllowSplats: m.opts.AllowSplats}
+	res := &results.Result{Schema: results.Schema, Started: m.start, RunDir: m.RunDir, Accel: m.verdict(),
+		Retries: m.opts.Retries, FailOnFlaky: m.opts.FailOnFlaky, InjectWrong: m.opts.InjectWrong, AllowSplats: m.opts.AllowSplats}
 	for _, s := range m.plan.Suites {
 		res.Suites = append(res.Suites, s.Name)
 	}
@@ -352,6 +386,13 @@ func (m *matrixRun) assemble(ctx context.Context, cols []*results.KernelResult) 
 	}
 	res.Seconds = time.Since(m.start).Seconds()
 	res.Complete = ctx.Err() == nil
+	if res.Complete {
+		stale, err := flaky.LoadHistory(m.CacheDir).Record(m.CacheDir, m.opts.KnownFlaky, res)
+		if err != nil {
+			m.logf("remembering the known-flaky tests' passes: %v", err)
+		}
+		res.NoLongerFlaky = stale
+	}
 	return res
 }
 
@@ -360,5 +401,9 @@ func summarize(tests []results.TestResult) string {
 	for _, t := range tests {
 		n[t.Result]++
 	}
-	return fmt.Sprintf("%d passed, %d failed, %d skipped", n[results.Pass], n[results.Fail], n[results.Skip])
+	s := fmt.Sprintf("%d passed, %d failed, %d skipped", n[results.Pass], n[results.Fail], n[results.Skip])
+	if n[results.Flaky] > 0 {
+		s += fmt.Sprintf(", %d flaky", n[results.Flaky])
+	}
+	return s
 }

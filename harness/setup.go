@@ -45,6 +45,10 @@ type VMOptions struct {
 	// Timeout bounds each VM; the default depends on the command
 	// (RunTimeout, ExecTimeout, ShellTimeout).
 	Timeout time.Duration
+	// BootTimeout bounds a guest's boot, QEMU start to the guest's hello:
+	// a VM that has not reported in by then ends as boot-failed; default
+	// DefaultBootTimeout.
+	BootTimeout time.Duration
 }
 
 // The defaults of each command's VMs, in one place: the CLI's flags show
@@ -75,6 +79,9 @@ func (s *Setup) defaults(timeout time.Duration, cpus int) {
 	}
 	if s.VM.Timeout <= 0 {
 		s.VM.Timeout = timeout
+	}
+	if s.VM.BootTimeout <= 0 {
+		s.VM.BootTimeout = DefaultBootTimeout
 	}
 	if s.Log == nil {
 		s.Log = io.Discard

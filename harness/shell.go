@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime/debug"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
@@ -25,6 +26,15 @@ type ShellOptions struct {
 	Modules []string
 	// Env is added to the shell's environment (KEY=VALUE).
 	Env []string
+	// Append is added to the kernel command line (a boot profile's
+	// arguments).
+	Append []string
+	// Tests are suites whose test binaries are packed into the image.
+	Tests []plan.Suite
+	// Before, if set, is a shell command that runs on the console before
+	// the interactive shell starts (bpfmatrix reproduce --shell runs a
+	// test there).
+	Before string
 	// Rows and Cols are the terminal's size; default 24x80.
 	Rows, Cols int
 	// Stdin is the terminal's input; Stdout receives the console.
@@ -76,12 +86,26 @@ func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
 	if err != nil {
 		return nil, err
 	}
+	parts := []string{base, sh}
+	if len(opts.Tests) > 0 {
+		tests, _, err := r.builder(arch.GOARCH).Tests(ctx, TestPackages(opts.Tests))
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, tests)
+	}
+	var args []string
+	if opts.Before != "" {
+		// gosh runs the command, then a new interactive gosh on the same
+		// terminal.
+		args = []string{"-c", opts.Before + "; exec " + initramfs.ShellPath}
+	}
 	b := r.boot(ctx, bootRequest{
-		Dir: opts.RunDir, Kernel: k, Arch: arch, Parts: []string{base, sh},
+		Dir: opts.RunDir, Kernel: k, Arch: arch, Parts: parts, Append: opts.Append,
 		Config: &wire.Config{
 			Modules: opts.Modules,
 			Exec: &wire.Exec{
-				Path: initramfs.ShellPath, Dir: "/tmp", Console: "/dev/" + arch.Console,
+				Path: initramfs.ShellPath, Args: args, Dir: "/tmp", Console: "/dev/" + arch.Console,
 				Env:  append([]string{"TERM=vt100", wire.EnvKernel + "=" + opts.Kernel.Name}, opts.Env...),
 				Rows: opts.Rows, Cols: opts.Cols,
 			},

@@ -17,7 +17,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
-	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -114,7 +114,7 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	}
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	fmt.Fprintf(stdout, "run (warm): %.2fs wall for %d column(s), %d VM(s) at once; %s\n", runWall.Seconds(), len(res.Kernels), *parallel, report.Build(res).Summary())
+	fmt.Fprintf(stdout, "run (warm): %.2fs wall for %d column(s), %d VM(s) at once; %s\n", runWall.Seconds(), len(res.Kernels), *parallel, matrix.Build(res).Summary())
 	fmt.Fprintf(stdout, "bench total: %.1fs; bpfmatrix peak RSS %d MiB\n", time.Since(start).Seconds(), ru.Maxrss>>10)
 	if !res.OK() {
 		return errFailed

@@ -106,9 +106,11 @@ type vmFlags struct {
 	memory   int
 	cpus     int
 	timeout  time.Duration
-	source   string
-	include  listFlag
-	includes []hostfiles.Include
+	// bootTimeout bounds each boot, QEMU start to the guest's hello.
+	bootTimeout time.Duration
+	source      string
+	include     listFlag
+	includes    []hostfiles.Include
 	// runDir, if set (run --run-dir), replaces the new run directory
 	// under the cache.
 	runDir string
@@ -128,6 +130,7 @@ func (f *vmFlags) register(fs *flag.FlagSet, d vmDefaults) {
 		help = "kill a VM that runs longer than `D`"
 	}
 	fs.DurationVar(&f.timeout, "timeout", d.timeout, help)
+	fs.DurationVar(&f.bootTimeout, "boot-timeout", harness.DefaultBootTimeout, "a VM whose guest has not reported in after `D` is killed as boot-failed (the console tail says why)")
 	fs.StringVar(&f.accel, "accel", "auto", "QEMU accelerator: auto (KVM only if a test boot works), kvm or tcg")
 	fs.IntVar(&f.memory, "memory", 1024, "guest memory in `MB`")
 	fs.IntVar(&f.cpus, "cpus", d.cpus, "guest CPUs")
@@ -147,12 +150,14 @@ func (f *vmFlags) validate() error {
 	switch {
 	case f.timeout < 0 || (f.timeout == 0 && f.defaults.timeout > 0):
 		return fmt.Errorf("%w: --timeout %s: must be positive", errUsage, f.timeout)
+	case f.bootTimeout <= 0:
+		return fmt.Errorf("%w: --boot-timeout %s: must be positive", errUsage, f.bootTimeout)
 	case f.memory < 128:
 		return fmt.Errorf("%w: --memory %d: a guest needs at least 128 MB", errUsage, f.memory)
 	case f.cpus < 1:
 		return fmt.Errorf("%w: --cpus %d: a guest needs at least one CPU", errUsage, f.cpus)
 	}
-	f.opts = harness.VMOptions{Accel: acc, MemoryMB: f.memory, CPUs: f.cpus, Timeout: f.timeout}
+	f.opts = harness.VMOptions{Accel: acc, MemoryMB: f.memory, CPUs: f.cpus, Timeout: f.timeout, BootTimeout: f.bootTimeout}
 	for _, s := range f.include {
 		inc, err := hostfiles.ParseInclude(s)
 		if err != nil {

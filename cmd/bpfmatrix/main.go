@@ -73,6 +73,7 @@ Usage:
   bpfmatrix bench [flags]           time every phase against the boot floor (make bench)
   bpfmatrix exec [flags] PROGRAM... run a static binary (or, as go test -exec, your tests) in each kernel
   bpfmatrix shell --kernel NAME     an interactive shell in a VM of that kernel (Ctrl-] quits)
+  bpfmatrix reproduce FILE KERNEL TEST [--shell]  run one cell of a results file again, verbose
   bpfmatrix help                    this text
 
 Run "bpfmatrix run -h" for the flags of run.
@@ -100,10 +101,12 @@ func run(ctx context.Context, stdout, stderr io.Writer, args ...string) error {
 		return execCmd(ctx, stdout, stderr, args[1:])
 	case "shell":
 		return shellCmd(ctx, os.Stdin, stdout, stderr, args[1:])
+	case "reproduce":
+		return reproduceCmd(ctx, os.Stdin, stdout, stderr, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown command %q (commands: run, kernels, report, exec, shell, bench, help)", errUsage, args[0])
+	return fmt.Errorf("%w: unknown command %q (commands: run, kernels, report, reproduce, exec, shell, bench, help)", errUsage, args[0])
 }

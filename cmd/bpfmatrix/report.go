@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
 )
@@ -51,7 +53,7 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 	if err != nil {
 		return fmt.Errorf("%w: --format: %v", errUsage, err)
 	}
-	show, err := report.ParseShow(*showFlag)
+	show, err := matrix.ParseShow(*showFlag)
 	if err != nil {
 		return fmt.Errorf("%w: --show: %v", errUsage, err)
 	}
@@ -62,30 +64,30 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 	if err != nil {
 		return err
 	}
-	if *out != "" && f == report.FormatText && show != report.ShowAll {
+	if *out != "" && f == report.FormatText && show != matrix.ShowAll {
 		return atomicfile.Write(*out, 0o644, func(w io.Writer) error {
-			return report.Text(w, res, report.TextOptions{Show: show})
+			return text.Write(w, res, text.Options{Show: show})
 		})
 	}
 	if *out != "" {
 		return report.WriteFile(*out, res, f)
 	}
 	if f == report.FormatText {
-		return report.Text(stdout, res, textOptions(stdout, show))
+		return text.Write(stdout, res, textOptions(stdout, show))
 	}
 	return report.Render(stdout, res, f)
 }
 
 // textOptions are the options of the text matrix on w: colour and width
 // of the terminal (or COLUMNS), and the rows --show selects.
-func textOptions(w io.Writer, show report.Show) report.TextOptions {
-	return report.TextOptions{Color: report.ColorEnabled(w), Width: report.OutputWidth(w), Show: show}
+func textOptions(w io.Writer, show matrix.Show) text.Options {
+	return text.Options{Color: text.ColorEnabled(w), Width: text.OutputWidth(w), Show: show}
 }
 
 // showNames lists the values of --show.
 func showNames() string {
-	names := make([]string, len(report.Shows))
-	for i, s := range report.Shows {
+	names := make([]string, len(matrix.Shows))
+	for i, s := range matrix.Shows {
 		names[i] = string(s)
 	}
 	return strings.Join(names, ", ")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -26,7 +27,7 @@ const (
 // TestReportRerendersRun checks that report writes, byte for byte, what
 // run writes for the same results (run uses report.WriteFile).
 func TestReportRerendersRun(t *testing.T) {
-	t.Setenv("COLUMNS", "") // the width of a file: report.DefaultWidth
+	t.Setenv("COLUMNS", "") // the width of a file: text.DefaultWidth
 	res, err := results.ReadJSON(fixtureExpect)
 	require.NoError(t, err)
 	dir := t.TempDir()
@@ -64,8 +65,8 @@ func TestReportFitsColumns(t *testing.T) {
 				assert.LessOrEqual(t, utf8.RuneCountInString(l), limit, "%q", l)
 			}
 			flat := strings.Join(strings.Fields(stdout.String()), " ")
-			m := report.Build(res)
-			for _, g := range append(m.FallbackGroups(m.Select(report.ShowAll)), m.UnsupportedGroups(m.Select(report.ShowAll))...) {
+			m := matrix.Build(res)
+			for _, g := range append(m.FallbackGroups(m.Select(matrix.ShowAll)), m.UnsupportedGroups(m.Select(matrix.ShowAll))...) {
 				assert.Contains(t, flat, strings.Join(strings.Fields(g.Text), " "))
 			}
 		})

@@ -8,9 +8,12 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/flaky"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/live"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
 
@@ -52,6 +55,9 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	markdownOut := fs.String("markdown", "", "write the matrix as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to `FILE`")
 	showFlag := fs.String("show", "all", "rows of the terminal matrix to show: `WHICH` of "+showNames())
+	retries := fs.Int("retries", 0, "run a failing test again up to `N` times, each time in a fresh VM; one that then passes is flaky (BPFMATRIX_ATTEMPT tells the test which attempt it is)")
+	knownFlaky := fs.String("known-flaky", "", "YAML `FILE` listing tests known to be flaky: - {test: suite/TestX, kernels: GLOB or [GLOBS], reason: WHY}; such a test that fails is known-flaky (reported, not failing the run)")
+	failOnFlaky := fs.Bool("fail-on-flaky", false, "a flaky test fails the run (default: it is listed first, and the run passes)")
 	shardFlag := fs.String("shard", "", "run only shard `I/N` of the kernels: kernel j (0-based, in --kernels order) goes to shard j%N+1; merge with \"bpfmatrix report merge\"")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
@@ -62,9 +68,18 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err := vf.validate(); err != nil {
 		return err
 	}
-	show, err := report.ParseShow(*showFlag)
+	show, err := matrix.ParseShow(*showFlag)
 	if err != nil {
 		return fmt.Errorf("%w: --show: %v", errUsage, err)
+	}
+	var flakes flaky.List
+	if *knownFlaky != "" {
+		if flakes, err = flaky.Load(*knownFlaky); err != nil {
+			return fmt.Errorf("%w: --known-flaky: %v", errUsage, err)
+		}
+	}
+	if *retries < 0 {
+		return fmt.Errorf("%w: --retries %d: must be 0 or more", errUsage, *retries)
 	}
 	if *parallel < 1 {
 		return fmt.Errorf("%w: --parallel %d: must be at least 1", errUsage, *parallel)
@@ -94,6 +109,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	}
 	opts.InjectWrong = splitList(*inject)
 	opts.AllowSplats = *allowSplats
+	opts.Retries, opts.FailOnFlaky, opts.KnownFlaky = *retries, *failOnFlaky, flakes
 	var display *live.Live
 	var download func(kernel, phase string, done, total int64)
 	if !*quiet {
@@ -102,8 +118,8 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 			names = append(names, s.Name)
 		}
 		display = live.New(stderr, live.Options{
-			TTY: report.IsTerminal(stderr) && !*verbose, Color: report.ColorEnabled(stderr),
-			Width: report.TerminalWidth(stderr), Columns: names,
+			TTY: text.IsTerminal(stderr) && !*verbose, Color: text.ColorEnabled(stderr),
+			Width: text.TerminalWidth(stderr), Columns: names,
 		})
 		defer display.Close()
 		download = display.Download
@@ -142,7 +158,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 			}
 		}
 	}
-	if err := report.Text(stdout, res, textOptions(stdout, show)); err != nil {
+	if err := text.Write(stdout, res, textOptions(stdout, show)); err != nil {
 		return err
 	}
 	switch {

@@ -51,24 +51,30 @@ func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, ar
 	if err != nil {
 		return err
 	}
-	setup.Log = tty.CRLF(stderr)
+	return interactive(ctx, stdin, stdout, stderr, harness.ShellOptions{
+		Setup: setup, Kernel: specs[0], Modules: splitList(*modules), Env: envAdd,
+	})
+}
+
+// interactive runs a shell session on the terminal (raw mode, Ctrl-]
+// quits) and says how it ended.
+func interactive(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, opts harness.ShellOptions) error {
+	opts.Setup.Log = tty.CRLF(stderr)
 	ctx, quit := context.WithCancel(ctx)
 	defer quit()
-	rows, cols := 24, 80
+	opts.Rows, opts.Cols = 24, 80
 	if f, ok := stdin.(*os.File); ok {
 		if r, c, ok := tty.Size(f); ok {
-			rows, cols = r, c
+			opts.Rows, opts.Cols = r, c
 		}
 		restore, err := tty.MakeRaw(f)
 		if err == nil {
 			defer restore()
 		}
 	}
-	fmt.Fprintf(stderr, "bpfmatrix: booting %s with a shell; type \"exit\" or press Ctrl-] to quit (VM timeout %s)\r\n", *kernel, setup.VM.Timeout)
-	se, err := harness.Shell(ctx, harness.ShellOptions{
-		Setup: setup, Kernel: specs[0], Modules: splitList(*modules), Env: envAdd,
-		Rows: rows, Cols: cols, Stdin: tty.QuitOn(stdin, quitKey, quit), Stdout: stdout,
-	})
+	opts.Stdin, opts.Stdout = tty.QuitOn(stdin, quitKey, quit), stdout
+	fmt.Fprintf(stderr, "bpfmatrix: booting %s with a shell; type \"exit\" or press Ctrl-] to quit (VM timeout %s)\r\n", opts.Kernel.Name, opts.Setup.VM.Timeout)
+	se, err := harness.Shell(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -176,7 +176,7 @@ func (m Model) Judge(kr *results.KernelResult, f Facts) {
 			t.Expect = nil
 			continue
 		}
-		e.Met = !e.Undecided && t.Result == e.Outcome && (e.Mechanism == "" || strings.HasPrefix(t.Mechanism, e.Mechanism))
+		e.Met = !e.Undecided && t.Result.Final() == e.Outcome && (e.Mechanism == "" || strings.HasPrefix(t.Mechanism, e.Mechanism))
 		t.Expect = e
 	}
 }

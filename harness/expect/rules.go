@@ -41,6 +41,11 @@ var (
 	HasModuleTree = func(f Facts) bool { return f.ModuleTree }
 )
 
+// ConfigOptions are the config options the vocabulary above tests: the
+// facts a report compares between the kernels where a test fails and
+// those where it passes.
+var ConfigOptions = []string{"CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS", "CONFIG_BPF_LSM", "CONFIG_DEBUG_INFO_BTF_MODULES", "CONFIG_FPROBE"}
+
 // Sources the rules share.
 const (
 	SrcPerfLink   = "min version 5.15 (perf_event bpf_link)"

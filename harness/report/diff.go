@@ -5,25 +5,42 @@ import (
 	"io"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 // ChangeKind ranks a change between two runs.
 type ChangeKind int
 
-// Change kinds, in the order Diff lists them.
+// Change kinds; Diff and WriteDiff list them regressions first, then the
+// newly flaky, improvements and the rest.
 const (
-	// Regression: pass -> fail or unsupported, anything -> fail, native
+	// Regression: pass -> fail or unsupported, anything -> fail (a flaky
+	// test that now fails every time included), native
 	// mechanism -> fallback, expected -> unexpected, VM ok -> not ok.
 	Regression ChangeKind = iota
 	// Improvement: the reverse of a regression.
 	Improvement
 	// Other: any other change (mechanism, new or removed cells, skips).
 	Other
+	// Flaky: a test that passed (or was unsupported) is now flaky or
+	// known-flaky: not a regression, but listed right after them.
+	Flaky
 )
 
+// kinds is the order in which Diff and WriteDiff list changes.
+var kinds = []ChangeKind{Regression, Flaky, Improvement, Other}
+
 func (k ChangeKind) String() string {
-	return [...]string{"regression", "improvement", "other"}[k]
+	return [...]string{"regression", "improvement", "other", "flaky"}[k]
+}
+
+// heading is a kind's section title in WriteDiff.
+func (k ChangeKind) heading() string {
+	if k == Flaky {
+		return "newly flaky"
+	}
+	return k.String() + "s"
 }
 
 // Change is one cell (or column) that differs between two runs.
@@ -39,7 +56,7 @@ type Change struct {
 }
 
 // describe is a cell as one short string for a diff.
-func describe(c *Cell) string {
+func describe(c *matrix.Cell) string {
 	if c == nil || c.Test == nil {
 		return "-"
 	}
@@ -53,12 +70,12 @@ func describe(c *Cell) string {
 	return s
 }
 
-type cellIndex map[string]map[string]*Cell // column key -> row -> cell
+type cellIndex map[string]map[string]*matrix.Cell // column key -> row -> cell
 
-func index(m *Matrix) cellIndex {
+func index(m *matrix.Matrix) cellIndex {
 	idx := cellIndex{}
 	for j, col := range m.Columns {
-		idx[col.Key] = map[string]*Cell{}
+		idx[col.Key] = map[string]*matrix.Cell{}
 		for i, id := range m.Rows {
 			if m.Cells[i][j].Test != nil {
 				idx[col.Key][id] = &m.Cells[i][j]
@@ -70,7 +87,7 @@ func index(m *Matrix) cellIndex {
 
 // compare classifies the change of one cell; ok is false when nothing
 // changed.
-func compare(o, n *Cell) (kind ChangeKind, why []string, ok bool) {
+func compare(o, n *matrix.Cell) (kind ChangeKind, why []string, ok bool) {
 	if o == nil || n == nil {
 		if o == nil && n == nil {
 			return 0, nil, false
@@ -83,15 +100,18 @@ func compare(o, n *Cell) (kind ChangeKind, why []string, ok bool) {
 		}
 		return Other, []string{"new cell"}, true
 	}
-	var reg, imp, other []string
+	var reg, flaky, imp, other []string
 	or, nr := o.Test.Result, n.Test.Result
 	if or != nr {
 		step := string(or) + " -> " + string(nr)
 		switch {
 		case nr == results.Fail, or == results.Pass && nr == results.Unsupported:
 			reg = append(reg, step)
-		case or == results.Fail, or == results.Unsupported && nr == results.Pass:
+		case or == results.Fail, or == results.Unsupported && nr == results.Pass,
+			(or == results.Flaky || or == results.KnownFlaky) && nr == results.Pass:
 			imp = append(imp, step)
+		case nr == results.Flaky || nr == results.KnownFlaky:
+			flaky = append(flaky, step)
 		default:
 			other = append(other, step)
 		}
@@ -111,10 +131,12 @@ func compare(o, n *Cell) (kind ChangeKind, why []string, ok bool) {
 	case o.Unexpected && !n.Unexpected:
 		imp = append(imp, "unexpected -> expected")
 	}
-	why = append(append(append(why, reg...), imp...), other...)
+	why = append(append(append(append(why, reg...), flaky...), imp...), other...)
 	switch {
 	case len(reg) > 0:
 		return Regression, why, true
+	case len(flaky) > 0:
+		return Flaky, why, true
 	case len(imp) > 0:
 		return Improvement, why, true
 	case len(other) > 0:
@@ -127,7 +149,7 @@ func compare(o, n *Cell) (kind ChangeKind, why []string, ok bool) {
 // then improvements, then other changes; within a kind, in the new run's
 // column and row order (then the old run's, for what disappeared).
 func Diff(old, new *results.Result) []Change {
-	om, nm := Build(old), Build(new)
+	om, nm := matrix.Build(old), matrix.Build(new)
 	oi, ni := index(om), index(nm)
 	var changes []Change
 	seen := map[string]bool{}
@@ -170,7 +192,7 @@ func Diff(old, new *results.Result) []Change {
 		}
 	}
 	var out []Change
-	for _, kind := range []ChangeKind{Regression, Improvement, Other} {
+	for _, kind := range kinds {
 		for _, c := range changes {
 			if c.Kind == kind {
 				out = append(out, c)
@@ -197,17 +219,21 @@ func WriteDiff(w io.Writer, changes []Change) error {
 	for _, c := range changes {
 		n[c.Kind]++
 	}
-	for _, kind := range []ChangeKind{Regression, Improvement, Other} {
+	for _, kind := range kinds {
 		if n[kind] == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%ss (%d):\n", kind, n[kind])
+		fmt.Fprintf(w, "%s (%d):\n", kind.heading(), n[kind])
 		for _, c := range changes {
 			if c.Kind == kind {
 				fmt.Fprintf(w, "  %s on %s: %s -> %s [%s]\n", c.Row, c.Column, c.Old, c.New, strings.Join(c.Why, "; "))
 			}
 		}
 	}
-	_, err := fmt.Fprintf(w, "%d regressions, %d improvements, %d other changes\n", n[Regression], n[Improvement], n[Other])
+	flaky := ""
+	if n[Flaky] > 0 {
+		flaky = fmt.Sprintf(", %d newly flaky", n[Flaky])
+	}
+	_, err := fmt.Fprintf(w, "%d regressions%s, %d improvements, %d other changes\n", n[Regression], flaky, n[Improvement], n[Other])
 	return err
 }

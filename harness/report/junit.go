@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -46,7 +47,17 @@ type (
 		Failure   *junitProblem `xml:"failure,omitempty"`
 		Error     *junitProblem `xml:"error,omitempty"`
 		Skipped   *junitSkipped `xml:"skipped,omitempty"`
-		SystemOut *junitText    `xml:"system-out,omitempty"`
+		// Flaky are the failed runs of a test that then passed, as Maven
+		// Surefire writes them (and Jenkins, GitLab and test reporters
+		// read them): the test case itself passed.
+		Flaky     []junitFlaky `xml:"flakyFailure,omitempty"`
+		SystemOut *junitText   `xml:"system-out,omitempty"`
+	}
+	junitFlaky struct {
+		Message    string     `xml:"message,attr"`
+		Type       string     `xml:"type,attr"`
+		StackTrace *junitText `xml:"stackTrace,omitempty"`
+		SystemOut  *junitText `xml:"system-out,omitempty"`
 	}
 	junitProblem struct {
 		Message string `xml:"message,attr"`
@@ -77,13 +88,16 @@ func newProblem(message, typ, text string) *junitProblem {
 
 // JUnit writes r as JUnit XML: one testsuite per column, one testcase per
 // test (classname "<column>.<suite>", so Jenkins groups by column and
-// suite). A failing test is a <failure> with its output; an unsupported
-// or skipped test is <skipped> with the reason; a cell that contradicts
-// the expectation model is a <failure type="unexpected">. A VM that did not
+// suite). A failing test is a <failure> with its output; a flaky one
+// passed, with a <flakyFailure> per failed run (as Maven Surefire writes
+// them); a known-flaky one that failed is <skipped> with the list's
+// reason and its output; an unsupported or skipped test is <skipped>
+// with the reason; a cell that contradicts the expectation model is a
+// <failure type="unexpected">. A VM that did not
 // finish adds a "(vm)" testcase with an <error> and the console tail, and
 // the tests it never ran are <error>s too.
 func JUnit(w io.Writer, r *results.Result) error {
-	m := Build(r)
+	m := matrix.Build(r)
 	all := junitSuites{Name: "bpfmatrix", Time: seconds(r.Seconds)}
 	for j, col := range m.Columns {
 		k := col.Kernel
@@ -100,7 +114,7 @@ func JUnit(w io.Writer, r *results.Result) error {
 			}
 		}
 		finished := k.Status == results.StatusOK
-		console := strings.Join(consoleOf(k, 50), "\n")
+		console := strings.Join(matrix.ConsoleOf(k, 50), "\n")
 		if !finished {
 			msg := fmt.Sprintf("VM %s", k.Status)
 			if k.Error != "" {
@@ -144,6 +158,23 @@ func JUnit(w io.Writer, r *results.Result) error {
 					tc.Failure = newProblem(msg, typ, text)
 				case results.Unsupported, results.Skip:
 					tc.Skipped = &junitSkipped{Message: fmt.Sprintf("%s: %s", t.Result, t.Reason)}
+				case results.Flaky:
+					for _, a := range t.Attempts {
+						msg := "test failed"
+						if a.Reason != "" {
+							msg = a.Reason
+						}
+						tc.Flaky = append(tc.Flaky, junitFlaky{Message: msg, Type: "fail", SystemOut: &junitText{xmlText(a.Output)}})
+					}
+				case results.KnownFlaky:
+					tc.Skipped = &junitSkipped{Message: matrix.FlakyNote(t)}
+					out := t.Output
+					if tc.SystemOut != nil {
+						out = tc.SystemOut.Text + "\n" + xmlText(out)
+					} else {
+						out = xmlText(out)
+					}
+					tc.SystemOut = &junitText{out}
 				}
 				if c.Unexpected && tc.Failure == nil && tc.Error == nil {
 					e := t.Expect
@@ -152,7 +183,7 @@ func JUnit(w io.Writer, r *results.Result) error {
 					if t.Reason != "" {
 						text += "reason: " + t.Reason + "\n"
 					}
-					tc.Failure = newProblem(fmt.Sprintf("unexpected: got %s, the model expects %s: %s", got(t), want(e), e.Rule),
+					tc.Failure = newProblem(fmt.Sprintf("unexpected: got %s, the model expects %s: %s", matrix.Got(t), matrix.Want(e), e.Rule),
 						"unexpected", text+t.Output)
 				}
 			}
@@ -188,7 +219,7 @@ func JUnit(w io.Writer, r *results.Result) error {
 }
 
 // mechanismNote is the hook and mechanism of a cell, for system-out.
-func mechanismNote(c Cell) string {
+func mechanismNote(c matrix.Cell) string {
 	t := c.Test
 	var parts []string
 	if t.Hook != "" {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -17,6 +18,8 @@ const (
 	mdNotRun      = "⛔"
 	mdFallback    = "↩️"
 	mdUnexpected  = "‼️"
+	mdFlaky       = "🔁"
+	mdKnownFlaky  = "🔂"
 )
 
 // mdEscape makes s safe inside a table cell.
@@ -28,7 +31,7 @@ func mdEscape(s string) string {
 // MarkdownCell is the Markdown of a cell: a symbol and the mechanism's
 // code (see Codes), a fallback mark, and a mark in front of a cell that
 // contradicts the expectation model.
-func MarkdownCell(c Cell, codes *Codes) string {
+func MarkdownCell(c matrix.Cell, codes *matrix.Codes) string {
 	var s string
 	switch {
 	case c.Test == nil && c.NotRun:
@@ -43,6 +46,10 @@ func MarkdownCell(c Cell, codes *Codes) string {
 		s = mdUnsupported
 	case c.Test.Result == results.Skip:
 		s = mdSkip
+	case c.Test.Result == results.Flaky:
+		s = mdFlaky
+	case c.Test.Result == results.KnownFlaky:
+		s = mdKnownFlaky
 	default:
 		s = mdEscape(string(c.Test.Result))
 	}
@@ -81,9 +88,9 @@ func writeBlock(w io.Writer, lines []string) {
 // failures (output), and the fallbacks and unsupported cells grouped by
 // reason, the long parts folded in <details>.
 func Markdown(w io.Writer, r *results.Result) error {
-	m := Build(r)
-	lay := NewLayout(m)
-	codes := MechanismCodes(m)
+	m := matrix.Build(r)
+	lay := matrix.NewLayout(m)
+	codes := matrix.MechanismCodes(m)
 	icon := mdPass
 	if m.Verdict() != "PASS" {
 		icon = mdFail
@@ -146,9 +153,12 @@ func Markdown(w io.Writer, r *results.Result) error {
 	}
 	fmt.Fprintf(w, "\n%s pass · %s fail · %s unsupported by the kernel · %s skip · %s not run (VM did not finish) · %s fallback mechanism · %s contradicts the expectation model\n",
 		mdPass, mdFail, mdUnsupported, mdSkip, mdNotRun, mdFallback, mdUnexpected)
+	if st := m.Stats(); st.Flaky+st.KnownFlaky > 0 {
+		fmt.Fprintf(w, "\n%s flaky: failed, then passed when run again · %s known flaky: failed, and listed as flaky there\n", mdFlaky, mdKnownFlaky)
+	}
 	fmt.Fprint(w, "\n<details><summary>Columns and mechanism codes</summary>\n\n| column | kernel | release | seconds |\n|---|---|---|---|\n")
 	for j, c := range m.Columns {
-		fmt.Fprintf(w, "| %s | %s | %s | %.1f |\n", mdEscape(lay.Name(m, j)), mdEscape(detailName(m, j)), mdEscape(c.Kernel.Kernel.Release), c.Kernel.Seconds)
+		fmt.Fprintf(w, "| %s | %s | %s | %.1f |\n", mdEscape(lay.Name(m, j)), mdEscape(matrix.DetailName(m, j)), mdEscape(c.Kernel.Kernel.Release), c.Kernel.Seconds)
 	}
 	fmt.Fprintln(w)
 	for _, l := range codes.Legend() {
@@ -160,11 +170,14 @@ func Markdown(w io.Writer, r *results.Result) error {
 	type item struct {
 		id  string
 		col string
-		c   Cell
+		c   matrix.Cell
 	}
-	var unexpected, failures []item
-	eachCell(m, func(i, j int, c Cell) {
-		it := item{m.Rows[i], detailName(m, j), c}
+	var flaky, unexpected, failures []item
+	m.EachCell(func(i, j int, c matrix.Cell) {
+		it := item{m.Rows[i], matrix.DetailName(m, j), c}
+		if c.Test.Result == results.Flaky || c.Test.Result == results.KnownFlaky {
+			flaky = append(flaky, it)
+		}
 		if c.Unexpected {
 			unexpected = append(unexpected, it)
 		}
@@ -172,12 +185,30 @@ func Markdown(w io.Writer, r *results.Result) error {
 			failures = append(failures, it)
 		}
 	})
+	if len(flaky) > 0 || len(m.Result.NoLongerFlaky) > 0 {
+		fmt.Fprintf(w, "\n### %s Flaky tests\n", mdFlaky)
+		for _, it := range flaky {
+			icon := mdFlaky
+			if it.c.Test.Result == results.KnownFlaky {
+				icon = mdKnownFlaky
+			}
+			fmt.Fprintf(w, "\n<details><summary>%s <code>%s</code> on <b>%s</b>: %s</summary>\n", icon, it.id, mdEscape(it.col), mdEscape(matrix.FlakyNote(it.c.Test)))
+			writeBlock(w, matrix.OutputLines(matrix.FailedOutput(it.c.Test), 40))
+			fmt.Fprint(w, "\n</details>\n")
+		}
+		if len(m.Result.NoLongerFlaky) > 0 {
+			fmt.Fprintln(w)
+		}
+		for _, s := range m.Result.NoLongerFlaky {
+			fmt.Fprintf(w, "- no longer flaky: `%s` on **%s** passed %d runs in a row: take it off the known-flaky list (%s)\n", s.Test, mdEscape(s.Column), s.Passes, mdEscape(s.Reason))
+		}
+	}
 	if len(unexpected) > 0 {
 		fmt.Fprintf(w, "\n### %s Unexpected cells\n\n", mdUnexpected)
 		for _, it := range unexpected {
 			e := it.c.Test.Expect
 			fmt.Fprintf(w, "- `%s` on **%s**: got %s, the model expects %s: %s (%s)\n",
-				it.id, mdEscape(it.col), mdEscape(got(it.c.Test)), mdEscape(want(e)), mdEscape(e.Rule), mdEscape(e.Source))
+				it.id, mdEscape(it.col), mdEscape(matrix.Got(it.c.Test)), mdEscape(matrix.Want(e)), mdEscape(e.Rule), mdEscape(e.Source))
 		}
 	}
 	var vms []int
@@ -190,8 +221,8 @@ func Markdown(w io.Writer, r *results.Result) error {
 		fmt.Fprintf(w, "\n### %s VMs that did not finish\n", mdNotRun)
 		for _, j := range vms {
 			k := m.Columns[j].Kernel
-			fmt.Fprintf(w, "\n<details><summary><b>%s</b>: %s: %s</summary>\n", mdEscape(detailName(m, j)), k.Status, mdEscape(k.Error))
-			writeBlock(w, consoleOf(k, 30))
+			fmt.Fprintf(w, "\n<details><summary><b>%s</b>: %s: %s</summary>\n", mdEscape(matrix.DetailName(m, j)), k.Status, mdEscape(k.Error))
+			writeBlock(w, matrix.ConsoleOf(k, 30))
 			if k.Reproduce != "" {
 				writeBlock(w, []string{k.Reproduce})
 			}
@@ -199,21 +230,24 @@ func Markdown(w io.Writer, r *results.Result) error {
 		}
 	}
 	if len(failures) > 0 {
-		fmt.Fprintf(w, "\n### %s Failures\n", mdFail)
+		fmt.Fprintf(w, "\n### %s Failures\n\n", mdFail)
+		for _, wh := range m.Where() {
+			fmt.Fprintf(w, "- `%s` %s\n", m.Rows[wh.Row], mdEscape(wh.Text(m, lay)))
+		}
 		for _, it := range failures {
 			reason := ""
 			if it.c.Test.Reason != "" {
 				reason = ": " + mdEscape(it.c.Test.Reason)
 			}
 			fmt.Fprintf(w, "\n<details><summary><code>%s</code> on <b>%s</b>%s</summary>\n", it.id, mdEscape(it.col), reason)
-			writeBlock(w, outputLines(it.c.Test.Output, 40))
+			writeBlock(w, matrix.OutputLines(it.c.Test.Output, 40))
 			fmt.Fprint(w, "\n</details>\n")
 		}
 	}
-	all := m.Select(ShowAll)
+	all := m.Select(matrix.ShowAll)
 	for _, rs := range []struct {
 		icon, title string
-		groups      []Group
+		groups      []matrix.Group
 	}{{mdFallback, "Fallback mechanisms", m.FallbackGroups(all)}, {mdUnsupported, "Unsupported", m.UnsupportedGroups(all)}} {
 		if len(rs.groups) == 0 {
 			continue
@@ -222,13 +256,13 @@ func Markdown(w io.Writer, r *results.Result) error {
 		for _, g := range rs.groups {
 			n += len(g.Cells)
 		}
-		fmt.Fprintf(w, "\n<details><summary>%s %s: %s, %s</summary>\n\n", rs.icon, rs.title, plural(n, "cell"), plural(len(rs.groups), "reason"))
+		fmt.Fprintf(w, "\n<details><summary>%s %s: %s, %s</summary>\n\n", rs.icon, rs.title, matrix.Plural(n, "cell"), matrix.Plural(len(rs.groups), "reason"))
 		for _, g := range rs.groups {
 			fmt.Fprintf(w, "- %s", mdEscape(g.Text))
 			for _, rule := range g.Rules {
 				fmt.Fprintf(w, "<br>*model: %s*", mdEscape(rule))
 			}
-			for _, u := range usesOf(m, lay, g) {
+			for _, u := range lay.Uses(m, g) {
 				fmt.Fprintf(w, "<br>%s", mdEscape(u))
 			}
 			fmt.Fprintln(w)

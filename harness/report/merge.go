@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
@@ -69,7 +70,7 @@ func Merge(inputs ...Input) (*results.Result, error) {
 			out.Unhandled = append(out.Unhandled, in.Name+": "+e)
 		}
 		for _, k := range r.Kernels {
-			key := ColumnKey(k)
+			key := matrix.ColumnKey(k)
 			if prev, ok := from[key]; ok {
 				return nil, fmt.Errorf("merge: column %s is in both %s and %s: merge the shards of one run (run --shard i/n); to compare two runs use report diff", key, prev, in.Name)
 			}

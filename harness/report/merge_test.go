@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/internal/fixture"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -45,9 +47,9 @@ func unsharded() *results.Result {
 func cells(r *results.Result) map[string]map[string]results.Outcome {
 	out := map[string]map[string]results.Outcome{}
 	for _, k := range r.Kernels {
-		out[ColumnKey(k)] = map[string]results.Outcome{}
+		out[matrix.ColumnKey(k)] = map[string]results.Outcome{}
 		for _, t := range k.Tests {
-			out[ColumnKey(k)][t.ID()] = t.Result
+			out[matrix.ColumnKey(k)][t.ID()] = t.Result
 		}
 	}
 	return out
@@ -56,7 +58,7 @@ func cells(r *results.Result) map[string]map[string]results.Outcome {
 func keys(r *results.Result) []string {
 	var out []string
 	for _, k := range r.Kernels {
-		out = append(out, ColumnKey(k))
+		out = append(out, matrix.ColumnKey(k))
 	}
 	return out
 }
@@ -150,7 +152,7 @@ func TestDiff(t *testing.T) {
 }
 
 func TestDiffOrder(t *testing.T) {
-	old, cur := load(t, fixture), load(t, fixtureExpect)
+	old, cur := fixture.Load(t, fixture.Results), fixture.Load(t, fixture.Expect)
 	ch := Diff(old, cur)
 	require.NotEmpty(t, ch)
 	for i := 1; i < len(ch); i++ {

@@ -1,3 +1,13 @@
+// Package report renders the results of a bpfmatrix run for people and for
+// CI: the terminal matrix (package report/text), JUnit XML, Markdown and a
+// self-contained HTML page (package report/html), all drawn from the model
+// of package report/matrix; the live progress of a run is package
+// report/live. It also merges the results of sharded runs and diffs two
+// runs.
+//
+// Every renderer is a pure function of a results.Result: rendering the same
+// results file twice gives the same bytes, so `bpfmatrix report` re-renders
+// exactly what `bpfmatrix run` wrote.
 package report
 
 import (
@@ -6,6 +16,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/html"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
 )
@@ -55,7 +67,7 @@ func JSON(w io.Writer, r *results.Result) error {
 func Render(w io.Writer, r *results.Result, f Format) error {
 	switch f {
 	case FormatText:
-		return Text(w, r, TextOptions{})
+		return text.Write(w, r, text.Options{})
 	case FormatJSON:
 		return JSON(w, r)
 	case FormatJUnit:
@@ -63,7 +75,7 @@ func Render(w io.Writer, r *results.Result, f Format) error {
 	case FormatMarkdown:
 		return Markdown(w, r)
 	case FormatHTML:
-		return HTML(w, r)
+		return html.Write(w, r)
 	}
 	_, err := ParseFormat(string(f))
 	return err

@@ -10,50 +10,21 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/internal/fixture"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
-
-// Fixtures: results.json is a real run (debian-5.10 and debian-6.12,
-// suites kprobe, tc, lsm); results-expect.json adds expectation rules, an
-// unexpected cell, a fallback mechanism, a failure and a VM that timed out.
-const (
-	fixture       = "testdata/results.json"
-	fixtureExpect = "testdata/results-expect.json"
-)
-
-func load(t *testing.T, path string) *results.Result {
-	t.Helper()
-	r, err := results.ReadJSON(path)
-	require.NoError(t, err)
-	return r
-}
 
 func render(t *testing.T, r *results.Result, f Format) string {
 	t.Helper()
 	var b bytes.Buffer
 	require.NoError(t, Render(&b, r, f))
 	return b.String()
-}
-
-func TestSplitMechanism(t *testing.T) {
-	tests := []struct{ in, mech, fallback string }{
-		{"bpf_link (tcx)", "bpf_link (tcx)", ""},
-		{"kprobe (fallback: fentry: no BTF for module veth: not supported)", "kprobe", "fentry: no BTF for module veth: not supported"},
-		{"c (fallback: a: not supported; b: permission denied)", "c", "a: not supported; b: permission denied"},
-		{"x (fallback:)", "x", "(no reason given)"},
-		{"", "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			m, fb := SplitMechanism(tt.in)
-			assert.Equal(t, tt.mech, m)
-			assert.Equal(t, tt.fallback, fb)
-		})
-	}
 }
 
 func TestCellText(t *testing.T) {
@@ -77,76 +48,32 @@ func TestCellText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := classify(tt.k, tt.t)
-			assert.Equal(t, tt.want, CellText(c, MechanismCodes(&Matrix{})))
-			assert.Equal(t, tt.md, MarkdownCell(c, MechanismCodes(&Matrix{})))
+			c := matrix.Classify(tt.k, tt.t)
+			assert.Equal(t, tt.want, matrix.CellText(c, matrix.MechanismCodes(&matrix.Matrix{})))
+			assert.Equal(t, tt.md, MarkdownCell(c, matrix.MechanismCodes(&matrix.Matrix{})))
 		})
 	}
-}
-
-func TestLabels(t *testing.T) {
-	k := func(name, arch string) results.KernelResult {
-		return results.KernelResult{Kernel: results.KernelInfo{Name: name, Arch: arch}}
-	}
-	one := &results.Result{Kernels: []results.KernelResult{k("debian-6.1", "amd64"), k("debian-6.12", "amd64")}}
-	assert.Equal(t, []string{"debian-6.1", "debian-6.12"}, Labels(one))
-	mixed := &results.Result{Kernels: []results.KernelResult{k("debian-6.1", "amd64"), k("debian-6.1", "arm64")}}
-	assert.Equal(t, []string{"debian-6.1 amd64", "debian-6.1 arm64"}, Labels(mixed))
-	assert.Equal(t, "debian-6.1/arm64", ColumnKey(mixed.Kernels[1]))
-}
-
-func TestTextFixture(t *testing.T) {
-	out := render(t, load(t, fixtureExpect), FormatText)
-	for _, want := range []string{
-		"TEST", "7.2",
-		"!✓ io*",
-		"–",
-		"⊘",
-		"debian-7.2: timeout: killed after 5m0s",
-		"!! UNEXPECTED lsm/TestLSMFileOpen on debian-6.12: got pass (bpf_link (tracing)), the model expects unsupported",
-		"fallbacks: 1 fallback cell, 1 reason",
-		"bpf_link (perf_event) -> perf_event ioctl: not supported",
-		"kprobe/TestKprobe on amd64 6.12",
-		"--- FAIL kprobe/TestKretprobe on debian-5.10",
-		"got 12, want 13",
-		Legend,
-		"FAIL: 3 kernels (1 not ok), 9 passed, 2 failed, 2 unsupported, 0 skipped, 2 not run; 1 fallback, 2 unexpected in 312.5s",
-	} {
-		assert.Contains(t, flat(out), want)
-	}
-	assert.NotContains(t, out, "\x1b", "plain text has no escapes, not even the guest console's")
-	assert.Contains(t, out, "^[[31mred", "console escapes are shown in caret notation")
-
-	var col bytes.Buffer
-	require.NoError(t, Text(&col, load(t, fixtureExpect), TextOptions{Color: true}))
-	assert.Contains(t, col.String(), sgrUnexpected+"!✓ io*")
-	assert.Contains(t, col.String(), sgrFail+"✗")
-	assert.Regexp(t, `kprobe/TestKprobe\s+│ \x1b\[32m✓ io\x1b\[0m\s+\x1b`, col.String(), "padding stays outside the colour")
-
-	ok := render(t, load(t, fixture), FormatText)
-	assert.Regexp(t, `tc/TestTCX\s+│ –\s+✓ tcx`, ok)
-	assert.Contains(t, ok, "PASS: 2 kernels (0 not ok), 8 passed, 0 failed, 2 unsupported, 0 skipped; 0 fallback, 0 unexpected in 37.9s")
 }
 
 // TestRenderIsPure checks that every format renders the same bytes twice,
 // and after a round trip through the JSON file: what report prints is what
 // run wrote.
 func TestRenderIsPure(t *testing.T) {
-	for _, path := range []string{fixture, fixtureExpect} {
+	for _, path := range []string{fixture.Results, fixture.Expect} {
 		for _, f := range Formats {
 			t.Run(filepath.Base(path)+"/"+string(f), func(t *testing.T) {
-				r := load(t, path)
+				r := fixture.Load(t, path)
 				first := render(t, r, f)
 				assert.Equal(t, first, render(t, r, f))
 				tmp := filepath.Join(t.TempDir(), "r.json")
 				require.NoError(t, WriteFile(tmp, r, FormatJSON))
-				assert.Equal(t, first, render(t, load(t, tmp), f))
+				assert.Equal(t, first, render(t, fixture.Load(t, tmp), f))
 			})
 		}
 	}
-	b, err := os.ReadFile(fixtureExpect)
+	b, err := os.ReadFile(fixture.Expect)
 	require.NoError(t, err)
-	assert.Equal(t, string(b), render(t, load(t, fixtureExpect), FormatJSON), "JSON re-renders the file byte for byte")
+	assert.Equal(t, string(b), render(t, fixture.Load(t, fixture.Expect), FormatJSON), "JSON re-renders the file byte for byte")
 }
 
 func TestParseFormat(t *testing.T) {
@@ -165,31 +92,38 @@ type junitDoc struct {
 	Errors   int      `xml:"errors,attr"`
 	Skipped  int      `xml:"skipped,attr"`
 	Suites   []struct {
-		Name     string `xml:"name,attr"`
-		Failures int    `xml:"failures,attr"`
-		Cases    []struct {
-			Name      string `xml:"name,attr"`
-			Classname string `xml:"classname,attr"`
-			Time      string `xml:"time,attr"`
-			Failure   *struct {
-				Message string `xml:"message,attr"`
-				Type    string `xml:"type,attr"`
-				Text    string `xml:",chardata"`
-			} `xml:"failure"`
-			Error *struct {
-				Message string `xml:"message,attr"`
-				Type    string `xml:"type,attr"`
-				Text    string `xml:",chardata"`
-			} `xml:"error"`
-			Skipped *struct {
-				Message string `xml:"message,attr"`
-			} `xml:"skipped"`
-		} `xml:"testcase"`
+		Name     string         `xml:"name,attr"`
+		Failures int            `xml:"failures,attr"`
+		Cases    []junitCaseDoc `xml:"testcase"`
 	} `xml:"testsuite"`
 }
 
+type junitCaseDoc struct {
+	Name      string `xml:"name,attr"`
+	Classname string `xml:"classname,attr"`
+	Time      string `xml:"time,attr"`
+	Failure   *struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+		Text    string `xml:",chardata"`
+	} `xml:"failure"`
+	Error *struct {
+		Message string `xml:"message,attr"`
+		Type    string `xml:"type,attr"`
+		Text    string `xml:",chardata"`
+	} `xml:"error"`
+	Skipped *struct {
+		Message string `xml:"message,attr"`
+	} `xml:"skipped"`
+	Flaky []struct {
+		Message   string `xml:"message,attr"`
+		Type      string `xml:"type,attr"`
+		SystemOut string `xml:"system-out"`
+	} `xml:"flakyFailure"`
+}
+
 func TestJUnit(t *testing.T) {
-	out := render(t, load(t, fixtureExpect), FormatJUnit)
+	out := render(t, fixture.Load(t, fixture.Expect), FormatJUnit)
 	require.True(t, strings.HasPrefix(out, `<?xml version="1.0" encoding="UTF-8"?>`))
 	// Well-formed: a strict decoder reads every token.
 	d := xml.NewDecoder(strings.NewReader(out))
@@ -234,7 +168,7 @@ func TestJUnit(t *testing.T) {
 }
 
 func TestMarkdown(t *testing.T) {
-	out := render(t, load(t, fixtureExpect), FormatMarkdown)
+	out := render(t, fixture.Load(t, fixture.Expect), FormatMarkdown)
 	for _, want := range []string{
 		"## ❌ bpfmatrix",
 		"| test | amd64<br>5.10 | amd64<br>6.12 | amd64<br>7.2 |",
@@ -267,7 +201,7 @@ func TestMarkdown(t *testing.T) {
 // two characters), and that the rows where every kernel agrees are folded
 // out of it with every detail section.
 func TestMarkdownFitsGitHub(t *testing.T) {
-	out := render(t, load(t, fixtureDefault), FormatMarkdown)
+	out := render(t, fixture.Load(t, fixture.Default), FormatMarkdown)
 	emoji := regexp.MustCompile(`[\x{2190}-\x{2BFF}\x{1F000}-\x{1FFFF}]\x{FE0F}?`)
 	rows := 0
 	for _, l := range strings.Split(out, "\n") {
@@ -281,7 +215,7 @@ func TestMarkdownFitsGitHub(t *testing.T) {
 			c = strings.NewReplacer("**", "", "`", "", "*", "").Replace(strings.TrimSpace(c))
 			w := 0
 			for _, part := range strings.Split(c, "<br>") {
-				w = max(w, width(emoji.ReplaceAllString(part, "xx")))
+				w = max(w, utf8.RuneCountInString(emoji.ReplaceAllString(part, "xx")))
 			}
 			shown += w + 2
 		}
@@ -293,39 +227,4 @@ func TestMarkdownFitsGitHub(t *testing.T) {
 	assert.Contains(t, out, "<details><summary>↩️ Fallback mechanisms: 34 cells, 9 reasons</summary>")
 	assert.Contains(t, out, "<details><summary>➖ Unsupported: 21 cells, 4 reasons</summary>")
 	assert.Contains(t, out, "fentry -&gt; kprobe: create raw tracepoint: not supported")
-}
-
-func TestHTMLSelfContained(t *testing.T) {
-	out := render(t, load(t, fixtureExpect), FormatHTML)
-	assert.True(t, strings.HasPrefix(out, "<!DOCTYPE html>"))
-	for _, banned := range []string{"<link", " src=", "@import", "url(", "http://", "https://"} {
-		assert.NotContains(t, out, banned, "no network assets")
-	}
-	assert.Equal(t, 15, strings.Count(out, `<td id="c`), "one cell per test and column")
-	assert.Contains(t, out, `class="cell pass fallback unexpected"`)
-	assert.Contains(t, out, `class="cell notrun"`)
-	assert.Contains(t, out, "kprobe links need Linux &gt;= 5.15")
-	assert.Contains(t, out, "rcu_preempt detected stalls")
-	assert.Contains(t, out, "Fallbacks: 1 cell, 1 reason</h2>")
-	assert.Contains(t, out, "bpf_link (perf_event) -&gt; perf_event ioctl: not supported")
-	assert.NotContains(t, out, "\x1b")
-}
-
-// TestTextMatrix is the plain matrix that results.Result.WriteMatrix
-// printed before report.Text became the one text renderer (the same test
-// as on the refactor branch, with the compact cells).
-func TestTextMatrix(t *testing.T) {
-	r := &results.Result{Complete: true, Kernels: []results.KernelResult{
-		{Kernel: results.KernelInfo{Name: "debian-5.10", Release: "5.10.0-32-cloud-amd64"}, Status: results.StatusOK, Tests: []results.TestResult{{Suite: "kprobe", Name: "TestK", Result: results.Pass}}},
-		{Kernel: results.KernelInfo{Name: "debian-6.1"}, Status: results.StatusPanic, Error: "guest kernel panic", PanicLines: []string{"Kernel panic - not syncing"}, ConsoleLog: "/x/console.log",
-			Tests: []results.TestResult{{Suite: "kprobe", Name: "TestK", Result: results.Fail, Reason: "the test never finished", Output: "line\n"}}},
-	}}
-	var b strings.Builder
-	require.NoError(t, Text(&b, r, TextOptions{}))
-	out := b.String()
-	assert.Regexp(t, `kprobe/TestK\s+│ ✓\s+✗`, out)
-	assert.Contains(t, out, "debian-6.1: panic: guest kernel panic")
-	assert.Contains(t, out, "console log: /x/console.log")
-	assert.Contains(t, out, "--- FAIL kprobe/TestK on debian-6.1: the test never finished")
-	assert.Contains(t, out, "FAIL: 2 kernels (1 not ok), 1 passed, 1 failed, 0 unsupported")
 }

@@ -24,7 +24,8 @@ const (
 	// StatusOK: the guest ran every suite and said done.
 	StatusOK Status = "ok"
 	// StatusBootFailed: the guest never reported in (QEMU or the kernel
-	// failed before the guest program started).
+	// failed before the guest program started, or the guest had not said
+	// hello within the boot deadline).
 	StatusBootFailed Status = "boot-failed"
 	// StatusTimeout: the VM ran past its timeout and was killed.
 	StatusTimeout Status = "timeout"
@@ -52,7 +53,27 @@ const (
 	// Unsupported: the kernel said no to the hook (ebpf.ErrNotSupported
 	// or an errno the test names); Reason holds the kernel's error.
 	Unsupported Outcome = "unsupported"
+	// Flaky: the test failed, then passed when run again (--retries);
+	// Attempts holds the failed runs. It fails the run only with
+	// Result.FailOnFlaky.
+	Flaky Outcome = "flaky"
+	// KnownFlaky: the test failed (on every attempt) and is listed as
+	// known to be flaky on this kernel (--known-flaky), with KnownFlaky
+	// saying why. It does not fail the run.
+	KnownFlaky Outcome = "known-flaky"
 )
+
+// Final is the outcome the test ended with: a flaky test passed in the
+// end, a known-flaky one failed.
+func (o Outcome) Final() Outcome {
+	switch o {
+	case Flaky:
+		return Pass
+	case KnownFlaky:
+		return Fail
+	}
+	return o
+}
 
 // Result is one whole run: the JSON file written by --json.
 type Result struct {
@@ -68,6 +89,29 @@ type Result struct {
 	// AllowSplats: kernel splats are reported but do not fail the run
 	// (--allow-splats).
 	AllowSplats bool `json:"allow_splats,omitempty"`
+	// FailOnFlaky: a flaky test fails the run (--fail-on-flaky).
+	FailOnFlaky bool `json:"fail_on_flaky,omitempty"`
+	// Retries is how many times a failing test was run again (--retries).
+	Retries int `json:"retries,omitempty"`
+	// InjectWrong are the suite families whose tests compared against
+	// wrong values on purpose (--inject-wrong), so that reproduce runs them
+	// the same way.
+	InjectWrong []string `json:"inject_wrong,omitempty"`
+	// NoLongerFlaky are the entries of the known-flaky list whose test
+	// passed on every listed kernel of this run and of the runs before
+	// it, enough times in a row to take them off the list.
+	NoLongerFlaky []StaleFlake `json:"no_longer_flaky,omitempty"`
+}
+
+// StaleFlake is a known-flaky entry that has stopped failing on a column.
+type StaleFlake struct {
+	// Test is the row (TestResult.ID), Column the column's label.
+	Test   string `json:"test"`
+	Column string `json:"column"`
+	// Passes is how many runs in a row it passed, this one included.
+	Passes int `json:"passes"`
+	// Reason is the list entry's reason.
+	Reason string `json:"reason"`
 }
 
 // Verdict is the accelerator a run's VMs used, and why it was chosen.
@@ -142,8 +186,13 @@ type KernelResult struct {
 	// Splats are the kernel's warnings, BUGs, oopses, stalls and lockups
 	// during the run (from the console and the kernel log): a splat fails
 	// the run unless the run allows them (Result.AllowSplats).
-	Splats []Splat      `json:"splats,omitempty"`
-	Tests  []TestResult `json:"tests"`
+	Splats []Splat `json:"splats,omitempty"`
+	// Config holds the kernel's values of the config options the
+	// expectation model's rules test (CONFIG_X -> y, m or n), so that a
+	// report can say which of them separate where a test fails from where
+	// it passes.
+	Config map[string]string `json:"config,omitempty"`
+	Tests  []TestResult      `json:"tests"`
 }
 
 // TestResult is one cell of the matrix.
@@ -166,6 +215,20 @@ type TestResult struct {
 	// Expect is what the expectation model said about this cell, if it
 	// has a rule for it.
 	Expect *Expectation `json:"expect,omitempty"`
+	// Attempts are the earlier runs of a test that failed and was run
+	// again (--retries), in order; the fields above are its last run.
+	Attempts []Attempt `json:"attempts,omitempty"`
+	// KnownFlaky is the reason the known-flaky list gives for this test on
+	// this kernel, if it lists it (whatever the result).
+	KnownFlaky string `json:"known_flaky,omitempty"`
+}
+
+// Attempt is one earlier run of a retried test.
+type Attempt struct {
+	Result  Outcome `json:"result"`
+	Reason  string  `json:"reason,omitempty"`
+	Seconds float64 `json:"seconds"`
+	Output  string  `json:"output,omitempty"`
 }
 
 // Expectation is the expectation model's verdict on one cell.
@@ -228,10 +291,11 @@ func (k *KernelResult) Column() string {
 func (t TestResult) ID() string { return t.Suite + "/" + t.Name }
 
 // OK reports whether the run passed: every kernel ran to completion with
-// an intact result channel, at least one test ran on each, nothing failed,
-// no kernel splatted (unless AllowSplats), and every cell met the
-// expectation model (an unexpected fallback and an unexpected success
-// alike fail the run).
+// an intact result channel, at least one test ran on each, nothing failed
+// (a flaky test only with FailOnFlaky and if not listed as known flaky; a
+// known-flaky one never), no kernel splatted (unless AllowSplats), and
+// every cell met the expectation model (an unexpected fallback and an
+// unexpected success alike fail the run).
 func (r *Result) OK() bool {
 	if !r.Complete || len(r.Kernels) == 0 || r.Unexpected() > 0 {
 		return false
@@ -244,7 +308,7 @@ func (r *Result) OK() bool {
 			return false
 		}
 		for _, t := range k.Tests {
-			if t.Result == Fail {
+			if t.Result == Fail || (t.Result == Flaky && r.FailOnFlaky && t.KnownFlaky == "") {
 				return false
 			}
 		}
@@ -308,12 +372,13 @@ func (k *KernelResult) Test(id string) *TestResult {
 	return nil
 }
 
-// Unexpected counts the cells whose expectation was not met.
+// Unexpected counts the cells whose expectation was not met, but for the
+// known-flaky ones (their failure is known and reported as such).
 func (r *Result) Unexpected() int {
 	n := 0
 	for _, k := range r.Kernels {
 		for _, t := range k.Tests {
-			if t.Expect != nil && !t.Expect.Met && !t.Expect.Undecided {
+			if t.Expect != nil && !t.Expect.Met && !t.Expect.Undecided && t.Result != KnownFlaky {
 				n++
 			}
 		}

@@ -14,6 +14,10 @@ import (
 // EnvFault selects the fault.
 const EnvFault = "BPFMATRIX_FAULT"
 
+// EnvAttempt is the attempt number of a test run again (harness.EnvAttempt;
+// this package does not import the host's).
+const EnvAttempt = "BPFMATRIX_ATTEMPT"
+
 // TestBefore passes, so that a fault test can check that results received
 // before the fault are kept.
 func TestBefore(t *testing.T) {
@@ -27,6 +31,8 @@ func TestBefore(t *testing.T) {
 //	panic   crash the kernel through sysrq (the harness must see the panic)
 //	exit    end the test binary abruptly, mid-test
 //	splat   log a kernel WARN splat (through /dev/kmsg) and pass
+//	flaky   fail on the first attempt, pass when run again (--retries
+//	        sets BPFMATRIX_ATTEMPT on a retry)
 func TestFault(t *testing.T) {
 	testutil.RequireGuest(t)
 	switch f := os.Getenv(EnvFault); f {
@@ -61,6 +67,12 @@ func TestFault(t *testing.T) {
 				t.Fatalf("/dev/kmsg: %v", err)
 			}
 		}
+	case "flaky":
+		if a := os.Getenv(EnvAttempt); a == "" || a == "1" {
+			t.Fatal("failing on the first attempt on purpose")
+		}
+		t.Logf("attempt %s: passing", os.Getenv(EnvAttempt))
+		testutil.Report(t, "none", "none", 1)
 	default:
 		t.Fatalf("unknown fault %q", f)
 	}

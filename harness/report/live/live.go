@@ -147,6 +147,9 @@ func (l *Live) Update(p results.Progress) {
 	}
 	prevPhase, prevSuite := c.phase, c.suite
 	c.phase, c.detail = string(p.Phase), p.Message
+	if p.Phase != results.PhaseDone {
+		c.done = false // a column runs again after its end (--retries)
+	}
 	switch p.Phase {
 	case results.PhaseTesting:
 		c.suite = fmt.Sprintf("%d/%d %s", p.SuiteIndex, p.Suites, p.Suite)

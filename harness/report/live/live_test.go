@@ -93,3 +93,25 @@ func TestLiveTTY(t *testing.T) {
 	}
 	assert.True(t, strings.HasSuffix(out, "\x1b[?25h"), "the cursor is shown again")
 }
+
+// TestLiveRetry checks that a column that runs again after its end
+// (--retries) is running again, its time counted from its first start.
+func TestLiveRetry(t *testing.T) {
+	c := &clock{time.Date(2026, 11, 24, 19, 0, 0, 0, time.UTC)}
+	var b bytes.Buffer
+	l := New(&b, Options{Columns: []string{"debian-6.1"}, Now: c.now})
+	l.Update(results.Progress{Column: "debian-6.1", Phase: results.PhaseBooting})
+	c.t = c.t.Add(5 * time.Second)
+	l.Update(results.Progress{Column: "debian-6.1", Phase: results.PhaseDone, Status: results.StatusOK})
+	c.t = c.t.Add(time.Second)
+	l.Update(results.Progress{Column: "debian-6.1", Phase: results.PhaseBooting})
+	c.t = c.t.Add(3 * time.Second)
+	l.Update(results.Progress{Column: "debian-6.1", Phase: results.PhaseDone, Status: results.StatusOK})
+	l.Close()
+	assert.Equal(t, []string{
+		"19:00:00 debian-6.1    0.0s  booting",
+		"19:00:05 debian-6.1    5.0s  done: ok",
+		"19:00:06 debian-6.1    6.0s  booting",
+		"19:00:09 debian-6.1    9.0s  done: ok",
+	}, strings.Split(strings.TrimSpace(b.String()), "\n"))
+}

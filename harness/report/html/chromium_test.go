@@ -1,6 +1,7 @@
-package report
+package html
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -14,6 +15,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/bpfmatrix/bpfmatrix/harness/report/internal/fixture"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
 // chromium finds the browser; without it the test skips, except in CI
@@ -69,7 +74,7 @@ func TestHTMLInChromium(t *testing.T) {
 	bin := chromium(t)
 	dir := t.TempDir()
 	page := filepath.Join(dir, "matrix.html")
-	require.NoError(t, WriteFile(page, load(t, fixtureExpect), FormatHTML))
+	writeHTML(t, page, fixture.Load(t, fixture.Expect))
 	url := "file://" + page
 
 	dom, log := runChromium(t, bin, url, "--dump-dom")
@@ -111,14 +116,14 @@ func TestHTMLFitsTheScreen(t *testing.T) {
 	bin := chromium(t)
 	dir := t.TempDir()
 	def := filepath.Join(dir, "default.html")
-	require.NoError(t, WriteFile(def, load(t, fixtureDefault), FormatHTML))
+	writeHTML(t, def, fixture.Load(t, fixture.Default))
 	bad := filepath.Join(dir, "broken.html")
-	require.NoError(t, WriteFile(bad, broken(t), FormatHTML))
+	writeHTML(t, bad, fixture.Broken(t))
 
 	// The cell with the longest output line.
-	m := Build(load(t, fixtureDefault))
+	m := matrix.Build(fixture.Load(t, fixture.Default))
 	longest, cell := 0, ""
-	eachCell(m, func(i, j int, c Cell) {
+	m.EachCell(func(i, j int, c matrix.Cell) {
 		for _, l := range strings.Split(c.Test.Output, "\n") {
 			if len(l) > longest {
 				longest, cell = len(l), fmt.Sprintf("c%d-%d", i, j)
@@ -177,4 +182,30 @@ func TestHTMLFitsTheScreen(t *testing.T) {
 			assert.Greater(t, st.Size(), int64(10000))
 		}
 	}
+}
+
+// writeHTML writes the HTML report of r to path.
+func writeHTML(t *testing.T, path string, r *results.Result) {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, r))
+	require.NoError(t, os.WriteFile(path, b.Bytes(), 0o644))
+}
+
+func TestHTMLSelfContained(t *testing.T) {
+	var b strings.Builder
+	require.NoError(t, Write(&b, fixture.Load(t, fixture.Expect)))
+	out := b.String()
+	assert.True(t, strings.HasPrefix(out, "<!DOCTYPE html>"))
+	for _, banned := range []string{"<link", " src=", "@import", "url(", "http://", "https://"} {
+		assert.NotContains(t, out, banned, "no network assets")
+	}
+	assert.Equal(t, 15, strings.Count(out, `<td id="c`), "one cell per test and column")
+	assert.Contains(t, out, `class="cell pass fallback unexpected"`)
+	assert.Contains(t, out, `class="cell notrun"`)
+	assert.Contains(t, out, "kprobe links need Linux &gt;= 5.15")
+	assert.Contains(t, out, "rcu_preempt detected stalls")
+	assert.Contains(t, out, "Fallbacks: 1 cell, 1 reason</h2>")
+	assert.Contains(t, out, "bpf_link (perf_event) -&gt; perf_event ioctl: not supported")
+	assert.NotContains(t, out, "\x1b")
 }

@@ -1,9 +1,10 @@
-package report
+package text
 
 import (
 	"fmt"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -12,7 +13,7 @@ const groupSep = " │ "
 
 // page is the columns of the matrix that fit side by side, by arch group.
 type page struct {
-	groups []ArchGroup
+	groups []matrix.ArchGroup
 }
 
 func (pg page) columns() []int {
@@ -27,14 +28,14 @@ func (pg page) columns() []int {
 // groups side by side as long as they fit, a group too wide for a page of
 // its own cut into as few nearly equal parts as fit (a page holds at
 // least one column, whatever its width).
-func paginate(groups []ArchGroup, colW []int, testW, gap, limit int) []page {
-	var chunks []ArchGroup
+func paginate(groups []matrix.ArchGroup, colW []int, testW, gap, limit int) []page {
+	var chunks []matrix.ArchGroup
 	for _, g := range groups {
 		for k := 1; k <= len(g.Columns); k++ {
 			parts := splitGroup(g, k)
 			fits := true
 			for _, pt := range parts {
-				fits = fits && pageWidth(page{groups: []ArchGroup{pt}}, colW, testW, gap) <= limit
+				fits = fits && pageWidth(page{groups: []matrix.ArchGroup{pt}}, colW, testW, gap) <= limit
 			}
 			if fits || k == len(g.Columns) {
 				chunks = append(chunks, parts...)
@@ -45,10 +46,10 @@ func paginate(groups []ArchGroup, colW []int, testW, gap, limit int) []page {
 	var pages []page
 	var cur page
 	for _, ch := range chunks {
-		next := page{groups: append(append([]ArchGroup(nil), cur.groups...), ch)}
+		next := page{groups: append(append([]matrix.ArchGroup(nil), cur.groups...), ch)}
 		if len(cur.groups) > 0 && pageWidth(next, colW, testW, gap) > limit {
 			pages = append(pages, cur)
-			next = page{groups: []ArchGroup{ch}}
+			next = page{groups: []matrix.ArchGroup{ch}}
 		}
 		cur = next
 	}
@@ -59,11 +60,11 @@ func paginate(groups []ArchGroup, colW []int, testW, gap, limit int) []page {
 }
 
 // splitGroup cuts g into k parts of nearly equal numbers of columns.
-func splitGroup(g ArchGroup, k int) []ArchGroup {
-	out := make([]ArchGroup, 0, k)
+func splitGroup(g matrix.ArchGroup, k int) []matrix.ArchGroup {
+	out := make([]matrix.ArchGroup, 0, k)
 	n := len(g.Columns)
 	for i := range k {
-		out = append(out, ArchGroup{Arch: g.Arch, Columns: g.Columns[i*n/k : (i+1)*n/k]})
+		out = append(out, matrix.ArchGroup{Arch: g.Arch, Columns: g.Columns[i*n/k : (i+1)*n/k]})
 	}
 	return out
 }
@@ -84,7 +85,7 @@ func pageWidth(pg page, colW []int, testW, gap int) int {
 // cells that fits p.width: columns grouped by arch, the rows where every
 // kernel agrees folded into one cell, and pages of columns when all of
 // them do not fit side by side.
-func writeGrid(p *printer, m *Matrix, lay *Layout, codes *Codes, rows []int) {
+func writeGrid(p *printer, m *matrix.Matrix, lay *matrix.Layout, codes *matrix.Codes, rows []int) {
 	if len(rows) == 0 {
 		if len(m.Rows) == 0 {
 			p.line("(no tests ran)")
@@ -102,7 +103,7 @@ func writeGrid(p *printer, m *Matrix, lay *Layout, codes *Codes, rows []int) {
 	for j, c := range m.Columns {
 		vm[j] = string(c.Kernel.Status)
 		if c.Kernel.Status != results.StatusOK {
-			vm[j] = SymFail + " " + vm[j]
+			vm[j] = matrix.SymFail + " " + vm[j]
 		}
 		colW[j] = width(vm[j])
 		for _, h := range lay.Header(j) {
@@ -110,7 +111,7 @@ func writeGrid(p *printer, m *Matrix, lay *Layout, codes *Codes, rows []int) {
 		}
 		for _, i := range rows {
 			if !folded[i] {
-				colW[j] = max(colW[j], width(CellText(m.Cells[i][j], codes)))
+				colW[j] = max(colW[j], width(matrix.CellText(m.Cells[i][j], codes)))
 			}
 		}
 	}
@@ -145,7 +146,7 @@ func writeGrid(p *printer, m *Matrix, lay *Layout, codes *Codes, rows []int) {
 	}
 }
 
-func writePage(p *printer, m *Matrix, lay *Layout, codes *Codes, pg page, rows []int, folded map[int]bool, colW []int, testW, gap int, vm []string) {
+func writePage(p *printer, m *matrix.Matrix, lay *matrix.Layout, codes *matrix.Codes, pg page, rows []int, folded map[int]bool, colW []int, testW, gap int, vm []string) {
 	pad := func(s string, w int) string { return s + strings.Repeat(" ", max(w-width(s), 0)) }
 	spanW := pageWidth(pg, colW, testW, gap) - testW - width(groupSep)
 
@@ -208,7 +209,7 @@ func writePage(p *printer, m *Matrix, lay *Layout, codes *Codes, pg page, rows [
 		cells := m.Cells[i]
 		if folded[i] {
 			c := cells[0]
-			s := CellText(c, codes)
+			s := matrix.CellText(c, codes)
 			note := ""
 			for _, n := range []string{"  same on every kernel", "  same on all", " (all)"} {
 				if width(s)+width(n) <= spanW {
@@ -224,7 +225,7 @@ func writePage(p *printer, m *Matrix, lay *Layout, codes *Codes, pg page, rows [
 			continue
 		}
 		row(m.Rows[i], "", func(j int) (string, string) {
-			return CellText(cells[j], codes), cellColor(cells[j])
+			return matrix.CellText(cells[j], codes), cellColor(cells[j])
 		})
 	}
 	row("(vm)", sgrDim, func(j int) (string, string) {

@@ -1,4 +1,6 @@
-package report
+// Package html writes the HTML report of a run: one self-contained page
+// with the matrix, its filters and a details panel for each cell.
+package html
 
 import (
 	_ "embed"
@@ -8,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -22,9 +25,13 @@ type htmlCell struct {
 	Row                            string
 	Column                         string
 	ColumnIndex                    int
-	Cell                           Cell
+	Cell                           matrix.Cell
 	Chain                          string
 	Output                         []string
+	// Flaky says what happened to a flaky or known-flaky test; Failed is
+	// its first failed run's output.
+	Flaky  string
+	Failed []string
 }
 
 type htmlColumn struct {
@@ -49,7 +56,7 @@ type htmlRow struct {
 }
 
 type htmlFilter struct {
-	Show  Show
+	Show  matrix.Show
 	Label string
 	Rows  int
 }
@@ -71,14 +78,14 @@ type htmlPage struct {
 	Groups                    []htmlGroup
 	Columns                   []htmlColumn
 	Rows                      []htmlRow
-	Stats                     Stats
+	Stats                     matrix.Stats
 	Filters                   []htmlFilter
 	Codes                     []string
 	Reasons                   []htmlReasons
 }
 
 // htmlClass returns the CSS classes of a cell.
-func htmlClass(c Cell) string {
+func htmlClass(c matrix.Cell) string {
 	var class string
 	switch {
 	case c.Test == nil && c.NotRun:
@@ -91,6 +98,10 @@ func htmlClass(c Cell) string {
 		class = "fail"
 	case c.Test.Result == results.Unsupported:
 		class = "unsupported"
+	case c.Test.Result == results.Flaky:
+		class = "flaky"
+	case c.Test.Result == results.KnownFlaky:
+		class = "knownflaky"
 	default:
 		class = "skip"
 	}
@@ -106,8 +117,25 @@ func htmlClass(c Cell) string {
 	return class
 }
 
+// flakyReasons lists the flaky and known-flaky cells, and the known-flaky
+// entries that stopped failing: shown first under the matrix.
+func flakyReasons(m *matrix.Matrix) htmlReasons {
+	hr := htmlReasons{Class: "flaky"}
+	m.EachCell(func(i, j int, c matrix.Cell) {
+		if note := matrix.FlakyNote(c.Test); note != "" {
+			hr.Groups = append(hr.Groups, htmlReason{Text: fmt.Sprintf("%s on %s: %s", m.Rows[i], matrix.DetailName(m, j), note)})
+		}
+	})
+	n := len(hr.Groups)
+	for _, s := range m.Result.NoLongerFlaky {
+		hr.Groups = append(hr.Groups, htmlReason{Text: fmt.Sprintf("no longer flaky: %s on %s passed %d runs in a row: take it off the known-flaky list (%s)", s.Test, s.Column, s.Passes, s.Reason)})
+	}
+	hr.Heading = "Flaky: " + matrix.Plural(n, "cell")
+	return hr
+}
+
 // htmlTitle is a cell's tooltip: the test, the column and what happened.
-func htmlTitle(row, col string, c Cell) string {
+func htmlTitle(row, col string, c matrix.Cell) string {
 	s := row + " on " + col + ": "
 	switch {
 	case c.Test == nil && c.NotRun:
@@ -116,7 +144,7 @@ func htmlTitle(row, col string, c Cell) string {
 		return s + "no such test"
 	}
 	s += string(c.Test.Result)
-	if ch, ok := ParseChain(c); ok {
+	if ch, ok := matrix.ParseChain(c); ok {
 		s += " via " + ch.String()
 	} else if c.Mechanism != "" {
 		s += " via " + c.Mechanism
@@ -127,7 +155,7 @@ func htmlTitle(row, col string, c Cell) string {
 	return s
 }
 
-// HTML writes r as one self-contained HTML page (inline CSS and JS, no
+// Write writes r as one self-contained HTML page (inline CSS and JS, no
 // network assets) that fits a laptop screen: the compact matrix (columns
 // grouped by arch, sticky header and first column, filters for the rows
 // that fail, fall back, are unexpected or differ between kernels), the
@@ -135,17 +163,17 @@ func htmlTitle(row, col string, c Cell) string {
 // matrix a panel that shows a clicked cell's result, fallback chain,
 // expectation rule, output and the column's console tail (a column
 // header shows the VM).
-func HTML(w io.Writer, r *results.Result) error {
-	m := Build(r)
-	lay := NewLayout(m)
-	codes := MechanismCodes(m)
+func Write(w io.Writer, r *results.Result) error {
+	m := matrix.Build(r)
+	lay := matrix.NewLayout(m)
+	codes := matrix.MechanismCodes(m)
 	p := htmlPage{Verdict: m.Verdict(), Summary: m.Summary(), Result: r, Stats: m.Stats(), Codes: codes.Legend()}
 	if !r.Started.IsZero() {
 		p.Started = r.Started.UTC().Format(time.RFC3339)
 	}
 	for j, c := range m.Columns {
-		p.Columns = append(p.Columns, htmlColumn{Index: j, Label: detailName(m, j), Head: lay.Header(j), Kernel: c.Kernel,
-			OK: c.Kernel.Status == results.StatusOK, Console: consoleOf(c.Kernel, 60)})
+		p.Columns = append(p.Columns, htmlColumn{Index: j, Label: matrix.DetailName(m, j), Head: lay.Header(j), Kernel: c.Kernel,
+			OK: c.Kernel.Status == results.StatusOK, Console: matrix.ConsoleOf(c.Kernel, 60)})
 	}
 	var order []int
 	for _, g := range lay.Groups {
@@ -157,16 +185,16 @@ func HTML(w io.Writer, r *results.Result) error {
 		p.Groups = append(p.Groups, hg)
 	}
 	for _, f := range []struct {
-		show  Show
+		show  matrix.Show
 		label string
-	}{{ShowAll, "all"}, {ShowFail, "failed"}, {ShowUnexpected, "unexpected"}, {ShowFallback, "fallback"}, {ShowDiffers, "kernels differ"}} {
+	}{{matrix.ShowAll, "all"}, {matrix.ShowFail, "failed"}, {matrix.ShowUnexpected, "unexpected"}, {matrix.ShowFallback, "fallback"}, {matrix.ShowDiffers, "kernels differ"}} {
 		p.Filters = append(p.Filters, htmlFilter{Show: f.show, Label: f.label, Rows: len(m.Select(f.show))})
 	}
 	for i, id := range m.Rows {
 		suite, name, _ := strings.Cut(id, "/")
 		row := htmlRow{ID: id, Suite: suite, Name: name}
 		var flags []string
-		for _, s := range Shows[1:] {
+		for _, s := range matrix.Shows[1:] {
 			if m.Selects(s, i) {
 				flags = append(flags, "is-"+string(s))
 			}
@@ -178,22 +206,28 @@ func HTML(w io.Writer, r *results.Result) error {
 			if c.Test != nil {
 				code = codes.Code(c.Mechanism)
 			}
-			hc := htmlCell{ID: fmt.Sprintf("c%d-%d", i, j), Class: htmlClass(c), Symbol: Symbol(c), Code: code,
-				Title: htmlTitle(id, detailName(m, j), c), Row: id, Column: detailName(m, j), ColumnIndex: j, Cell: c}
-			if ch, ok := ParseChain(c); ok {
+			hc := htmlCell{ID: fmt.Sprintf("c%d-%d", i, j), Class: htmlClass(c), Symbol: matrix.Symbol(c), Code: code,
+				Title: htmlTitle(id, matrix.DetailName(m, j), c), Row: id, Column: matrix.DetailName(m, j), ColumnIndex: j, Cell: c}
+			if ch, ok := matrix.ParseChain(c); ok {
 				hc.Chain = ch.String()
 			}
 			if c.Test != nil {
-				hc.Output = outputLines(c.Test.Output, 400)
+				hc.Output = matrix.OutputLines(c.Test.Output, 400)
+				if hc.Flaky = matrix.FlakyNote(c.Test); hc.Flaky != "" {
+					hc.Failed = matrix.OutputLines(matrix.FailedOutput(c.Test), 400)
+				}
 			}
 			row.Cells = append(row.Cells, hc)
 		}
 		p.Rows = append(p.Rows, row)
 	}
-	all := m.Select(ShowAll)
+	if fr := flakyReasons(m); len(fr.Groups) > 0 {
+		p.Reasons = append(p.Reasons, fr)
+	}
+	all := m.Select(matrix.ShowAll)
 	for _, rs := range []struct {
 		title, class string
-		groups       []Group
+		groups       []matrix.Group
 	}{{"Fallbacks", "fallback", m.FallbackGroups(all)}, {"Unsupported", "unsupported", m.UnsupportedGroups(all)}} {
 		if len(rs.groups) == 0 {
 			continue
@@ -202,9 +236,9 @@ func HTML(w io.Writer, r *results.Result) error {
 		n := 0
 		for _, g := range rs.groups {
 			n += len(g.Cells)
-			hr.Groups = append(hr.Groups, htmlReason{Text: g.Text, Rules: g.Rules, Uses: usesOf(m, lay, g)})
+			hr.Groups = append(hr.Groups, htmlReason{Text: g.Text, Rules: g.Rules, Uses: lay.Uses(m, g)})
 		}
-		hr.Heading = fmt.Sprintf("%s: %s, %s", rs.title, plural(n, "cell"), plural(len(hr.Groups), "reason"))
+		hr.Heading = fmt.Sprintf("%s: %s, %s", rs.title, matrix.Plural(n, "cell"), matrix.Plural(len(hr.Groups), "reason"))
 		p.Reasons = append(p.Reasons, hr)
 	}
 	var b strings.Builder

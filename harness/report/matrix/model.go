@@ -1,12 +1,10 @@
-// Package report renders the results of a bpfmatrix run for people and for
-// CI: the terminal matrix, JUnit XML, Markdown and a self-contained HTML
-// page (the live progress of a run is package report/live). It also merges
-// the results of sharded runs and diffs two runs.
-//
-// Every renderer is a pure function of a results.Result: rendering the same
-// results file twice gives the same bytes, so `bpfmatrix report` re-renders
-// exactly what `bpfmatrix run` wrote.
-package report
+// Package matrix is the model every report of a run is drawn from: the
+// results as a grid of cells (tests by columns, each classified against
+// the expectation model), the fallback chains and the groups of cells that
+// share a reason, the row selections of --show, the short mechanism codes
+// and the column layout by architecture, and the symbols of the compact
+// cells. It depends on the results schema only.
+package matrix
 
 import (
 	"fmt"
@@ -80,20 +78,21 @@ func Build(r *results.Result) *Matrix {
 	for _, id := range m.Rows {
 		row := make([]Cell, len(m.Columns))
 		for j, c := range m.Columns {
-			row[j] = classify(c.Kernel, c.Kernel.Test(id))
+			row[j] = Classify(c.Kernel, c.Kernel.Test(id))
 		}
 		m.Cells = append(m.Cells, row)
 	}
 	return m
 }
 
-func classify(k *results.KernelResult, t *results.TestResult) Cell {
+// Classify is the cell of test t (nil: no such test) in column k.
+func Classify(k *results.KernelResult, t *results.TestResult) Cell {
 	if t == nil {
 		return Cell{NotRun: k.Status != results.StatusOK}
 	}
 	c := Cell{Test: t}
 	c.Mechanism, c.Fallback = SplitMechanism(t.Mechanism)
-	if t.Expect != nil {
+	if t.Expect != nil && t.Result != results.KnownFlaky {
 		c.Expected, c.Unexpected = t.Expect.Met, !t.Expect.Met && !t.Expect.Undecided
 	}
 	return c
@@ -155,6 +154,7 @@ func ColumnLabel(k results.KernelResult, withArch bool) string {
 type Stats struct {
 	Kernels, NotOK                 int
 	Pass, Fail, Unsupported, Skip  int
+	Flaky, KnownFlaky              int
 	Missing, NotRun                int
 	Fallback, Expected, Unexpected int
 	Seconds                        float64
@@ -185,6 +185,10 @@ func (m *Matrix) Stats() Stats {
 				s.Unsupported++
 			case results.Skip:
 				s.Skip++
+			case results.Flaky:
+				s.Flaky++
+			case results.KnownFlaky:
+				s.KnownFlaky++
 			}
 			if c.IsFallback() {
 				s.Fallback++
@@ -213,6 +217,15 @@ func (m *Matrix) Summary() string {
 	s := m.Stats()
 	out := fmt.Sprintf("%s: %d kernels (%d not ok), %d passed, %d failed, %d unsupported, %d skipped",
 		m.Verdict(), s.Kernels, s.NotOK, s.Pass, s.Fail, s.Unsupported, s.Skip)
+	if s.Flaky > 0 {
+		out += fmt.Sprintf(", %d flaky", s.Flaky)
+		if m.Result.FailOnFlaky {
+			out += " (--fail-on-flaky)"
+		}
+	}
+	if s.KnownFlaky > 0 {
+		out += fmt.Sprintf(", %d known flaky", s.KnownFlaky)
+	}
 	if s.NotRun > 0 {
 		out += fmt.Sprintf(", %d not run", s.NotRun)
 	}
@@ -262,7 +275,9 @@ func tail(lines []string, n int) []string {
 	return lines
 }
 
-func outputLines(s string, n int) []string {
+// OutputLines returns the last n lines of a test's output, made safe to
+// print (see clean).
+func OutputLines(s string, n int) []string {
 	s = strings.TrimRight(s, "\n")
 	if s == "" {
 		return nil
@@ -270,11 +285,22 @@ func outputLines(s string, n int) []string {
 	return cleanAll(tail(strings.Split(s, "\n"), n))
 }
 
-// consoleOf returns the console lines that explain a column's end: the
+// ConsoleOf returns the console lines that explain a column's end: the
 // panic if there was one, else the console tail.
-func consoleOf(k *results.KernelResult, n int) []string {
+func ConsoleOf(k *results.KernelResult, n int) []string {
 	if len(k.PanicLines) > 0 {
 		return cleanAll(tail(k.PanicLines, n))
 	}
 	return cleanAll(tail(k.ConsoleTail, n))
+}
+
+// EachCell calls f for every test cell, column by column.
+func (m *Matrix) EachCell(f func(i, j int, c Cell)) {
+	for j := range m.Columns {
+		for i := range m.Rows {
+			if c := m.Cells[i][j]; c.Test != nil {
+				f(i, j, c)
+			}
+		}
+	}
 }

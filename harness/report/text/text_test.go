@@ -1,4 +1,4 @@
-package report
+package text
 
 import (
 	"bytes"
@@ -11,12 +11,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/internal/fixture"
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
-
-// fixtureDefault is a real run of the default matrix (9 columns, every
-// suite: `bpfmatrix run --json`, 2026-12-01).
-const fixtureDefault = "testdata/results-default.json"
 
 // flat collapses every run of white space to one space, so that a text
 // wrapped over several lines can be searched as one line.
@@ -36,41 +34,16 @@ var sgrRE = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 func stripSGR(s string) string { return sgrRE.ReplaceAllString(s, "") }
 
-// broken is the default matrix with what a bad run has: a failure with a
-// long output line, an unexpected fallback, an unexpected success, and a
-// VM that timed out with a long console line.
-func broken(t *testing.T) *results.Result {
-	t.Helper()
-	r := load(t, fixtureDefault)
-	r.Kernels[2].Tests[1].Result = results.Fail
-	r.Kernels[2].Tests[1].Reason = "event 0: return value"
-	r.Kernels[2].Tests[1].Output = "=== RUN   TestKretprobe\n    kprobe_test.go:88: event 0: " + strings.Repeat("0123456789", 20) + "\n--- FAIL: TestKretprobe (0.32s)\n"
-	tr := &r.Kernels[3].Tests[0]
-	tr.Mechanism = "perf_event ioctl (fallback: bpf_link (perf_event): not supported)"
-	tr.Expect = &results.Expectation{Outcome: results.Pass, Mechanism: "bpf_link (perf_event)", Rule: "kprobe links need Linux >= 5.15", Source: "min kernel version 5.15"}
-	lsm := &r.Kernels[0].Tests[19]
-	require.Equal(t, "TestLSMFileOpen", lsm.Name)
-	lsm.Result, lsm.Mechanism = results.Pass, "bpf_link (tracing)"
-	lsm.Expect.Met = false
-	k := &r.Kernels[8]
-	k.Status, k.Error = results.StatusTimeout, "killed after 5m0s: the guest did not finish"
-	k.Tests = k.Tests[:10]
-	k.ConsoleTail = append(k.ConsoleTail, "[  300.000000] rcu: "+strings.Repeat("stall ", 40))
-	k.Reproduce = "qemu-system-aarch64 -M virt -cpu max,pauth-impdef=on -kernel " + strings.Repeat("/very/long/path", 12) + "/vmlinuz -append 'console=ttyAMA0 panic=-1 quiet " + strings.Repeat("x=y ", 40) + "'"
-	r.Complete = true
-	return r
-}
-
 // mustShow lists what a text report must show wherever it is cut: every
 // failed cell with its reason, every unexpected cell, every VM that did
 // not finish, every fallback chain with its reason and every unsupported
 // reason.
 func mustShow(t *testing.T, r *results.Result) []string {
 	t.Helper()
-	m := Build(r)
+	m := matrix.Build(r)
 	var want []string
-	eachCell(m, func(i, j int, c Cell) {
-		on := m.Rows[i] + " on " + detailName(m, j)
+	m.EachCell(func(i, j int, c matrix.Cell) {
+		on := m.Rows[i] + " on " + matrix.DetailName(m, j)
 		if c.Test.Result == results.Fail {
 			want = append(want, "--- FAIL "+on)
 			if c.Test.Reason != "" {
@@ -80,7 +53,7 @@ func mustShow(t *testing.T, r *results.Result) []string {
 		if c.Unexpected {
 			want = append(want, "!! UNEXPECTED "+on)
 		}
-		if ch, ok := ParseChain(c); ok {
+		if ch, ok := matrix.ParseChain(c); ok {
 			want = append(want, ch.String())
 		}
 		if c.Test.Result == results.Unsupported {
@@ -90,7 +63,7 @@ func mustShow(t *testing.T, r *results.Result) []string {
 	})
 	for j, c := range m.Columns {
 		if c.Kernel.Status != results.StatusOK {
-			want = append(want, detailName(m, j)+": "+string(c.Kernel.Status)+": "+c.Kernel.Error)
+			want = append(want, matrix.DetailName(m, j)+": "+string(c.Kernel.Status)+": "+c.Kernel.Error)
 		}
 	}
 	return want
@@ -107,20 +80,20 @@ func TestTextFitsTheWidth(t *testing.T) {
 		width int
 		pages int // at least
 	}{
-		{"default/120", func(t *testing.T) *results.Result { return load(t, fixtureDefault) }, 120, 1},
-		{"default/100", func(t *testing.T) *results.Result { return load(t, fixtureDefault) }, 100, 2},
-		{"default/80", func(t *testing.T) *results.Result { return load(t, fixtureDefault) }, 80, 2},
-		{"broken/120", broken, 120, 1},
-		{"broken/72", broken, 72, 2},
-		{"expect/120", func(t *testing.T) *results.Result { return load(t, fixtureExpect) }, 120, 1},
-		{"expect/50", func(t *testing.T) *results.Result { return load(t, fixtureExpect) }, 50, 1},
+		{"default/120", func(t *testing.T) *results.Result { return fixture.Load(t, fixture.Default) }, 120, 1},
+		{"default/100", func(t *testing.T) *results.Result { return fixture.Load(t, fixture.Default) }, 100, 2},
+		{"default/80", func(t *testing.T) *results.Result { return fixture.Load(t, fixture.Default) }, 80, 2},
+		{"broken/120", fixture.Broken, 120, 1},
+		{"broken/72", fixture.Broken, 72, 2},
+		{"expect/120", func(t *testing.T) *results.Result { return fixture.Load(t, fixture.Expect) }, 120, 1},
+		{"expect/50", func(t *testing.T) *results.Result { return fixture.Load(t, fixture.Expect) }, 50, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := tt.r(t)
 			for _, color := range []bool{false, true} {
 				var b bytes.Buffer
-				require.NoError(t, Text(&b, r, TextOptions{Width: tt.width, Color: color}))
+				require.NoError(t, Write(&b, r, Options{Width: tt.width, Color: color}))
 				out := b.String()
 				assertFits(t, out, tt.width)
 				plain := flat(stripSGR(out))
@@ -145,9 +118,9 @@ func TestTextFitsTheWidth(t *testing.T) {
 // columns: one page, arch groups, compact cells, folded rows, and the
 // fallback cells grouped by chain and reason instead of one line each.
 func TestTextDefaultMatrix(t *testing.T) {
-	r := load(t, fixtureDefault)
+	r := fixture.Load(t, fixture.Default)
 	var b bytes.Buffer
-	require.NoError(t, Text(&b, r, TextOptions{Width: 120}))
+	require.NoError(t, Write(&b, r, Options{Width: 120}))
 	out := b.String()
 	lines := strings.Split(out, "\n")
 	assert.Regexp(t, `^\s+│ amd64\s+│ arm64$`, lines[0], "columns grouped by arch")
@@ -166,24 +139,24 @@ func TestTextDefaultMatrix(t *testing.T) {
 }
 
 func TestTextShow(t *testing.T) {
-	r := broken(t)
+	r := fixture.Broken(t)
 	tests := []struct {
-		show      Show
+		show      matrix.Show
 		rows      int
 		has, hasn []string
 	}{
-		{ShowAll, 30, []string{"socket/TestSocketFilter", "same on every kernel"}, nil},
-		{ShowFail, 21, []string{"kprobe/TestKretprobe"}, []string{"socket/TestSocketFilter "}},
-		{ShowUnexpected, 2, []string{"kprobe/TestKprobe ", "lsm/TestLSMFileOpen "}, []string{"kprobe/TestKretprobe "}},
-		{ShowFallback, 8, []string{"fallback/TestEntry ", "kprobe/TestKprobe "}, []string{"tracing/TestFentry "}},
-		{ShowDiffers, 27, []string{"tracing/TestFentry "}, []string{"same on every kernel", "socket/TestSocketFilter "}},
+		{matrix.ShowAll, 30, []string{"socket/TestSocketFilter", "same on every kernel"}, nil},
+		{matrix.ShowFail, 21, []string{"kprobe/TestKretprobe"}, []string{"socket/TestSocketFilter "}},
+		{matrix.ShowUnexpected, 2, []string{"kprobe/TestKprobe ", "lsm/TestLSMFileOpen "}, []string{"kprobe/TestKretprobe "}},
+		{matrix.ShowFallback, 8, []string{"fallback/TestEntry ", "kprobe/TestKprobe "}, []string{"tracing/TestFentry "}},
+		{matrix.ShowDiffers, 27, []string{"tracing/TestFentry "}, []string{"same on every kernel", "socket/TestSocketFilter "}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.show), func(t *testing.T) {
-			m := Build(r)
+			m := matrix.Build(r)
 			assert.Len(t, m.Select(tt.show), tt.rows)
 			var b bytes.Buffer
-			require.NoError(t, Text(&b, r, TextOptions{Width: 120, Show: tt.show}))
+			require.NoError(t, Write(&b, r, Options{Width: 120, Show: tt.show}))
 			out := b.String()
 			assertFits(t, out, 120)
 			var grid []string
@@ -192,15 +165,15 @@ func TestTextShow(t *testing.T) {
 					grid = append(grid, l)
 				}
 			}
-			matrix := strings.Join(grid, "\n")
+			shown := strings.Join(grid, "\n")
 			assert.Len(t, grid, tt.rows+4, "arch, two header lines, the rows and (vm)")
 			for _, s := range tt.has {
-				assert.Contains(t, matrix, s)
+				assert.Contains(t, shown, s)
 			}
 			for _, s := range tt.hasn {
-				assert.NotContains(t, matrix, s)
+				assert.NotContains(t, shown, s)
 			}
-			if tt.show != ShowAll {
+			if tt.show != matrix.ShowAll {
 				assert.Contains(t, out, fmt.Sprintf("%d of 30 rows (--show %s;", tt.rows, tt.show))
 			}
 			// Failures and unexpected cells are listed whatever the rows.
@@ -210,56 +183,12 @@ func TestTextShow(t *testing.T) {
 	}
 	// A selection without rows prints no grid, only what it left out.
 	var b bytes.Buffer
-	require.NoError(t, Text(&b, load(t, fixtureDefault), TextOptions{Width: 120, Show: ShowFail}))
+	require.NoError(t, Write(&b, fixture.Load(t, fixture.Default), Options{Width: 120, Show: matrix.ShowFail}))
 	assert.NotContains(t, b.String(), "│")
 	assert.True(t, strings.HasPrefix(b.String(), "0 of 30 rows (--show fail;"), b.String())
 
-	_, err := ParseShow("some")
+	_, err := matrix.ParseShow("some")
 	assert.ErrorContains(t, err, "all, fail, fallback, unexpected, differs")
-}
-
-func TestParseChain(t *testing.T) {
-	tests := []struct {
-		mech, path, reason string
-	}{
-		{"kprobe (fallback: fentry: create raw tracepoint: not supported)", "fentry -> kprobe", "create raw tracepoint: not supported"},
-		{"kprobe each (fallback: kprobe.multi: bpf_link_kprobe_multi not supported (requires >= v5.18); no register_fprobe in /proc/kallsyms: kernel without CONFIG_FPROBE)",
-			"kprobe.multi -> kprobe each", "bpf_link_kprobe_multi not supported (requires >= v5.18); no register_fprobe in /proc/kallsyms: kernel without CONFIG_FPROBE"},
-		{"c (fallback: a: not supported; b: permission denied)", "a -> b -> c", "a: not supported; b: permission denied"},
-		{"kprobe security_file_open (observe only: cannot deny) (fallback: bpf lsm: not active)", "bpf lsm -> kprobe security_file_open (observe only: cannot deny)", "not active"},
-		{"x (fallback:)", "(no reason given) -> x", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
-			c := classify(&results.KernelResult{Status: results.StatusOK}, &results.TestResult{Result: results.Pass, Mechanism: tt.mech})
-			ch, ok := ParseChain(c)
-			require.True(t, ok)
-			assert.Equal(t, tt.path, ch.Path())
-			assert.Equal(t, tt.reason, ch.Reason())
-		})
-	}
-	_, ok := ParseChain(classify(&results.KernelResult{}, &results.TestResult{Mechanism: "fentry"}))
-	assert.False(t, ok, "no chain without a fallback")
-}
-
-func TestMechanismCodes(t *testing.T) {
-	cs := MechanismCodes(&Matrix{})
-	tests := []struct{ mech, code string }{
-		{"bpf_link (perf_event)", "pl"},
-		{"bpf_ringbuf_output from tracepoint, perf_event ioctl", "rb+io"},
-		{"tcx", "tcx"},
-		{"bpf_link (tcx)", "tcx"},
-		{"bpf_link (netkit)", "bln"},
-		{"bpf link netkit", "bln2"},
-		{"kprobe", "kp"},
-		{"kp", "kp2"},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.code, cs.Code(tt.mech), "Code(%q)", tt.mech)
-	}
-	assert.Equal(t, []string{"pl bpf_link (perf_event)", "rb bpf_ringbuf_output from tracepoint", "io perf_event ioctl",
-		"tcx tcx / bpf_link (tcx)", "bln bpf_link (netkit)", "bln2 bpf link netkit", "kp kprobe", "kp2 kp"}, cs.Legend())
 }
 
 func TestWrap(t *testing.T) {
@@ -305,14 +234,98 @@ func TestShellWrap(t *testing.T) {
 // TestTextFitsEveryWidth sweeps the widths from MinWidth up: no line is
 // ever wider, and a narrower request is taken as MinWidth.
 func TestTextFitsEveryWidth(t *testing.T) {
-	for _, r := range []*results.Result{load(t, fixtureDefault), broken(t), load(t, fixtureExpect)} {
+	for _, r := range []*results.Result{fixture.Load(t, fixture.Default), fixture.Broken(t), fixture.Load(t, fixture.Expect)} {
 		for w := MinWidth; w <= 130; w += 3 {
 			var b bytes.Buffer
-			require.NoError(t, Text(&b, r, TextOptions{Width: w, Color: true}))
+			require.NoError(t, Write(&b, r, Options{Width: w, Color: true}))
 			assertFits(t, b.String(), w)
 		}
 		var b bytes.Buffer
-		require.NoError(t, Text(&b, r, TextOptions{Width: 10}))
+		require.NoError(t, Write(&b, r, Options{Width: 10}))
 		assertFits(t, b.String(), MinWidth)
 	}
+}
+
+func TestTextFixture(t *testing.T) {
+	out := render(t, fixture.Load(t, fixture.Expect))
+	for _, want := range []string{
+		"TEST", "7.2",
+		"!✓ io*",
+		"–",
+		"⊘",
+		"debian-7.2: timeout: killed after 5m0s",
+		"!! UNEXPECTED lsm/TestLSMFileOpen on debian-6.12: got pass (bpf_link (tracing)), the model expects unsupported",
+		"fallbacks: 1 fallback cell, 1 reason",
+		"bpf_link (perf_event) -> perf_event ioctl: not supported",
+		"kprobe/TestKprobe on amd64 6.12",
+		"--- FAIL kprobe/TestKretprobe on debian-5.10",
+		"got 12, want 13",
+		Legend,
+		"FAIL: 3 kernels (1 not ok), 9 passed, 2 failed, 2 unsupported, 0 skipped, 2 not run; 1 fallback, 2 unexpected in 312.5s",
+	} {
+		assert.Contains(t, flat(out), want)
+	}
+	assert.NotContains(t, out, "\x1b", "plain text has no escapes, not even the guest console's")
+	assert.Contains(t, out, "^[[31mred", "console escapes are shown in caret notation")
+
+	var col bytes.Buffer
+	require.NoError(t, Write(&col, fixture.Load(t, fixture.Expect), Options{Color: true}))
+	assert.Contains(t, col.String(), sgrUnexpected+"!✓ io*")
+	assert.Contains(t, col.String(), sgrFail+"✗")
+	assert.Regexp(t, `kprobe/TestKprobe\s+│ \x1b\[32m✓ io\x1b\[0m\s+\x1b`, col.String(), "padding stays outside the colour")
+
+	ok := render(t, fixture.Load(t, fixture.Results))
+	assert.Regexp(t, `tc/TestTCX\s+│ –\s+✓ tcx`, ok)
+	assert.Contains(t, ok, "PASS: 2 kernels (0 not ok), 8 passed, 0 failed, 2 unsupported, 0 skipped; 0 fallback, 0 unexpected in 37.9s")
+}
+
+// TestTextMatrix is the plain matrix that results.Result.WriteMatrix
+// printed before report.Text became the one text renderer (the same test
+// as on the refactor branch, with the compact cells).
+func TestTextMatrix(t *testing.T) {
+	r := &results.Result{Complete: true, Kernels: []results.KernelResult{
+		{Kernel: results.KernelInfo{Name: "debian-5.10", Release: "5.10.0-32-cloud-amd64"}, Status: results.StatusOK, Tests: []results.TestResult{{Suite: "kprobe", Name: "TestK", Result: results.Pass}}},
+		{Kernel: results.KernelInfo{Name: "debian-6.1"}, Status: results.StatusPanic, Error: "guest kernel panic", PanicLines: []string{"Kernel panic - not syncing"}, ConsoleLog: "/x/console.log",
+			Tests: []results.TestResult{{Suite: "kprobe", Name: "TestK", Result: results.Fail, Reason: "the test never finished", Output: "line\n"}}},
+	}}
+	var b strings.Builder
+	require.NoError(t, Write(&b, r, Options{}))
+	out := b.String()
+	assert.Regexp(t, `kprobe/TestK\s+│ ✓\s+✗`, out)
+	assert.Contains(t, out, "debian-6.1: panic: guest kernel panic")
+	assert.Contains(t, out, "console log: /x/console.log")
+	assert.Contains(t, out, "--- FAIL kprobe/TestK on debian-6.1: the test never finished")
+	assert.Contains(t, out, "FAIL: 2 kernels (1 not ok), 1 passed, 1 failed, 0 unsupported")
+}
+
+// render is the plain text report of r.
+func render(t *testing.T, r *results.Result) string {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, r, Options{}))
+	return b.String()
+}
+
+// TestReproduceLine checks that every failing cell has the command that
+// runs it again under it, and that a suite's own failure has none.
+func TestReproduceLine(t *testing.T) {
+	r := fixture.Load(t, fixture.Expect)
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, r, Options{Width: 200}))
+	out := b.String()
+	for _, cell := range []string{"debian-5.10 kprobe/TestKretprobe", "debian-7.2 tc/TestTCNetlink"} {
+		assert.Contains(t, out, "\n    reproduce: bpfmatrix reproduce /root/.cache/bpfmatrix/runs/20261124-191242-5680/results.json "+cell+"\n")
+	}
+	assert.Equal(t, 2, strings.Count(out, "reproduce: bpfmatrix reproduce"), "one per failing cell")
+
+	r.Kernels[0].Tests[0].Name = "(suite)"
+	r.Kernels[0].Tests[0].Result = results.Fail
+	r.Kernels[1].Profile = "lsm-bpf"
+	b.Reset()
+	require.NoError(t, Write(&b, r, Options{Width: 200}))
+	assert.NotContains(t, b.String(), "reproduce /root/.cache/bpfmatrix/runs/20261124-191242-5680/results.json debian-5.10 'kprobe/(suite)'")
+	r.RunDir = ""
+	b.Reset()
+	require.NoError(t, Write(&b, r, Options{Width: 200}))
+	assert.NotContains(t, b.String(), "reproduce: bpfmatrix", "no run directory, no results file to name")
 }

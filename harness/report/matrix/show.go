@@ -1,4 +1,4 @@
-package report
+package matrix
 
 import (
 	"fmt"
@@ -85,7 +85,9 @@ func (m *Matrix) Selects(s Show, i int) bool {
 	}
 	switch s {
 	case ShowFail:
-		return some(func(c Cell) bool { return c.Outcome() == results.Fail || c.Test == nil && c.NotRun })
+		return some(func(c Cell) bool {
+			return c.Outcome().Final() == results.Fail || c.Outcome() == results.Flaky || c.Test == nil && c.NotRun
+		})
 	case ShowFallback:
 		return some(Cell.IsFallback)
 	case ShowUnexpected:

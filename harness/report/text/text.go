@@ -1,4 +1,8 @@
-package report
+// Package text writes the terminal report of a run: the compact matrix
+// that fits the terminal's width (columns grouped by architecture, rows
+// where every kernel agrees folded, pages of columns when still too wide),
+// then what went wrong and why, in colour on a terminal.
+package text
 
 import (
 	"bytes"
@@ -6,6 +10,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -17,15 +22,15 @@ const DefaultWidth = 120
 // this one.
 const MinWidth = 30
 
-// TextOptions configure Text.
-type TextOptions struct {
+// Options configure Write.
+type Options struct {
 	// Color adds ANSI colours (see ColorEnabled).
 	Color bool
 	// Width is the widest line Text prints, in terminal cells (see
 	// OutputWidth); 0 means DefaultWidth, and at least MinWidth.
 	Width int
 	// Show selects the rows of the matrix; "" is ShowAll.
-	Show Show
+	Show matrix.Show
 }
 
 // ANSI SGR codes used by the terminal matrix.
@@ -38,70 +43,27 @@ const (
 	sgrFallback   = "\x1b[35m"
 	sgrUnexpected = "\x1b[1;97;41m"
 	sgrBold       = "\x1b[1m"
-)
-
-// Cell symbols of the compact reports (text and HTML).
-const (
-	SymPass        = "✓"
-	SymFail        = "✗"
-	SymUnsupported = "–"
-	SymSkip        = "○"
-	SymMissing     = "·"
-	SymNotRun      = "⊘"
-	// MarkFallback follows the mechanism code of a cell that fell back.
-	MarkFallback = "*"
-	// MarkUnexpected starts a cell that contradicts the expectation model.
-	MarkUnexpected = "!"
+	sgrFlaky      = "\x1b[1;33m"
 )
 
 // legendItems explain the symbols of the compact cells; the mechanism
 // codes have a legend of their own (Codes.Legend).
 var legendItems = []string{
-	SymPass + " pass", SymFail + " FAIL", SymUnsupported + " unsupported: the kernel said no", SymSkip + " skip",
-	SymMissing + " no such test", SymNotRun + " not run: the VM did not finish", "code: the mechanism used",
-	MarkFallback + " fallback mechanism", MarkUnexpected + " UNEXPECTED: contradicts the expectation model",
+	matrix.SymPass + " pass", matrix.SymFail + " FAIL", matrix.SymUnsupported + " unsupported: the kernel said no", matrix.SymSkip + " skip",
+	matrix.SymMissing + " no such test", matrix.SymNotRun + " not run: the VM did not finish", "code: the mechanism used",
+	matrix.MarkFallback + " fallback mechanism", matrix.MarkUnexpected + " UNEXPECTED: contradicts the expectation model",
+}
+
+// flakyLegend explains the flaky symbols, in a report that has some.
+var flakyLegend = []string{
+	matrix.SymFlaky + " flaky: failed, then passed when run again",
+	matrix.SymKnownFlaky + " known flaky: failed, and listed as flaky there",
 }
 
 // Legend explains the symbols of the compact cells.
 var Legend = strings.Join(legendItems, " | ")
 
-// Symbol is the one-character result of a cell.
-func Symbol(c Cell) string {
-	switch {
-	case c.Test == nil && c.NotRun:
-		return SymNotRun
-	case c.Test == nil:
-		return SymMissing
-	}
-	switch c.Test.Result {
-	case results.Pass:
-		return SymPass
-	case results.Fail:
-		return SymFail
-	case results.Unsupported:
-		return SymUnsupported
-	}
-	return SymSkip
-}
-
-// CellText is the compact text of a cell: its symbol and mechanism code,
-// MarkFallback after a fallback, MarkUnexpected in front of a cell that
-// contradicts the expectation model: "✓ pl", "✓ kp*", "!✓ io*", "–".
-func CellText(c Cell, codes *Codes) string {
-	s := Symbol(c)
-	if code := codes.Code(c.Mechanism); code != "" && c.Test != nil {
-		s += " " + code
-	}
-	if c.IsFallback() {
-		s += MarkFallback
-	}
-	if c.Unexpected {
-		s = MarkUnexpected + s
-	}
-	return s
-}
-
-func cellColor(c Cell) string {
+func cellColor(c matrix.Cell) string {
 	switch {
 	case c.Unexpected:
 		return sgrUnexpected
@@ -111,6 +73,10 @@ func cellColor(c Cell) string {
 		return sgrDim
 	case c.IsFallback() && c.Test.Result == results.Pass:
 		return sgrFallback
+	case c.Test.Result == results.Flaky:
+		return sgrFlaky
+	case c.Test.Result == results.KnownFlaky:
+		return sgrUnsupp
 	}
 	switch c.Test.Result {
 	case results.Pass:
@@ -188,15 +154,15 @@ func (p *printer) verbatim(first, indent string, lines []string) {
 	}
 }
 
-// Text writes the terminal report of r in lines of at most opts.Width
+// Write writes the terminal report of r in lines of at most opts.Width
 // cells: the matrix (rows: tests, columns: VMs grouped by arch, compact
 // cells; rows where every kernel agrees folded; split into pages of
 // columns when it is still too wide), the columns' kernels, the legend,
 // then what went wrong and why: VMs that did not finish, unexpected
 // cells, failures with their output, fallback chains and unsupported
 // reasons grouped by reason, and a one-line summary.
-func Text(w io.Writer, r *results.Result, opts TextOptions) error {
-	m := Build(r)
+func Write(w io.Writer, r *results.Result, opts Options) error {
+	m := matrix.Build(r)
 	p := &printer{width: opts.Width, color: opts.Color}
 	if p.width <= 0 {
 		p.width = DefaultWidth
@@ -204,25 +170,31 @@ func Text(w io.Writer, r *results.Result, opts TextOptions) error {
 	p.width = max(p.width, MinWidth)
 	show := opts.Show
 	if show == "" {
-		show = ShowAll
+		show = matrix.ShowAll
 	}
-	lay := NewLayout(m)
-	codes := MechanismCodes(m)
+	lay := matrix.NewLayout(m)
+	codes := matrix.MechanismCodes(m)
 	rows := m.Select(show)
 
 	writeGrid(p, m, lay, codes, rows)
-	if show != ShowAll {
+	if show != matrix.ShowAll {
 		p.para("", "", "", "  ", fmt.Sprintf("%d of %d rows (--show %s; --show all for every row)", len(rows), len(m.Rows), show))
 	}
 	writeColumns(p, m, lay)
-	p.items("", "  ", legendItems)
+	legend := legendItems
+	if st := m.Stats(); st.Flaky+st.KnownFlaky > 0 {
+		legend = append(legend[:len(legend):len(legend)], flakyLegend...)
+	}
+	p.items("", "  ", legend)
 	if l := codes.Legend(); len(l) > 0 {
 		p.items("codes: ", "       ", l)
 	}
 
+	writeFlaky(p, m)
 	writeVMs(p, m)
 	writeUnexpected(p, m)
 	writeFailures(p, m)
+	writeWhere(p, m, lay)
 	writeGroups(p, m, lay, "fallbacks", "fallback", sgrFallback, m.FallbackGroups(rows))
 	writeGroups(p, m, lay, "unsupported", "unsupported", sgrUnsupp, m.UnsupportedGroups(rows))
 
@@ -248,16 +220,16 @@ func Text(w io.Writer, r *results.Result, opts TextOptions) error {
 }
 
 // writeColumns prints which kernel each short column label stands for.
-func writeColumns(p *printer, m *Matrix, lay *Layout) {
+func writeColumns(p *printer, m *matrix.Matrix, lay *matrix.Layout) {
 	var t table
 	t.add([]string{"COLUMN", "KERNEL", "RELEASE", "VM", "SECONDS"}, []string{sgrBold, sgrBold, sgrBold, sgrBold, sgrBold})
 	for j, c := range m.Columns {
 		k := c.Kernel
 		status, sc := string(k.Status), sgrDim
 		if k.Status != results.StatusOK {
-			status, sc = SymFail+" "+status, sgrFail
+			status, sc = matrix.SymFail+" "+status, sgrFail
 		}
-		t.add([]string{lay.Name(m, j), detailName(m, j), k.Kernel.Release, status, fmt.Sprintf("%.1f", k.Seconds)},
+		t.add([]string{lay.Name(m, j), matrix.DetailName(m, j), k.Kernel.Release, status, fmt.Sprintf("%.1f", k.Seconds)},
 			[]string{"", "", sgrDim, sc, sgrDim})
 	}
 	p.line("")
@@ -266,14 +238,14 @@ func writeColumns(p *printer, m *Matrix, lay *Layout) {
 
 // writeVMs prints the VMs that did not finish: error, console tail, log
 // and the command that reproduces the boot.
-func writeVMs(p *printer, m *Matrix) {
+func writeVMs(p *printer, m *matrix.Matrix) {
 	for j, c := range m.Columns {
 		k := c.Kernel
-		name := detailName(m, j)
+		name := matrix.DetailName(m, j)
 		if k.Status != results.StatusOK || k.Error != "" {
 			p.line("")
 			p.para(name, sgrFail, "", "    ", fmt.Sprintf("%s: %s: %s", name, k.Status, k.Error))
-			p.verbatim("  | ", "  |   ", consoleOf(k, 20))
+			p.verbatim("  | ", "  |   ", matrix.ConsoleOf(k, 20))
 			if k.ConsoleLog != "" {
 				p.para("", "", "  console log: ", "    ", k.ConsoleLog)
 			}
@@ -289,49 +261,80 @@ func writeVMs(p *printer, m *Matrix) {
 	}
 }
 
-// eachCell calls f for every test cell, column by column.
-func eachCell(m *Matrix, f func(i, j int, c Cell)) {
-	for j := range m.Columns {
-		for i := range m.Rows {
-			if c := m.Cells[i][j]; c.Test != nil {
-				f(i, j, c)
-			}
-		}
-	}
-}
-
-func writeUnexpected(p *printer, m *Matrix) {
+func writeUnexpected(p *printer, m *matrix.Matrix) {
 	const head = "!! UNEXPECTED"
-	eachCell(m, func(i, j int, c Cell) {
+	m.EachCell(func(i, j int, c matrix.Cell) {
 		if !c.Unexpected {
 			return
 		}
 		e := c.Test.Expect
 		p.line("")
 		p.para(head, sgrUnexpected, "", "    ", fmt.Sprintf("%s %s on %s: got %s, the model expects %s: %s (%s)",
-			head, m.Rows[i], detailName(m, j), got(c.Test), want(e), e.Rule, e.Source))
+			head, m.Rows[i], matrix.DetailName(m, j), matrix.Got(c.Test), matrix.Want(e), e.Rule, e.Source))
 	})
 }
 
-func writeFailures(p *printer, m *Matrix) {
+func writeFailures(p *printer, m *matrix.Matrix) {
 	const head = "--- FAIL"
-	eachCell(m, func(i, j int, c Cell) {
+	m.EachCell(func(i, j int, c matrix.Cell) {
 		if c.Test.Result != results.Fail {
 			return
 		}
-		text := fmt.Sprintf("%s %s on %s", head, m.Rows[i], detailName(m, j))
+		text := fmt.Sprintf("%s %s on %s", head, m.Rows[i], matrix.DetailName(m, j))
 		if c.Test.Reason != "" {
 			text += ": " + c.Test.Reason
 		}
 		p.line("")
 		p.para(head, sgrFail, "", "    ", text)
-		p.verbatim("    ", "      ", outputLines(c.Test.Output, 30))
+		p.verbatim("    ", "      ", matrix.OutputLines(c.Test.Output, 30))
+		if cmd := matrix.ReproduceCommand(m.Result, j, m.Rows[i]); cmd != "" {
+			for _, l := range shellWrap("    reproduce: ", "      ", cmd, p.width) {
+				p.line(p.paint(sgrDim, l))
+			}
+		}
 	})
+}
+
+// writeWhere prints, for each failing test, the kernels it fails and
+// passes on and what the expectation model's facts say separates them.
+func writeWhere(p *printer, m *matrix.Matrix, lay *matrix.Layout) {
+	where := m.Where()
+	if len(where) == 0 {
+		return
+	}
+	p.line("")
+	p.para("where:", sgrFail, "", "  ", fmt.Sprintf("where: %s", matrix.Plural(len(where), "failing test")))
+	for _, w := range where {
+		p.para("", "", "  ", "      ", m.Rows[w.Row]+": "+w.Text(m, lay))
+	}
+}
+
+// writeFlaky prints, first, the tests that failed and then passed, the
+// known-flaky ones that failed, each with its first failure's output, and
+// the known-flaky entries that stopped failing.
+func writeFlaky(p *printer, m *matrix.Matrix) {
+	m.EachCell(func(i, j int, c matrix.Cell) {
+		head, sgr := "~~ FLAKY", sgrFlaky
+		switch c.Test.Result {
+		case results.Flaky:
+		case results.KnownFlaky:
+			head, sgr = "~~ KNOWN FLAKY", sgrUnsupp
+		default:
+			return
+		}
+		p.line("")
+		p.para(head, sgr, "", "    ", fmt.Sprintf("%s %s on %s: %s", head, m.Rows[i], matrix.DetailName(m, j), matrix.FlakyNote(c.Test)))
+		p.verbatim("    ", "      ", matrix.OutputLines(matrix.FailedOutput(c.Test), 15))
+	})
+	for _, s := range m.Result.NoLongerFlaky {
+		p.line("")
+		p.para("no longer flaky", sgrPass, "", "    ", fmt.Sprintf("no longer flaky: %s on %s passed %d runs in a row: take it off the known-flaky list (%s)", s.Test, s.Column, s.Passes, s.Reason))
+	}
 }
 
 // writeGroups prints groups of cells that share a reason: the reason, the
 // expectation rule when they share one, and which tests on which columns.
-func writeGroups(p *printer, m *Matrix, lay *Layout, title, unit string, sgr string, groups []Group) {
+func writeGroups(p *printer, m *matrix.Matrix, lay *matrix.Layout, title, unit string, sgr string, groups []matrix.Group) {
 	if len(groups) == 0 {
 		return
 	}
@@ -340,73 +343,14 @@ func writeGroups(p *printer, m *Matrix, lay *Layout, title, unit string, sgr str
 		n += len(g.Cells)
 	}
 	p.line("")
-	p.para(title+":", sgr, "", "  ", fmt.Sprintf("%s: %s, %s", title, plural(n, unit+" cell"), plural(len(groups), "reason")))
+	p.para(title+":", sgr, "", "  ", fmt.Sprintf("%s: %s, %s", title, matrix.Plural(n, unit+" cell"), matrix.Plural(len(groups), "reason")))
 	for _, g := range groups {
 		p.para("", "", "  ", "      ", g.Text)
 		for _, r := range g.Rules {
 			p.para("", "", "      model: ", "        ", r)
 		}
-		for _, u := range usesOf(m, lay, g) {
+		for _, u := range lay.Uses(m, g) {
 			p.para("", "", "      ", "        ", u)
 		}
 	}
-}
-
-// usesOf lists where a group's cells are: one line per set of columns,
-// "fallback/TestEntry, fallback/TestExit on arm64 5.10, 6.1".
-func usesOf(m *Matrix, lay *Layout, g Group) []string {
-	var order []int
-	cols := map[int][]int{}
-	for _, pl := range g.Cells {
-		if _, ok := cols[pl.Row]; !ok {
-			order = append(order, pl.Row)
-		}
-		cols[pl.Row] = append(cols[pl.Row], pl.Col)
-	}
-	var lines []string
-	tests := map[string][]string{}
-	for _, i := range order {
-		where := lay.Places(m, cols[i])
-		if _, ok := tests[where]; !ok {
-			lines = append(lines, where)
-		}
-		tests[where] = append(tests[where], m.Rows[i])
-	}
-	out := make([]string, len(lines))
-	for k, where := range lines {
-		out[k] = strings.Join(tests[where], ", ") + " on " + where
-	}
-	return out
-}
-
-// plural is "1 reason", "2 reasons".
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
-
-// got describes a test's outcome and mechanism, e.g. "pass (kprobe)", a
-// fallback as its chain: "pass (fentry -> kprobe: not supported)".
-func got(t *results.TestResult) string {
-	s := string(t.Result)
-	if t.Mechanism == "" {
-		return s
-	}
-	c := Cell{Test: t}
-	c.Mechanism, c.Fallback = SplitMechanism(t.Mechanism)
-	if ch, ok := ParseChain(c); ok {
-		return s + " (" + ch.String() + ")"
-	}
-	return s + " (" + t.Mechanism + ")"
-}
-
-// want describes an expectation, e.g. "pass (bpf_link (tcx))".
-func want(e *results.Expectation) string {
-	s := string(e.Outcome)
-	if e.Mechanism != "" {
-		s += " (" + e.Mechanism + ")"
-	}
-	return s
 }

@@ -1,4 +1,4 @@
-package report
+package matrix
 
 import (
 	"strings"
@@ -130,10 +130,10 @@ func (l *Layout) Places(m *Matrix, cols []int) string {
 	return strings.Join(parts, "; ")
 }
 
-// detailName names a column in the sections below the matrix: its column
+// DetailName names a column in the sections below the matrix: its column
 // name (kernel and profile), with the arch when two columns would
 // otherwise share it.
-func detailName(m *Matrix, j int) string {
+func DetailName(m *Matrix, j int) string {
 	k := m.Columns[j].Kernel
 	name := k.Column()
 	for i, c := range m.Columns {
@@ -142,4 +142,31 @@ func detailName(m *Matrix, j int) string {
 		}
 	}
 	return name
+}
+
+// Uses lists where a group's cells are: one line per set of columns,
+// "fallback/TestEntry, fallback/TestExit on arm64 5.10, 6.1".
+func (lay *Layout) Uses(m *Matrix, g Group) []string {
+	var order []int
+	cols := map[int][]int{}
+	for _, pl := range g.Cells {
+		if _, ok := cols[pl.Row]; !ok {
+			order = append(order, pl.Row)
+		}
+		cols[pl.Row] = append(cols[pl.Row], pl.Col)
+	}
+	var lines []string
+	tests := map[string][]string{}
+	for _, i := range order {
+		where := lay.Places(m, cols[i])
+		if _, ok := tests[where]; !ok {
+			lines = append(lines, where)
+		}
+		tests[where] = append(tests[where], m.Rows[i])
+	}
+	out := make([]string, len(lines))
+	for k, where := range lines {
+		out[k] = strings.Join(tests[where], ", ") + " on " + where
+	}
+	return out
 }
