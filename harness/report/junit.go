@@ -127,6 +127,15 @@ func JUnit(w io.Writer, r *results.Result) error {
 			s.Cases = append(s.Cases, junitCase{Name: "(vm)", Classname: col.Label, Time: seconds(k.Seconds),
 				Error: newProblem(msg, string(k.Status), text)})
 		}
+		for i, sp := range k.Splats {
+			tc := junitCase{Name: fmt.Sprintf("(kernel splat %d)", i+1), Classname: col.Label, Time: "0.000"}
+			if sp.Known == "" && !r.AllowSplats {
+				tc.Failure = newProblem(matrix.SplatTitle(sp), "splat-"+sp.Kind, strings.Join(sp.Lines, "\n"))
+			} else {
+				tc.SystemOut = &junitText{xmlText(matrix.SplatTitle(sp) + "\n" + strings.Join(sp.Lines, "\n"))}
+			}
+			s.Cases = append(s.Cases, tc)
+		}
 		for i, id := range m.Rows {
 			c := m.Cells[i][j]
 			suite, name, _ := strings.Cut(id, "/")

@@ -229,6 +229,13 @@ func Markdown(w io.Writer, r *results.Result) error {
 			fmt.Fprint(w, "\n</details>\n")
 		}
 	}
+	for j, c := range m.Columns {
+		for _, s := range c.Kernel.Splats {
+			fmt.Fprintf(w, "\n<details><summary><b>%s</b>: %s</summary>\n", mdEscape(matrix.DetailName(m, j)), mdEscape(matrix.SplatTitle(s)))
+			writeBlock(w, s.Lines)
+			fmt.Fprint(w, "\n</details>\n")
+		}
+	}
 	if len(failures) > 0 {
 		fmt.Fprintf(w, "\n### %s Failures\n\n", mdFail)
 		for _, wh := range m.Where() {

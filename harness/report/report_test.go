@@ -228,3 +228,21 @@ func TestMarkdownFitsGitHub(t *testing.T) {
 	assert.Contains(t, out, "<details><summary>➖ Unsupported: 21 cells, 4 reasons</summary>")
 	assert.Contains(t, out, "fentry -&gt; kprobe: create raw tracepoint: not supported")
 }
+
+// TestJUnitSplats: an unknown kernel splat is a failing testcase of its
+// column, with the report's lines; a known one is a passing one that says why.
+func TestJUnitSplats(t *testing.T) {
+	var b bytes.Buffer
+	require.NoError(t, JUnit(&b, fixture.Splats(t)))
+	out := b.String()
+	assert.Contains(t, out, `<testcase name="(kernel splat 1)"`)
+	assert.Contains(t, out, `type="splat-warning"`)
+	assert.Contains(t, out, "kernel/bpf/verifier.c:1234")
+	assert.Contains(t, out, `<testcase name="(kernel splat 2)"`)
+	assert.Equal(t, 1, strings.Count(out, `type="splat-`), "the known splat is no failure")
+
+	var md bytes.Buffer
+	require.NoError(t, Markdown(&md, fixture.Splats(t)))
+	assert.Contains(t, md.String(), "kernel warning")
+	assert.Contains(t, md.String(), "kernel/bpf/verifier.c:1234")
+}

@@ -212,6 +212,26 @@ func (m *Matrix) Verdict() string {
 	return "FAIL"
 }
 
+// Splats counts the kernel splats of every column, and how many of them
+// the expectation model knows as kernel bugs.
+func (m *Matrix) Splats() (n, known int) {
+	for _, c := range m.Columns {
+		n += len(c.Kernel.Splats)
+		known += len(c.Kernel.Splats) - results.UnknownSplats(c.Kernel.Splats)
+	}
+	return n, known
+}
+
+// SplatTitle is how reports name a splat: its kind, whether it is known,
+// and the line that names it.
+func SplatTitle(s results.Splat) string {
+	title := "kernel " + s.Kind
+	if s.Known != "" {
+		title += " (known: " + s.Known + "; " + s.Source + ")"
+	}
+	return title
+}
+
 // Summary is the one-line verdict: counts, unexpected cells and time.
 func (m *Matrix) Summary() string {
 	s := m.Stats()
@@ -228,6 +248,15 @@ func (m *Matrix) Summary() string {
 	}
 	if s.NotRun > 0 {
 		out += fmt.Sprintf(", %d not run", s.NotRun)
+	}
+	if n, known := m.Splats(); n > 0 {
+		out += fmt.Sprintf(", %s", Plural(n, "kernel splat"))
+		if known > 0 {
+			out += fmt.Sprintf(" (%d known)", known)
+		}
+		if m.Result.AllowSplats {
+			out += " (--allow-splats)"
+		}
 	}
 	out += fmt.Sprintf("; %d fallback, %d unexpected", s.Fallback, s.Unexpected)
 	out += fmt.Sprintf(" in %.1fs", s.Seconds)

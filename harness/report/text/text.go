@@ -192,6 +192,7 @@ func Write(w io.Writer, r *results.Result, opts Options) error {
 
 	writeFlaky(p, m)
 	writeVMs(p, m)
+	writeSplats(p, m)
 	writeUnexpected(p, m)
 	writeFailures(p, m)
 	writeWhere(p, m, lay)
@@ -257,6 +258,27 @@ func writeVMs(p *printer, m *matrix.Matrix) {
 		}
 		for _, fe := range k.FrameErrors {
 			p.para(name, sgrFail, "", "    ", name+": "+fe)
+		}
+	}
+}
+
+// writeSplats prints every kernel splat with its lines: what the kernel
+// said, and whether the model knows it as a kernel bug.
+func writeSplats(p *printer, m *matrix.Matrix) {
+	for j, c := range m.Columns {
+		name := matrix.DetailName(m, j)
+		for _, s := range c.Kernel.Splats {
+			sgr := sgrFail
+			if s.Known != "" {
+				sgr = sgrDim
+			}
+			p.line("")
+			p.para(name, sgr, "", "    ", name+": "+matrix.SplatTitle(s))
+			lines := s.Lines
+			if len(lines) > 12 {
+				lines = append(lines[:12:12], fmt.Sprintf("... %d more lines in the results", len(s.Lines)-12))
+			}
+			p.verbatim("  | ", "  |   ", lines)
 		}
 	}
 }

@@ -329,3 +329,24 @@ func TestReproduceLine(t *testing.T) {
 	require.NoError(t, Write(&b, r, Options{Width: 200}))
 	assert.NotContains(t, b.String(), "reproduce: bpfmatrix", "no run directory, no results file to name")
 }
+
+// TestTextSplats: every splat is shown with its lines, a known one says
+// why it is known, the summary counts them, and an unknown one fails the
+// verdict unless splats are allowed.
+func TestTextSplats(t *testing.T) {
+	r := fixture.Splats(t)
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, r, Options{Width: 120}))
+	out := b.String()
+	assert.Contains(t, out, "kernel warning")
+	assert.Contains(t, out, "WARNING: CPU: 1 PID: 301 at kernel/bpf/verifier.c:1234")
+	assert.Contains(t, out, "kernel ubsan (known: bpffs mountinfo shifts out of bounds: a kernel bug; min version 6.9)")
+	assert.Contains(t, out, "FAIL: ")
+	assert.Contains(t, out, "2 kernel splats (1 known)")
+
+	r.AllowSplats = true
+	b.Reset()
+	require.NoError(t, Write(&b, r, Options{Width: 120}))
+	assert.Contains(t, b.String(), "(--allow-splats)")
+	assert.NotContains(t, b.String(), "FAIL: ")
+}
