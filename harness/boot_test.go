@@ -1,7 +1,11 @@
 package harness
 
 import (
+	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,4 +90,27 @@ func TestMergeSplats(t *testing.T) {
 	require.Len(t, got, 2)
 	assert.Equal(t, kmsg[0].Lines, got[0].Lines, "the kernel log's report")
 	assert.Equal(t, "bug", got[1].Kind)
+}
+
+func TestGoRootFor(t *testing.T) {
+	ctx := context.Background()
+	got, err := goRootFor(ctx, "/some/goroot", vm.Arch{GOARCH: runtime.GOARCH})
+	require.NoError(t, err)
+	assert.Equal(t, "/some/goroot", got, "the host's own GOROOT for a guest of its architecture")
+
+	other := map[string]string{"amd64": "arm64", "arm64": "amd64"}[runtime.GOARCH]
+	_, err = goRootFor(ctx, t.TempDir(), vm.Arch{Name: other, GOARCH: other})
+	assert.ErrorContains(t, err, "VERSION", "a GOROOT without a version cannot be matched")
+	if testing.Short() {
+		return
+	}
+	// The same Go, built for the other architecture, from the module proxy.
+	root := os.Getenv("GOROOT")
+	if root == "" {
+		root = GoRoot()
+	}
+	got, err = goRootFor(ctx, root, vm.Arch{Name: other, GOARCH: other})
+	require.NoError(t, err)
+	assert.FileExists(t, filepath.Join(got, "bin", "go"))
+	assert.Contains(t, got, "linux-"+other)
 }

@@ -169,7 +169,7 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	disks, err := execDisks(ctx, r, opts)
+	disks, err := execDisks(ctx, r, arch, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -335,8 +335,9 @@ func shellInclude(ctx context.Context, store *kernels.Store, arch vm.Arch, incs 
 
 // execDisks are the host directories of a raw-exec run: the Go module of
 // its working directory (writable, through an overlay) and GOROOT
-// (read-only).
-func execDisks(ctx context.Context, r *runner, opts ExecOptions) ([]guestDisk, error) {
+// (read-only; for a guest of another architecture, the same Go version
+// built for it, at GOROOT's path).
+func execDisks(ctx context.Context, r *runner, arch vm.Arch, opts ExecOptions) ([]guestDisk, error) {
 	var disks []guestDisk
 	if opts.Dir != "" {
 		dir, err := filepath.Abs(opts.Dir)
@@ -347,7 +348,7 @@ func execDisks(ctx context.Context, r *runner, opts ExecOptions) ([]guestDisk, e
 			dir = root
 		}
 		t0 := time.Now()
-		d, err := r.dirDisk(ctx, "module", dir, true)
+		d, err := r.dirDisk(ctx, "module", dir, dir, true)
 		if err != nil {
 			return nil, err
 		}
@@ -355,7 +356,11 @@ func execDisks(ctx context.Context, r *runner, opts ExecOptions) ([]guestDisk, e
 		disks = append(disks, d)
 	}
 	if opts.GoRoot != "" {
-		d, err := r.dirDisk(ctx, "goroot", opts.GoRoot, false)
+		src, err := goRootFor(ctx, opts.GoRoot, arch)
+		if err != nil {
+			return nil, err
+		}
+		d, err := r.dirDisk(ctx, "goroot", src, opts.GoRoot, false)
 		if err != nil {
 			return nil, err
 		}

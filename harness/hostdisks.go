@@ -1,7 +1,10 @@
 package harness
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -45,17 +48,50 @@ func ModuleRoot(dir string) (root string, ok bool) {
 }
 
 // dirDisk returns the image of the host directory dir (less .git) and its
-// guest mount at the same path: writable through an overlay whose writes
-// stay in the guest's memory, or read-only.
-func (r *runner) dirDisk(ctx context.Context, serial, dir string, writable bool) (guestDisk, error) {
+// guest mount at target: writable through an overlay whose writes stay in
+// the guest's memory, or read-only.
+func (r *runner) dirDisk(ctx context.Context, serial, dir, target string, writable bool) (guestDisk, error) {
 	path, err := diskimage.Dir(ctx, filepath.Join(r.CacheDir, "disks"), dir, []string{`^\.git(/|$)`})
 	if err != nil {
 		return guestDisk{}, err
 	}
 	return guestDisk{
 		VM:    vm.Disk{Path: path, Serial: serial},
-		Guest: wire.Disk{Serial: serial, FSType: diskimage.FSType, Binds: []wire.Bind{{Target: dir, Writable: writable}}},
+		Guest: wire.Disk{Serial: serial, FSType: diskimage.FSType, Binds: []wire.Bind{{Target: target, Writable: writable}}},
 	}, nil
+}
+
+// goRootFor returns a Go installation of the same version as goroot for
+// guests of arch: goroot itself for the host's architecture, else Go's own
+// toolchain module for the guest's (golang.org/toolchain, through the Go
+// module proxy and its checksum database, as `go` fetches toolchains), so
+// that a test that runs the go command in the guest finds one that runs.
+func goRootFor(ctx context.Context, goroot string, arch vm.Arch) (string, error) {
+	if arch.Native() {
+		return goroot, nil
+	}
+	b, err := os.ReadFile(filepath.Join(goroot, "VERSION"))
+	if err != nil {
+		return "", fmt.Errorf("harness: the Go version of %s: %w", goroot, err)
+	}
+	version, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	mod := "golang.org/toolchain@v0.0.1-" + version + ".linux-" + arch.GOARCH
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", mod)
+	cmd.Dir = os.TempDir() // outside any module
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
+		}
+		return "", fmt.Errorf("harness: Go %s for the %s guest (go mod download %s): %w", version, arch.Name, mod, err)
+	}
+	var dl struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &dl); err != nil || dl.Dir == "" {
+		return "", fmt.Errorf("harness: go mod download %s: %v %s", mod, err, dl.Error)
+	}
+	return dl.Dir, nil
 }
 
 // GoRoot is the Go installation whose source a test binary's go/build
