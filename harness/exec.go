@@ -356,7 +356,7 @@ func execDisks(ctx context.Context, r *runner, arch vm.Arch, opts ExecOptions) (
 		disks = append(disks, d)
 	}
 	if opts.GoRoot != "" {
-		src, err := goRootFor(ctx, opts.GoRoot, arch)
+		src, err := goRootFor(ctx, r.CacheDir, opts.GoRoot, arch)
 		if err != nil {
 			return nil, err
 		}
