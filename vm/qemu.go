@@ -379,7 +379,7 @@ func (v *VM) qemuArgs(channel string) []string {
 	args := []string{"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"}
 	args = append(args, o.Arch.Machine...)
 	args = append(args,
-		"-accel", string(o.Accel),
+		"-accel", accelArg(o.Accel),
 		"-cpu", cpu,
 		"-m", strconv.Itoa(o.MemoryMB),
 		"-smp", strconv.Itoa(o.CPUs),
@@ -398,6 +398,21 @@ func (v *VM) qemuArgs(channel string) []string {
 			"-device", "virtio-blk-pci,drive="+id+",serial="+d.Serial)
 	}
 	return args
+}
+
+// accelArg is QEMU's -accel value for a. TCG runs every vCPU of a guest on
+// one host thread (thread=single): the guest still has all its CPUs, but
+// multi-threaded TCG let a vCPU execute kernel text while another one was
+// patching it, and kprobes and ftrace patch it live: debian-5.10 with two
+// vCPUs oopsed at vfs_write+0 ("BUG: kernel NULL pointer dereference")
+// as a kprobe was attached there, and a kprobe test on 6.12 died of an
+// int3 in interrupt. Several VMs run at once on a few cores anyway, so
+// the threads cost little.
+func accelArg(a Accel) string {
+	if a == AccelTCG {
+		return "tcg,thread=single"
+	}
+	return string(a)
 }
 
 // BaseCmdline is what every guest's kernel command line holds besides
