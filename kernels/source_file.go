@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
 	"github.com/bpfmatrix/bpfmatrix/kernels/kimage"
 )
 
@@ -274,7 +275,7 @@ func (s *Store) pruneFileKernels(ctx context.Context, spec Spec, dir string) {
 			continue
 		}
 		lctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		unlock, err := lockFile(lctx, filepath.Join(kernelsDir, "."+filepath.Base(e.dir)+".lock"))
+		unlock, err := flock.Lock(lctx, filepath.Join(kernelsDir, "."+filepath.Base(e.dir)+".lock"))
 		cancel()
 		if err != nil {
 			continue

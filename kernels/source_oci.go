@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
 	"github.com/bpfmatrix/bpfmatrix/kernels/oci"
 )
 
@@ -23,7 +24,7 @@ var ErrTagMoved = errors.New("OCI tag no longer points at the pinned digest")
 // lock file.
 func (s *Store) lockMutex(ctx context.Context) (func(), error) {
 	sum := sha256.Sum256([]byte(s.lockPath))
-	return lockFile(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
+	return flock.Lock(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
 }
 
 // ociDir is the cache directory of spec's image digest (and of its

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/kernels/deb"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
 	"github.com/bpfmatrix/bpfmatrix/kernels/oci"
 )
 
@@ -324,7 +325,7 @@ func entryMatches(spec Spec, e LockEntry) bool {
 // whether the entry came from the lock file.
 func (s *Store) pin(ctx context.Context, spec Spec, force bool) (LockEntry, bool, error) {
 	sum := sha256.Sum256([]byte(s.lockPath))
-	unlock, err := lockFile(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
+	unlock, err := flock.Lock(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
 	if err != nil {
 		return LockEntry{}, false, err
 	}
@@ -539,7 +540,7 @@ func (s *Store) build(ctx context.Context, spec Spec, dir string, e LockEntry, f
 	}
 	kernelsDir := filepath.Dir(dir)
 	key := filepath.Base(dir)
-	unlock, err := lockFile(ctx, filepath.Join(kernelsDir, "."+key+".lock"))
+	unlock, err := flock.Lock(ctx, filepath.Join(kernelsDir, "."+key+".lock"))
 	if err != nil {
 		return nil, err
 	}
