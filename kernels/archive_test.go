@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/testmirror"
 )
@@ -36,7 +38,7 @@ func TestSecurityArchive(t *testing.T) {
 	// machine's mirror does for bullseye-security arm64) is passed over.
 	gone := sec.Add("bookworm-security", "amd64", testmirror.Classic("6.1.0-56-cloud-amd64", "6.1.190-1", ""))
 	sec.Remove(gone.Filename)
-	ks, err := open().Update(ctx, []kernels.Spec{spec(t, "debian-6.1")})
+	ks, err := open().Update(ctx, []catalog.Spec{spec(t, "debian-6.1")})
 	require.NoError(t, err)
 	assert.Equal(t, "6.1.0-50-cloud-amd64", ks[0].Release)
 	assert.Positive(t, sec.Heads())
@@ -46,7 +48,7 @@ func TestSecurityArchive(t *testing.T) {
 	k, err = open().Pull(ctx, spec(t, "debian-6.1"))
 	require.NoError(t, err)
 	assert.Equal(t, "6.1.0-50-cloud-amd64", k.Release, "the pin holds")
-	ks, err = open().Update(ctx, []kernels.Spec{spec(t, "debian-6.1")})
+	ks, err = open().Update(ctx, []catalog.Spec{spec(t, "debian-6.1")})
 	require.NoError(t, err)
 	assert.Equal(t, "6.1.0-57-cloud-amd64", ks[0].Release)
 	assert.Equal(t, "bookworm-security", ks[0].Suite)

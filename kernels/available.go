@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 )
 
@@ -46,8 +47,8 @@ type AvailableOptions struct {
 	Suites []string
 	// Archs to search; default amd64 and arm64.
 	Archs []string
-	// Catalog marks the offers of its entries; default DefaultCatalog.
-	Catalog *Catalog
+	// Catalog marks the offers of its entries; default catalog.Default.
+	Catalog *catalog.Catalog
 	// Progress, if not nil, is called after each index with the suite,
 	// arch, how many indexes are done and how many there are.
 	Progress func(suite, arch string, done, total int)
@@ -60,7 +61,7 @@ type AvailableOptions struct {
 func (s *Store) Available(ctx context.Context, opts AvailableOptions) ([]Offer, error) {
 	cat := opts.Catalog
 	if cat == nil {
-		cat = DefaultCatalog()
+		cat = catalog.Default()
 	}
 	suites := opts.Suites
 	if suites == nil {
@@ -105,7 +106,7 @@ func (s *Store) Available(ctx context.Context, opts AvailableOptions) ([]Offer, 
 			if strings.HasSuffix(j.suite, "-security") {
 				archive = archiveSecurity
 			}
-			mirror, err := s.archiveMirror(Spec{Distro: "debian", Arch: j.arch}, archive)
+			mirror, err := s.archiveMirror(catalog.Spec{Distro: "debian", Arch: j.arch}, archive)
 			var idx *debian.Index
 			if err == nil {
 				idx, err = debian.FetchIndex(ctx, s.client, mirror, j.suite, j.arch)
@@ -144,7 +145,7 @@ func (s *Store) Available(ctx context.Context, opts AvailableOptions) ([]Offer, 
 	for _, o := range offers {
 		for _, sp := range cat.All() {
 			if sp.Distro == "debian" && sp.Arch == o.Arch && sp.Version == o.Series &&
-				(sp.Suite == o.Suite || sp.Security == o.Suite) && sp.naming().Matches(o.Release, o.Series) {
+				(sp.Suite == o.Suite || sp.Security == o.Suite) && sp.Naming().Matches(o.Release, o.Series) {
 				o.Catalog = append(o.Catalog, sp.Name)
 			}
 		}

@@ -9,9 +9,9 @@
 //     manifest digest of the guest platform's image;
 //   - local files ("file:/path/to/bzImage"), identified by content hash.
 //
-// A Catalog (by default the embedded catalog.json) names the kernels, e.g.
-// "debian-6.1" = suite bookworm, version 6.1, arch amd64, flavour cloud;
-// Catalog.Lookup also accepts the oci: and file: references (ParseRef). A
+// A catalog (package catalog; by default its embedded catalog.json) names
+// the kernels, e.g. "debian-6.1" = suite bookworm, version 6.1, arch amd64,
+// flavour cloud, and also accepts the oci: and file: references. A
 // Store resolves a catalog entry against a Debian mirror's Packages index to
 // the newest matching linux-image package (and, for split kernels, the
 // linux-base/linux-binary/linux-modules packages it depends on), records the

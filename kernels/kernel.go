@@ -32,7 +32,7 @@ type Kernel struct {
 	// path, version: the release, sha256: the image's).
 	Packages []debian.Package `json:"packages"`
 
-	// Source is SourceAPT, SourceOCI or SourceFile ("" in kernels
+	// Source is catalog.SourceAPT, catalog.SourceOCI or catalog.SourceFile ("" in kernels
 	// cached before sources existed: apt).
 	Source string `json:"source,omitempty"`
 	// Ref is an OCI kernel's image reference or a file kernel's path.

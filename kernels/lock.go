@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 
 	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
@@ -28,10 +29,10 @@ type Lock struct {
 
 // LockEntry pins one kernel.
 type LockEntry struct {
-	// Source is SourceOCI for an OCI image, empty for an apt kernel.
+	// Source is catalog.SourceOCI for an OCI image, empty for an apt kernel.
 	Source string `json:"source,omitempty"`
-	// Suite is the apt suite the packages come from (Spec.Suite or
-	// Spec.Security).
+	// Suite is the apt suite the packages come from (catalog.Spec.Suite or
+	// catalog.Spec.Security).
 	Suite   string `json:"suite,omitempty"`
 	Arch    string `json:"arch"`
 	Release string `json:"release"`
@@ -81,18 +82,18 @@ func LoadLock(path string) (*Lock, error) {
 // OCISpec returns the spec that the OCI entry e, pinned under name,
 // stands for (false for an apt entry): what `kernels list` shows for OCI
 // kernels pinned from the command line rather than the catalog.
-func (e LockEntry) OCISpec(name string) (Spec, bool) {
-	if e.Source != SourceOCI {
-		return Spec{}, false
+func (e LockEntry) OCISpec(name string) (catalog.Spec, bool) {
+	if e.Source != catalog.SourceOCI {
+		return catalog.Spec{}, false
 	}
-	return Spec{Name: name, Distro: SourceOCI, Source: SourceOCI, Ref: e.Ref, Arch: e.Arch}, true
+	return catalog.Spec{Name: name, Distro: catalog.SourceOCI, Source: catalog.SourceOCI, Ref: e.Ref, Arch: e.Arch}, true
 }
 
 var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 func (e LockEntry) validate() error {
 	switch e.Source {
-	case SourceOCI:
+	case catalog.SourceOCI:
 		if e.Ref == "" || e.Arch == "" || e.Release == "" {
 			return errors.New("ref, arch and release must be set")
 		}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
 	"github.com/bpfmatrix/bpfmatrix/kernels/kimage"
@@ -34,7 +35,7 @@ type inspected struct {
 func inspect(image []byte, origin string, wantConfig bool) (inspected, error) {
 	info, err := kimage.Identify(image)
 	if err != nil {
-		return inspected{}, fmt.Errorf("%w: %s: %w", ErrNotKernel, origin, err)
+		return inspected{}, fmt.Errorf("%w: %s: %w", catalog.ErrNotKernel, origin, err)
 	}
 	in := inspected{info: info, release: info.Release}
 	if in.release != "" && !wantConfig {
@@ -45,7 +46,7 @@ func inspect(image []byte, origin string, wantConfig bool) (inspected, error) {
 		if in.release != "" {
 			return in, nil // the config is only missing
 		}
-		return inspected{}, fmt.Errorf("%w: %s: the %s does not unpack: %v", ErrNotKernel, origin, info.Format, err)
+		return inspected{}, fmt.Errorf("%w: %s: the %s does not unpack: %v", catalog.ErrNotKernel, origin, info.Format, err)
 	}
 	if in.release == "" {
 		in.release = kimage.Release(k)
@@ -83,8 +84,8 @@ type fileKernel struct {
 
 // locateFile reads spec's image and finds its config and module tree
 // (the fields of spec, else beside the image) and its content key.
-func locateFile(spec Spec) (*fileKernel, error) {
-	image, err := readImage(spec.Ref)
+func locateFile(spec catalog.Spec) (*fileKernel, error) {
+	image, err := catalog.ReadImage(spec.Ref)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
@@ -92,10 +93,10 @@ func locateFile(spec Spec) (*fileKernel, error) {
 	fk := &fileKernel{image: image}
 	info, err := kimage.Identify(image)
 	if err != nil {
-		return nil, fmt.Errorf("%w: kernel %s: %s: %w; name a bzImage, an arm64 Image or a vmlinux", ErrNotKernel, spec.Name, spec.Ref, err)
+		return nil, fmt.Errorf("%w: kernel %s: %s: %w; name a bzImage, an arm64 Image or a vmlinux", catalog.ErrNotKernel, spec.Name, spec.Ref, err)
 	}
 	if info.Arch != spec.Arch {
-		return nil, fmt.Errorf("%w: kernel %s: %s is an %s %s, not a kernel for %s; use it in an %s column", ErrWrongArch, spec.Name, spec.Ref, info.Arch, info.Format, spec.Arch, info.Arch)
+		return nil, fmt.Errorf("%w: kernel %s: %s is an %s %s, not a kernel for %s; use it in an %s column", catalog.ErrWrongArch, spec.Name, spec.Ref, info.Arch, info.Format, spec.Arch, info.Arch)
 	}
 	release := info.Release
 	// The config: the field, else beside the image, else the build tree's.
@@ -126,7 +127,7 @@ func locateFile(spec Spec) (*fileKernel, error) {
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
 	if fk.in.release == "" {
-		return nil, fmt.Errorf("%w: kernel %s: %s has no \"Linux version\" banner to read its release from", ErrNotKernel, spec.Name, spec.Ref)
+		return nil, fmt.Errorf("%w: kernel %s: %s has no \"Linux version\" banner to read its release from", catalog.ErrNotKernel, spec.Name, spec.Ref)
 	}
 	if fk.configPath == "" && fk.in.config == nil {
 		fk.noConfig = fmt.Sprintf("no config= given, no .config, config or config-%s beside %s, and the kernel has no IKCONFIG", fk.in.release, spec.Ref)
@@ -189,7 +190,7 @@ func fingerprintTree(w io.Writer, root string) error {
 	})
 }
 
-func (s *Store) cachedFile(spec Spec) (*Kernel, bool) {
+func (s *Store) cachedFile(spec catalog.Spec) (*Kernel, bool) {
 	fk, err := locateFile(spec)
 	if err != nil {
 		return nil, false
@@ -199,7 +200,7 @@ func (s *Store) cachedFile(spec Spec) (*Kernel, bool) {
 
 // pullFile copies a file kernel (image, config, module tree) into the
 // cache under its content key: a changed file is a new kernel.
-func (s *Store) pullFile(ctx context.Context, spec Spec) (*Kernel, error) {
+func (s *Store) pullFile(ctx context.Context, spec catalog.Spec) (*Kernel, error) {
 	fk, err := locateFile(spec)
 	if err != nil {
 		return nil, err
@@ -216,8 +217,8 @@ func (s *Store) pullFile(ctx context.Context, spec Spec) (*Kernel, error) {
 		if err := os.WriteFile(filepath.Join(out, "vmlinuz"), boot, 0o644); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrCache, err)
 		}
-		k := &Kernel{Name: spec.Name, Distro: SourceFile, Arch: spec.Arch, Version: seriesOf(release), Release: release,
-			Source: SourceFile, Ref: spec.Ref, ConfigSource: fk.configFrom, NoConfig: fk.noConfig}
+		k := &Kernel{Name: spec.Name, Distro: catalog.SourceFile, Arch: spec.Arch, Version: seriesOf(release), Release: release,
+			Source: catalog.SourceFile, Ref: spec.Ref, ConfigSource: fk.configFrom, NoConfig: fk.noConfig}
 		sum := sha256.Sum256(fk.image)
 		k.Digest = "sha256:" + hex.EncodeToString(sum[:])
 		k.Packages = []debian.Package{{Name: spec.Ref, Version: release, Filename: filepath.Base(spec.Ref), Size: int64(len(fk.image)), SHA256: hex.EncodeToString(sum[:])}}
@@ -252,7 +253,7 @@ const (
 // entries of spec's name beyond the keepFileKernels most recently used,
 // if unused for fileKernelIdle (another run may still boot one). It is
 // best effort.
-func (s *Store) pruneFileKernels(ctx context.Context, spec Spec, dir string) {
+func (s *Store) pruneFileKernels(ctx context.Context, spec catalog.Spec, dir string) {
 	now := time.Now()
 	os.Chtimes(filepath.Join(dir, "kernel.json"), now, now)
 	kernelsDir := filepath.Join(s.cacheDir, "kernels")
@@ -344,18 +345,18 @@ func copyTree(src, dst string) error {
 }
 
 // specArg is how a user names spec on the command line.
-func specArg(spec Spec) string {
+func specArg(spec catalog.Spec) string {
 	if spec.Ref == "" {
 		return spec.Name
 	}
-	if _, err := DefaultCatalog().Lookup([]string{spec.Name}); err == nil {
+	if _, err := catalog.Default().Lookup([]string{spec.Name}); err == nil {
 		return spec.Name
 	}
 	arg := spec.SourceKind() + ":" + spec.Ref
-	if spec.Arch != "amd64" && spec.SourceKind() == SourceOCI {
+	if spec.Arch != "amd64" && spec.SourceKind() == catalog.SourceOCI {
 		arg += ",arch=" + spec.Arch
 	}
-	if d, err := ParseRef(arg); err != nil || d.Name != spec.Name {
+	if d, err := catalog.ParseRef(arg); err != nil || d.Name != spec.Name {
 		arg += ",name=" + spec.Name
 	}
 	return arg

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/deb"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
@@ -79,7 +80,7 @@ type Options struct {
 	// replaced by /debian-security; if none applies the security suites
 	// are not searched.
 	SecurityMirror string
-	// UbuntuMirror is the Ubuntu archive (Spec.Distro "ubuntu"). Default:
+	// UbuntuMirror is the Ubuntu archive (catalog.Spec.Distro "ubuntu"). Default:
 	// $BPFMATRIX_UBUNTU_MIRROR, or $BPFMATRIX_UBUNTU_PORTS_MIRROR for
 	// architectures other than amd64.
 	UbuntuMirror string
@@ -220,7 +221,7 @@ func (s *Store) securityMirror() string {
 
 // archiveMirror returns the base URL of the archive that serves spec's
 // packages: archive "" (the main one) or archiveSecurity.
-func (s *Store) archiveMirror(spec Spec, archive string) (string, error) {
+func (s *Store) archiveMirror(spec catalog.Spec, archive string) (string, error) {
 	if spec.Distro == "ubuntu" {
 		m, env := s.opts.UbuntuMirror, EnvUbuntuMirror
 		if spec.Arch != "amd64" {
@@ -249,11 +250,11 @@ func (s *Store) LoadLock() (*Lock, error) { return LoadLock(s.lockPath) }
 // Pull returns the kernel for spec, downloading it if it is not cached. The
 // packages pinned in the lock file are used if present; otherwise the newest
 // matching kernel is resolved from the mirror's index and pinned.
-func (s *Store) Pull(ctx context.Context, spec Spec) (*Kernel, error) {
+func (s *Store) Pull(ctx context.Context, spec catalog.Spec) (*Kernel, error) {
 	switch spec.SourceKind() {
-	case SourceOCI:
+	case catalog.SourceOCI:
 		return s.pullOCI(ctx, spec, false)
-	case SourceFile:
+	case catalog.SourceFile:
 		return s.pullFile(ctx, spec)
 	}
 	e, pinned, err := s.pin(ctx, spec, false)
@@ -265,15 +266,15 @@ func (s *Store) Pull(ctx context.Context, spec Spec) (*Kernel, error) {
 
 // Update re-resolves specs against the mirror, rewrites their lock entries
 // and pulls the resulting kernels.
-func (s *Store) Update(ctx context.Context, specs []Spec) ([]*Kernel, error) {
+func (s *Store) Update(ctx context.Context, specs []catalog.Spec) ([]*Kernel, error) {
 	var out []*Kernel
 	for _, spec := range specs {
 		var k *Kernel
 		var err error
 		switch spec.SourceKind() {
-		case SourceOCI:
+		case catalog.SourceOCI:
 			k, err = s.pullOCI(ctx, spec, true)
-		case SourceFile:
+		case catalog.SourceFile:
 			k, err = s.pullFile(ctx, spec)
 		default:
 			var e LockEntry
@@ -292,8 +293,8 @@ func (s *Store) Update(ctx context.Context, specs []Spec) ([]*Kernel, error) {
 
 // Cached returns the kernel for spec if the lock file pins it and it is
 // completely extracted in the cache. It never uses the network.
-func (s *Store) Cached(spec Spec) (*Kernel, bool) {
-	if spec.SourceKind() == SourceFile {
+func (s *Store) Cached(spec catalog.Spec) (*Kernel, bool) {
+	if spec.SourceKind() == catalog.SourceFile {
 		return s.cachedFile(spec)
 	}
 	l, err := LoadLock(s.lockPath)
@@ -304,7 +305,7 @@ func (s *Store) Cached(spec Spec) (*Kernel, bool) {
 	if !ok || !entryMatches(spec, e) {
 		return nil, false
 	}
-	if spec.SourceKind() == SourceOCI {
+	if spec.SourceKind() == catalog.SourceOCI {
 		return s.readKernel(ociDir(s, spec, e.Digest), spec, e)
 	}
 	return s.readKernel(s.kernelDir(spec, e), spec, e)
@@ -312,18 +313,18 @@ func (s *Store) Cached(spec Spec) (*Kernel, bool) {
 
 // entryMatches reports whether the lock entry e pins a kernel that spec
 // describes: a changed catalog entry is resolved again.
-func entryMatches(spec Spec, e LockEntry) bool {
-	if spec.SourceKind() == SourceOCI {
-		return e.Source == SourceOCI && e.Ref == spec.Ref && e.Arch == spec.Arch
+func entryMatches(spec catalog.Spec, e LockEntry) bool {
+	if spec.SourceKind() == catalog.SourceOCI {
+		return e.Source == catalog.SourceOCI && e.Ref == spec.Ref && e.Arch == spec.Arch
 	}
 	suite := e.Suite == spec.Suite && e.Archive == "" || spec.Security != "" && e.Suite == spec.Security && e.Archive == archiveSecurity
-	return e.Source == "" && suite && e.Arch == spec.Arch && spec.naming().Matches(e.Release, spec.Version)
+	return e.Source == "" && suite && e.Arch == spec.Arch && spec.Naming().Matches(e.Release, spec.Version)
 }
 
 // pin returns the lock entry for spec, resolving it from the mirror (and
 // saving the lock) if there is none or force is set. pinned reports
 // whether the entry came from the lock file.
-func (s *Store) pin(ctx context.Context, spec Spec, force bool) (LockEntry, bool, error) {
+func (s *Store) pin(ctx context.Context, spec catalog.Spec, force bool) (LockEntry, bool, error) {
 	sum := sha256.Sum256([]byte(s.lockPath))
 	unlock, err := flock.Lock(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
 	if err != nil {
@@ -358,7 +359,7 @@ type candidate struct {
 
 // resolve finds the newest kernel of spec in its suite and, if it has one,
 // its security suite (both indexes fetched at once).
-func (s *Store) resolve(ctx context.Context, spec Spec) (LockEntry, error) {
+func (s *Store) resolve(ctx context.Context, spec catalog.Spec) (LockEntry, error) {
 	cands := []candidate{{suite: spec.Suite}}
 	if spec.Security != "" {
 		if _, err := s.archiveMirror(spec, archiveSecurity); err == nil {
@@ -386,7 +387,7 @@ func (s *Store) resolve(ctx context.Context, spec Spec) (LockEntry, error) {
 				c.err = fmt.Errorf("kernel %s: %w", spec.Name, err)
 				return
 			}
-			if c.res, err = idx.Resolve(spec.Version, spec.naming()); err != nil {
+			if c.res, err = idx.Resolve(spec.Version, spec.Naming()); err != nil {
 				c.err = fmt.Errorf("kernel %s: %w", spec.Name, err)
 			}
 		}()
@@ -450,7 +451,7 @@ func (s *Store) checkPackages(ctx context.Context, mirror string, pkgs []debian.
 	return nil
 }
 
-func cacheKey(spec Spec, e LockEntry) string {
+func cacheKey(spec catalog.Spec, e LockEntry) string {
 	h := sha256.New()
 	for _, p := range e.Packages {
 		io.WriteString(h, p.SHA256)
@@ -458,14 +459,14 @@ func cacheKey(spec Spec, e LockEntry) string {
 	return spec.Name + "-" + e.Release + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
-func (s *Store) kernelDir(spec Spec, e LockEntry) string {
+func (s *Store) kernelDir(spec catalog.Spec, e LockEntry) string {
 	return filepath.Join(s.cacheDir, "kernels", cacheKey(spec, e))
 }
 
 // readKernel loads a complete kernel directory; kernel.json is written last
 // and marks completeness. An empty e.Release matches any release (an OCI
 // kernel's directory is named by its digest).
-func (s *Store) readKernel(dir string, spec Spec, e LockEntry) (*Kernel, bool) {
+func (s *Store) readKernel(dir string, spec catalog.Spec, e LockEntry) (*Kernel, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, "kernel.json"))
 	if err != nil {
 		return nil, false
@@ -499,7 +500,7 @@ func (s *Store) progress(kernel, phase string, done, total int64) {
 
 // materialize makes sure the kernel described by e is extracted in the
 // cache, downloading it at most once across processes.
-func (s *Store) materialize(ctx context.Context, spec Spec, e LockEntry, pinned bool) (*Kernel, error) {
+func (s *Store) materialize(ctx context.Context, spec catalog.Spec, e LockEntry, pinned bool) (*Kernel, error) {
 	return s.build(ctx, spec, s.kernelDir(spec, e), e, func(out string) (*Kernel, error) {
 		mirror, err := s.archiveMirror(spec, e.Archive)
 		if err != nil {
@@ -527,14 +528,14 @@ func (s *Store) materialize(ctx context.Context, spec Spec, e LockEntry, pinned 
 			return nil, err
 		}
 		return &Kernel{Name: spec.Name, Distro: spec.Distro, Suite: e.Suite, Arch: spec.Arch, Flavour: spec.Flavour,
-			Version: spec.Version, Release: e.Release, Packages: e.Packages, Source: SourceAPT, ConfigSource: "package"}, nil
+			Version: spec.Version, Release: e.Release, Packages: e.Packages, Source: catalog.SourceAPT, ConfigSource: "package"}, nil
 	})
 }
 
 // build makes dir by fill (called with an empty work directory, under
 // the key's file lock, at most once across processes) unless it is
 // complete already. Nothing is left behind when fill fails.
-func (s *Store) build(ctx context.Context, spec Spec, dir string, e LockEntry, fill func(out string) (*Kernel, error)) (*Kernel, error) {
+func (s *Store) build(ctx context.Context, spec catalog.Spec, dir string, e LockEntry, fill func(out string) (*Kernel, error)) (*Kernel, error) {
 	if k, ok := s.readKernel(dir, spec, e); ok {
 		return k, nil
 	}
@@ -591,7 +592,7 @@ func (s *Store) commit(k *Kernel, out, dir string) (*Kernel, error) {
 	return k, nil
 }
 
-func (s *Store) fetchAndExtract(ctx context.Context, spec Spec, p debian.Package, mirror, work, out string,
+func (s *Store) fetchAndExtract(ctx context.Context, spec catalog.Spec, p debian.Package, mirror, work, out string,
 	sel deb.HeaderSelector, pinned bool, base, total int64) error {
 	f, err := os.CreateTemp(work, "*.deb")
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/testmirror"
 )
@@ -50,9 +52,9 @@ func (e *env) open(t *testing.T) *kernels.Store {
 	return s
 }
 
-func spec(t *testing.T, name string) kernels.Spec {
+func spec(t *testing.T, name string) catalog.Spec {
 	t.Helper()
-	specs, err := kernels.DefaultCatalog().Lookup([]string{name})
+	specs, err := catalog.Default().Lookup([]string{name})
 	require.NoError(t, err)
 	return specs[0]
 }
@@ -184,7 +186,7 @@ func TestLockPinsVersionUntilUpdate(t *testing.T) {
 	assert.Equal(t, sidNew, k.Release)
 	assert.Equal(t, indexReqs, e.mirror.Requests("dists/sid/Release"), "pinned Pull must not fetch the index")
 
-	ks, err := e.open(t).Update(ctx, []kernels.Spec{spec(t, "debian-7.2")})
+	ks, err := e.open(t).Update(ctx, []catalog.Spec{spec(t, "debian-7.2")})
 	require.NoError(t, err)
 	require.Len(t, ks, 1)
 	assert.Equal(t, newer, ks[0].Release)

@@ -14,6 +14,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 const kernelsUsage = `Usage:
@@ -56,7 +57,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	cat := kernels.DefaultCatalog()
+	cat := catalog.Default()
 	specs := cat.Defaults()
 	if *all {
 		specs = cat.All()
@@ -112,7 +113,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 			if s.Security != "" {
 				suite += "+security"
 			}
-			if s.SourceKind() != kernels.SourceAPT {
+			if s.SourceKind() != catalog.SourceAPT {
 				suite = s.SourceKind() + ":" + s.Ref
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, def, s.Arch, orDash(s.Flavour), suite, release, pkg, cached)
@@ -129,7 +130,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 			var k *kernels.Kernel
 			if sub == "update" {
 				var ks []*kernels.Kernel
-				ks, err = store.Update(ctx, []kernels.Spec{s})
+				ks, err = store.Update(ctx, []catalog.Spec{s})
 				if len(ks) > 0 {
 					k = ks[0]
 				}
@@ -242,7 +243,7 @@ func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
 		return fmt.Errorf("%s: %w", k.Name, err)
 	}
 	from := k.Suite
-	if k.Source == kernels.SourceOCI || k.Source == kernels.SourceFile {
+	if k.Source == catalog.SourceOCI || k.Source == catalog.SourceFile {
 		from = k.Source + ":" + k.Ref
 	}
 	fmt.Fprintf(w, "%s: %s (%s, %s, %s)\n", k.Name, k.Release, k.Arch, from, packageNames(k))
