@@ -11,6 +11,8 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
+
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/testmirror"
@@ -52,7 +54,7 @@ func TestSecurityArchive(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "6.1.0-57-cloud-amd64", ks[0].Release)
 	assert.Equal(t, "bookworm-security", ks[0].Suite)
-	l, err := kernels.LoadLock(e.lockPath)
+	l, err := lock.Load(e.lockPath)
 	require.NoError(t, err)
 	assert.Equal(t, "security", l.Kernels["debian-6.1"].Archive)
 	assert.Equal(t, 1, sec.DebRequests())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
 )
 
 // DebianSuites are the suites Available searches besides the catalog's:
@@ -104,7 +105,7 @@ func (s *Store) Available(ctx context.Context, opts AvailableOptions) ([]Offer, 
 			defer func() { <-sem }()
 			archive := ""
 			if strings.HasSuffix(j.suite, "-security") {
-				archive = archiveSecurity
+				archive = lock.ArchiveSecurity
 			}
 			mirror, err := s.archiveMirror(catalog.Spec{Distro: "debian", Arch: j.arch}, archive)
 			var idx *debian.Index

@@ -17,6 +17,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
 	"github.com/bpfmatrix/bpfmatrix/kernels/kimage"
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
 )
 
 // maxModulesTree bounds a file kernel's module tree copied into the cache.
@@ -195,7 +196,7 @@ func (s *Store) cachedFile(spec catalog.Spec) (*Kernel, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return s.readKernel(filepath.Join(s.cacheDir, "kernels", fk.key), spec, LockEntry{Release: fk.in.release})
+	return s.readKernel(filepath.Join(s.cacheDir, "kernels", fk.key), spec, lock.Entry{Release: fk.in.release})
 }
 
 // pullFile copies a file kernel (image, config, module tree) into the
@@ -208,7 +209,7 @@ func (s *Store) pullFile(ctx context.Context, spec catalog.Spec) (*Kernel, error
 	release := fk.in.release
 	dir := filepath.Join(s.cacheDir, "kernels", fk.key)
 	defer s.pruneFileKernels(ctx, spec, dir)
-	return s.build(ctx, spec, dir, LockEntry{Release: release}, func(out string) (*Kernel, error) {
+	return s.build(ctx, spec, dir, lock.Entry{Release: release}, func(out string) (*Kernel, error) {
 		s.progress(spec.Name, PhaseExtract, 0, int64(len(fk.image)))
 		boot, err := bootable(fk.image, fk.in.info)
 		if err != nil {

@@ -55,9 +55,9 @@ func TestFileKernel(t *testing.T) {
 	c, ok := s.Cached(spec)
 	require.True(t, ok)
 	assert.Equal(t, k.Dir, c.Dir)
-	lock, err := s.LoadLock()
+	lf, err := s.LoadLock()
 	require.NoError(t, err)
-	assert.Empty(t, lock.Kernels, "file kernels are not pinned")
+	assert.Empty(t, lf.Kernels, "file kernels are not pinned")
 
 	// A rebuilt image is a new kernel; the old one stays cached.
 	kerneltest.Write(t, build, "arch/x86/boot/bzImage", kerneltest.BzImage(rel, []byte("CONFIG_X=y\n")))

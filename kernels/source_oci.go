@@ -14,6 +14,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
 	"github.com/bpfmatrix/bpfmatrix/kernels/oci"
 )
 
@@ -46,7 +47,7 @@ func ociDir(s *Store, spec catalog.Spec, digest string) string {
 // for `kernels update`), else the image is fetched by digest, extracted
 // and its digest pinned.
 func (s *Store) pullOCI(ctx context.Context, spec catalog.Spec, force bool) (*Kernel, error) {
-	l, err := LoadLock(s.lockPath)
+	l, err := lock.Load(s.lockPath)
 	if err != nil {
 		return nil, err
 	}
@@ -67,11 +68,11 @@ func (s *Store) pullOCI(ctx context.Context, spec catalog.Spec, force bool) (*Ke
 		return nil, fmt.Errorf("%w: kernel %s: %s (linux/%s) now resolves to %s, but %s pins %s; run `bpfmatrix kernels update %s` to pin the new image",
 			ErrTagMoved, spec.Name, spec.Ref, goarch, res.Digest, s.lockPath, pinned.Digest, specArg(spec))
 	}
-	e := LockEntry{Source: catalog.SourceOCI, Ref: spec.Ref, Arch: spec.Arch, Digest: res.Digest}
+	e := lock.Entry{Source: catalog.SourceOCI, Ref: spec.Ref, Arch: spec.Arch, Digest: res.Digest}
 	dir := ociDir(s, spec, res.Digest)
-	k, ok := s.readKernel(dir, spec, LockEntry{})
+	k, ok := s.readKernel(dir, spec, lock.Entry{})
 	if !ok {
-		if k, err = s.build(ctx, spec, dir, LockEntry{}, func(out string) (*Kernel, error) {
+		if k, err = s.build(ctx, spec, dir, lock.Entry{}, func(out string) (*Kernel, error) {
 			return s.extractOCI(ctx, spec, res, out)
 		}); err != nil {
 			return nil, err
@@ -83,7 +84,7 @@ func (s *Store) pullOCI(ctx context.Context, spec catalog.Spec, force bool) (*Ke
 		return nil, err
 	}
 	defer unlock()
-	if l, err = LoadLock(s.lockPath); err != nil {
+	if l, err = lock.Load(s.lockPath); err != nil {
 		return nil, err
 	}
 	l.Kernels[spec.Name] = e

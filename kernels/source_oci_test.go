@@ -28,6 +28,8 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
+
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/deb"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/debtest"
@@ -202,9 +204,9 @@ func TestOCICIKernels(t *testing.T) {
 	require.Len(t, k.Packages, 1)
 	assert.Equal(t, strings.TrimPrefix(d.String(), "sha256:"), k.Packages[0].SHA256)
 
-	lock, err := s.LoadLock()
+	lf, err := s.LoadLock()
 	require.NoError(t, err)
-	assert.Equal(t, kernels.LockEntry{Source: catalog.SourceOCI, Ref: ref, Arch: "amd64", Release: rel, Digest: d.String()}, lock.Kernels[spec.Name])
+	assert.Equal(t, lock.Entry{Source: catalog.SourceOCI, Ref: ref, Arch: "amd64", Release: rel, Digest: d.String()}, lf.Kernels[spec.Name])
 
 	// Pinned and cached: no registry request.
 	before := reg.requests.Load()
@@ -276,9 +278,9 @@ func TestOCITagMoved(t *testing.T) {
 	ks, err := s.Update(context.Background(), []catalog.Spec{spec})
 	require.NoError(t, err)
 	assert.Equal(t, "6.17.2", ks[0].Release)
-	lock, err := s.LoadLock()
+	lf, err := s.LoadLock()
 	require.NoError(t, err)
-	assert.Equal(t, ks[0].Digest, lock.Kernels[spec.Name].Digest)
+	assert.Equal(t, ks[0].Digest, lf.Kernels[spec.Name].Digest)
 	assertCacheClean(t, e.cacheDir, 1)
 }
 
@@ -330,9 +332,9 @@ func TestOCIBadInput(t *testing.T) {
 				assert.Contains(t, err.Error(), tc.msg)
 			}
 			assertCacheClean(t, e.cacheDir, 0)
-			lock, err := kernels.LoadLock(e.lockPath)
+			lf, err := lock.Load(e.lockPath)
 			require.NoError(t, err)
-			assert.NotContains(t, lock.Kernels, spec.Name)
+			assert.NotContains(t, lf.Kernels, spec.Name)
 		})
 	}
 }
@@ -444,9 +446,9 @@ func TestOCIConcurrentPulls(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, reg.blobGets(d), "the layer is downloaded once")
 	assertCacheClean(t, e.cacheDir, 1)
-	lock, err := kernels.LoadLock(e.lockPath)
+	lf, err := lock.Load(e.lockPath)
 	require.NoError(t, err)
-	assert.Equal(t, results[0].Digest, lock.Kernels[spec.Name].Digest)
+	assert.Equal(t, results[0].Digest, lf.Kernels[spec.Name].Digest)
 }
 
 func TestOCICorruptLayer(t *testing.T) {
@@ -465,7 +467,7 @@ func TestOCICorruptLayer(t *testing.T) {
 	assert.Contains(t, err.Error(), ref)
 	t.Log(err)
 	assertCacheClean(t, e.cacheDir, 0)
-	lock, err := kernels.LoadLock(e.lockPath)
+	lf, err := lock.Load(e.lockPath)
 	require.NoError(t, err)
-	assert.NotContains(t, lock.Kernels, spec.Name)
+	assert.NotContains(t, lf.Kernels, spec.Name)
 }

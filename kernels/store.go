@@ -21,6 +21,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/kernels/deb"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
 	"github.com/bpfmatrix/bpfmatrix/kernels/oci"
 )
 
@@ -39,10 +40,6 @@ const (
 	// other architectures (Ubuntu's "ports" archive).
 	EnvUbuntuPortsMirror = "BPFMATRIX_UBUNTU_PORTS_MIRROR"
 )
-
-// archiveSecurity marks a lock entry whose packages come from the
-// security archive.
-const archiveSecurity = "security"
 
 // DefaultLockPath is the lock file used when Options.LockPath is empty.
 const DefaultLockPath = "bpfmatrix.lock"
@@ -220,7 +217,7 @@ func (s *Store) securityMirror() string {
 }
 
 // archiveMirror returns the base URL of the archive that serves spec's
-// packages: archive "" (the main one) or archiveSecurity.
+// packages: archive "" (the main one) or lock.ArchiveSecurity.
 func (s *Store) archiveMirror(spec catalog.Spec, archive string) (string, error) {
 	if spec.Distro == "ubuntu" {
 		m, env := s.opts.UbuntuMirror, EnvUbuntuMirror
@@ -235,7 +232,7 @@ func (s *Store) archiveMirror(spec catalog.Spec, archive string) (string, error)
 		}
 		return strings.TrimRight(m, "/"), nil // security suites live in the same archive
 	}
-	if archive == archiveSecurity {
+	if archive == lock.ArchiveSecurity {
 		if m := s.securityMirror(); m != "" {
 			return m, nil
 		}
@@ -245,7 +242,7 @@ func (s *Store) archiveMirror(spec catalog.Spec, archive string) (string, error)
 }
 
 // LoadLock reads the store's lock file.
-func (s *Store) LoadLock() (*Lock, error) { return LoadLock(s.lockPath) }
+func (s *Store) LoadLock() (*lock.File, error) { return lock.Load(s.lockPath) }
 
 // Pull returns the kernel for spec, downloading it if it is not cached. The
 // packages pinned in the lock file are used if present; otherwise the newest
@@ -277,7 +274,7 @@ func (s *Store) Update(ctx context.Context, specs []catalog.Spec) ([]*Kernel, er
 		case catalog.SourceFile:
 			k, err = s.pullFile(ctx, spec)
 		default:
-			var e LockEntry
+			var e lock.Entry
 			if e, _, err = s.pin(ctx, spec, true); err != nil {
 				return out, err
 			}
@@ -297,7 +294,7 @@ func (s *Store) Cached(spec catalog.Spec) (*Kernel, bool) {
 	if spec.SourceKind() == catalog.SourceFile {
 		return s.cachedFile(spec)
 	}
-	l, err := LoadLock(s.lockPath)
+	l, err := lock.Load(s.lockPath)
 	if err != nil {
 		return nil, false
 	}
@@ -313,39 +310,39 @@ func (s *Store) Cached(spec catalog.Spec) (*Kernel, bool) {
 
 // entryMatches reports whether the lock entry e pins a kernel that spec
 // describes: a changed catalog entry is resolved again.
-func entryMatches(spec catalog.Spec, e LockEntry) bool {
+func entryMatches(spec catalog.Spec, e lock.Entry) bool {
 	if spec.SourceKind() == catalog.SourceOCI {
 		return e.Source == catalog.SourceOCI && e.Ref == spec.Ref && e.Arch == spec.Arch
 	}
-	suite := e.Suite == spec.Suite && e.Archive == "" || spec.Security != "" && e.Suite == spec.Security && e.Archive == archiveSecurity
+	suite := e.Suite == spec.Suite && e.Archive == "" || spec.Security != "" && e.Suite == spec.Security && e.Archive == lock.ArchiveSecurity
 	return e.Source == "" && suite && e.Arch == spec.Arch && spec.Naming().Matches(e.Release, spec.Version)
 }
 
 // pin returns the lock entry for spec, resolving it from the mirror (and
 // saving the lock) if there is none or force is set. pinned reports
 // whether the entry came from the lock file.
-func (s *Store) pin(ctx context.Context, spec catalog.Spec, force bool) (LockEntry, bool, error) {
+func (s *Store) pin(ctx context.Context, spec catalog.Spec, force bool) (lock.Entry, bool, error) {
 	sum := sha256.Sum256([]byte(s.lockPath))
 	unlock, err := flock.Lock(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
 	if err != nil {
-		return LockEntry{}, false, err
+		return lock.Entry{}, false, err
 	}
 	defer unlock()
 
-	l, err := LoadLock(s.lockPath)
+	l, err := lock.Load(s.lockPath)
 	if err != nil {
-		return LockEntry{}, false, err
+		return lock.Entry{}, false, err
 	}
 	if e, ok := l.Kernels[spec.Name]; ok && !force && entryMatches(spec, e) {
 		return e, true, nil
 	}
 	e, err := s.resolve(ctx, spec)
 	if err != nil {
-		return LockEntry{}, false, err
+		return lock.Entry{}, false, err
 	}
 	l.Kernels[spec.Name] = e
 	if err := l.Save(s.lockPath); err != nil {
-		return LockEntry{}, false, err
+		return lock.Entry{}, false, err
 	}
 	return e, false, nil
 }
@@ -359,11 +356,11 @@ type candidate struct {
 
 // resolve finds the newest kernel of spec in its suite and, if it has one,
 // its security suite (both indexes fetched at once).
-func (s *Store) resolve(ctx context.Context, spec catalog.Spec) (LockEntry, error) {
+func (s *Store) resolve(ctx context.Context, spec catalog.Spec) (lock.Entry, error) {
 	cands := []candidate{{suite: spec.Suite}}
 	if spec.Security != "" {
-		if _, err := s.archiveMirror(spec, archiveSecurity); err == nil {
-			cands = append(cands, candidate{suite: spec.Security, archive: archiveSecurity})
+		if _, err := s.archiveMirror(spec, lock.ArchiveSecurity); err == nil {
+			cands = append(cands, candidate{suite: spec.Security, archive: lock.ArchiveSecurity})
 		}
 	}
 	s.progress(spec.Name, PhaseIndex, 0, -1)
@@ -411,7 +408,7 @@ func (s *Store) resolve(ctx context.Context, spec catalog.Spec) (LockEntry, erro
 			if errors.Is(c.err, debian.ErrNoKernel) {
 				continue
 			}
-			return LockEntry{}, c.err
+			return lock.Entry{}, c.err
 		}
 		if best != nil {
 			continue
@@ -424,20 +421,20 @@ func (s *Store) resolve(ctx context.Context, spec catalog.Spec) (LockEntry, erro
 		best = c
 	}
 	if best == nil && len(missing) > 0 {
-		return LockEntry{}, fmt.Errorf("%w: kernel %s: the indexes list packages the archive does not serve: %s; retry later (the mirror may be syncing) or use another mirror",
+		return lock.Entry{}, fmt.Errorf("%w: kernel %s: the indexes list packages the archive does not serve: %s; retry later (the mirror may be syncing) or use another mirror",
 			debian.ErrNotFound, spec.Name, strings.Join(missing, "; "))
 	}
 	if best == nil {
 		for _, c := range cands {
 			if c.suite == spec.Suite && c.err != nil {
-				return LockEntry{}, c.err // the main suite's ErrNoKernel
+				return lock.Entry{}, c.err // the main suite's ErrNoKernel
 			}
 		}
-		return LockEntry{}, cands[0].err
+		return lock.Entry{}, cands[0].err
 	}
 	pkgs := append([]debian.Package(nil), best.res.Packages...)
 	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
-	return LockEntry{Suite: best.suite, Archive: best.archive, Arch: spec.Arch, Release: best.res.Release, Version: best.res.Version, Packages: pkgs}, nil
+	return lock.Entry{Suite: best.suite, Archive: best.archive, Arch: spec.Arch, Release: best.res.Release, Version: best.res.Version, Packages: pkgs}, nil
 }
 
 // checkPackages returns an error matching debian.ErrNotFound if mirror
@@ -451,7 +448,7 @@ func (s *Store) checkPackages(ctx context.Context, mirror string, pkgs []debian.
 	return nil
 }
 
-func cacheKey(spec catalog.Spec, e LockEntry) string {
+func cacheKey(spec catalog.Spec, e lock.Entry) string {
 	h := sha256.New()
 	for _, p := range e.Packages {
 		io.WriteString(h, p.SHA256)
@@ -459,14 +456,14 @@ func cacheKey(spec catalog.Spec, e LockEntry) string {
 	return spec.Name + "-" + e.Release + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
-func (s *Store) kernelDir(spec catalog.Spec, e LockEntry) string {
+func (s *Store) kernelDir(spec catalog.Spec, e lock.Entry) string {
 	return filepath.Join(s.cacheDir, "kernels", cacheKey(spec, e))
 }
 
 // readKernel loads a complete kernel directory; kernel.json is written last
 // and marks completeness. An empty e.Release matches any release (an OCI
 // kernel's directory is named by its digest).
-func (s *Store) readKernel(dir string, spec catalog.Spec, e LockEntry) (*Kernel, bool) {
+func (s *Store) readKernel(dir string, spec catalog.Spec, e lock.Entry) (*Kernel, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, "kernel.json"))
 	if err != nil {
 		return nil, false
@@ -500,7 +497,7 @@ func (s *Store) progress(kernel, phase string, done, total int64) {
 
 // materialize makes sure the kernel described by e is extracted in the
 // cache, downloading it at most once across processes.
-func (s *Store) materialize(ctx context.Context, spec catalog.Spec, e LockEntry, pinned bool) (*Kernel, error) {
+func (s *Store) materialize(ctx context.Context, spec catalog.Spec, e lock.Entry, pinned bool) (*Kernel, error) {
 	return s.build(ctx, spec, s.kernelDir(spec, e), e, func(out string) (*Kernel, error) {
 		mirror, err := s.archiveMirror(spec, e.Archive)
 		if err != nil {
@@ -535,7 +532,7 @@ func (s *Store) materialize(ctx context.Context, spec catalog.Spec, e LockEntry,
 // build makes dir by fill (called with an empty work directory, under
 // the key's file lock, at most once across processes) unless it is
 // complete already. Nothing is left behind when fill fails.
-func (s *Store) build(ctx context.Context, spec catalog.Spec, dir string, e LockEntry, fill func(out string) (*Kernel, error)) (*Kernel, error) {
+func (s *Store) build(ctx context.Context, spec catalog.Spec, dir string, e lock.Entry, fill func(out string) (*Kernel, error)) (*Kernel, error) {
 	if k, ok := s.readKernel(dir, spec, e); ok {
 		return k, nil
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
+
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/testmirror"
@@ -143,7 +145,7 @@ func TestPullLayouts(t *testing.T) {
 				_, ok := phases.Load(p)
 				assert.True(t, ok, "progress phase %s reported", p)
 			}
-			l, err := kernels.LoadLock(e.lockPath)
+			l, err := lock.Load(e.lockPath)
 			require.NoError(t, err)
 			assert.Equal(t, tt.release, l.Kernels[tt.name].Release)
 			assertCacheClean(t, e.cacheDir, 1)
@@ -190,7 +192,7 @@ func TestLockPinsVersionUntilUpdate(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ks, 1)
 	assert.Equal(t, newer, ks[0].Release)
-	l, err := kernels.LoadLock(e.lockPath)
+	l, err := lock.Load(e.lockPath)
 	require.NoError(t, err)
 	assert.Equal(t, newer, l.Kernels["debian-7.2"].Release)
 	assert.Equal(t, "7.2.14-1", l.Kernels["debian-7.2"].Version)
