@@ -15,6 +15,8 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/apt"
+
 	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
@@ -299,7 +301,7 @@ func TestStaleTempDirsAreCleaned(t *testing.T) {
 }
 
 func TestMirrorResolvedLazily(t *testing.T) {
-	t.Setenv(kernels.EnvMirror, "")
+	t.Setenv(apt.EnvMirror, "")
 	dir := t.TempDir()
 	s, err := kernels.Open(kernels.Options{CacheDir: filepath.Join(dir, "cache"), LockPath: filepath.Join(dir, "lock"), APTRoot: filepath.Join(dir, "noapt")})
 	require.NoError(t, err, "Open must not need a mirror")
@@ -309,7 +311,7 @@ func TestMirrorResolvedLazily(t *testing.T) {
 	require.ErrorIs(t, err, debian.ErrNoMirror)
 	assert.Contains(t, err.Error(), "set BPFMATRIX_DEBIAN_MIRROR=<URL of a Debian mirror> or pass --mirror")
 
-	t.Setenv(kernels.EnvMirror, "http://mirror.example.invalid/debian/")
+	t.Setenv(apt.EnvMirror, "http://mirror.example.invalid/debian/")
 	s, err = kernels.Open(kernels.Options{CacheDir: filepath.Join(dir, "cache"), LockPath: filepath.Join(dir, "lock")})
 	require.NoError(t, err)
 	m, err := s.Mirror()
@@ -352,7 +354,7 @@ func TestPullTwoProcesses(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestChildPull$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "BPFMATRIX_TEST_CHILD=1",
-			kernels.EnvCache+"="+e.cacheDir, kernels.EnvMirror+"="+e.mirror.URL, "BPFMATRIX_TEST_LOCK="+e.lockPath)
+			kernels.EnvCache+"="+e.cacheDir, apt.EnvMirror+"="+e.mirror.URL, "BPFMATRIX_TEST_LOCK="+e.lockPath)
 		cmds = append(cmds, cmd)
 	}
 	outs := make([][]byte, len(cmds))

@@ -14,6 +14,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/apt"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
@@ -197,7 +198,7 @@ func listAvailable(ctx context.Context, stdout, stderr io.Writer, sf *storeFlags
 	if err != nil {
 		return err
 	}
-	offers, err := store.Available(ctx, kernels.AvailableOptions{Progress: func(suite, arch string, done, total int) {
+	offers, err := store.Available(ctx, apt.AvailableOptions{Progress: func(suite, arch string, done, total int) {
 		fmt.Fprintf(stderr, "\rreading package indexes: %d/%d (%s/%s)\x1b[K", done, total, suite, arch)
 		if done == total {
 			fmt.Fprintln(stderr)

@@ -1,4 +1,4 @@
-package kernels
+package apt
 
 import (
 	"context"
@@ -59,7 +59,7 @@ type AvailableOptions struct {
 // archive) offers: the newest release of each series, arch and flavour
 // per suite. The Packages indexes are fetched concurrently; suites the
 // mirror lacks are left out.
-func (s *Store) Available(ctx context.Context, opts AvailableOptions) ([]Offer, error) {
+func (a *Archives) Available(ctx context.Context, opts AvailableOptions) ([]Offer, error) {
 	cat := opts.Catalog
 	if cat == nil {
 		cat = catalog.Default()
@@ -107,10 +107,10 @@ func (s *Store) Available(ctx context.Context, opts AvailableOptions) ([]Offer, 
 			if strings.HasSuffix(j.suite, "-security") {
 				archive = lock.ArchiveSecurity
 			}
-			mirror, err := s.archiveMirror(catalog.Spec{Distro: "debian", Arch: j.arch}, archive)
+			mirror, err := a.For(catalog.Spec{Distro: "debian", Arch: j.arch}, archive)
 			var idx *debian.Index
 			if err == nil {
-				idx, err = debian.FetchIndex(ctx, s.client, mirror, j.suite, j.arch)
+				idx, err = debian.FetchIndex(ctx, a.client, mirror, j.suite, j.arch)
 			}
 			mu.Lock()
 			defer mu.Unlock()
