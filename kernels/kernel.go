@@ -128,12 +128,12 @@ func (k *Kernel) BootImage() (path, note string) {
 	for _, f := range stale {
 		os.Remove(f)
 	}
-	err := unpackVmlinux(k.Vmlinuz, dst)
+	err := bzimage.UnpackFile(k.Vmlinuz, dst)
 	if err == nil {
 		return dst, ""
 	}
 	note = fmt.Sprintf("%s boots its compressed bzImage: %v", k.Name, err)
-	var bad *unbootableError
+	var bad *bzimage.UnbootableError
 	if errors.As(err, &bad) {
 		_ = os.WriteFile(unusable, []byte(note), 0o644) // best effort: the next boot retries
 	}
@@ -151,62 +151,4 @@ func isELF(p string) bool {
 	var b [4]byte
 	_, err = io.ReadFull(f, b[:])
 	return err == nil && string(b[:]) == "\x7fELF"
-}
-
-// unbootableError is a bzImage that cannot be booted unpacked, whatever
-// the retry: its content is the reason, not the cache's disk.
-type unbootableError struct{ err error }
-
-func (e *unbootableError) Error() string { return e.err.Error() }
-func (e *unbootableError) Unwrap() error { return e.err }
-
-// errWriter remembers the first write error, to tell a full disk from a
-// bad kernel.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	n, err := e.w.Write(p)
-	if err != nil && e.err == nil {
-		e.err = err
-	}
-	return n, err
-}
-
-// unpackVmlinux writes the ELF kernel of the bzImage src to dst, atomically:
-// concurrent runs may race to write it, and every writer writes the same.
-func unpackVmlinux(src, dst string) error {
-	bz, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".vmlinux-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	w := &errWriter{w: f}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	if _, err := bzimage.Unpack(bz, bw); err != nil {
-		if w.err != nil {
-			return w.err
-		}
-		return &unbootableError{err}
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := bzimage.CheckPVH(f); err != nil {
-		return &unbootableError{err}
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), dst)
 }
