@@ -23,48 +23,14 @@ import (
 // maxModulesTree bounds a file kernel's module tree copied into the cache.
 const maxModulesTree = 4 << 30
 
-// inspected is what a kernel image says about itself.
-type inspected struct {
-	info    kimage.Info
-	release string
-	// config is the IKCONFIG blob, nil if none (set only when asked).
-	config []byte
-}
-
-// inspect identifies image and finds its release (header, else banner)
-// and, if wantConfig, its IKCONFIG. origin names the image in errors.
-func inspect(image []byte, origin string, wantConfig bool) (inspected, error) {
-	info, err := kimage.Identify(image)
+// inspect is kimage.Inspect with errors wrapping catalog.ErrNotKernel;
+// origin names the image in them.
+func inspect(image []byte, origin string, wantConfig bool) (kimage.Inspected, error) {
+	in, err := kimage.Inspect(image, wantConfig)
 	if err != nil {
-		return inspected{}, fmt.Errorf("%w: %s: %w", catalog.ErrNotKernel, origin, err)
-	}
-	in := inspected{info: info, release: info.Release}
-	if in.release != "" && !wantConfig {
-		return in, nil
-	}
-	k, err := kimage.Uncompressed(image, info)
-	if err != nil {
-		if in.release != "" {
-			return in, nil // the config is only missing
-		}
-		return inspected{}, fmt.Errorf("%w: %s: the %s does not unpack: %v", catalog.ErrNotKernel, origin, info.Format, err)
-	}
-	if in.release == "" {
-		in.release = kimage.Release(k)
-	}
-	if wantConfig {
-		in.config, _ = kimage.IKConfig(k)
+		return kimage.Inspected{}, fmt.Errorf("%w: %s: %w", catalog.ErrNotKernel, origin, err)
 	}
 	return in, nil
-}
-
-// bootable returns the image QEMU is given: the Image inside an EFI
-// zboot wrapper (QEMU 7.2 cannot unpack it), else image itself.
-func bootable(image []byte, info kimage.Info) ([]byte, error) {
-	if info.Format != kimage.FormatZboot {
-		return image, nil
-	}
-	return kimage.Uncompressed(image, info)
 }
 
 // seriesOf returns "6.1" of release "6.1.0-50-cloud-amd64", or "".
@@ -76,7 +42,7 @@ func seriesOf(release string) string {
 // fileKernel is a file kernel's parts, located and hashed.
 type fileKernel struct {
 	image                  []byte
-	in                     inspected
+	in                     kimage.Inspected
 	configPath, configFrom string
 	noConfig               string
 	modules                string
@@ -127,22 +93,22 @@ func locateFile(spec catalog.Spec) (*fileKernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
-	if fk.in.release == "" {
+	if fk.in.Release == "" {
 		return nil, fmt.Errorf("%w: kernel %s: %s has no \"Linux version\" banner to read its release from", catalog.ErrNotKernel, spec.Name, spec.Ref)
 	}
-	if fk.configPath == "" && fk.in.config == nil {
-		fk.noConfig = fmt.Sprintf("no config= given, no .config, config or config-%s beside %s, and the kernel has no IKCONFIG", fk.in.release, spec.Ref)
+	if fk.configPath == "" && fk.in.Config == nil {
+		fk.noConfig = fmt.Sprintf("no config= given, no .config, config or config-%s beside %s, and the kernel has no IKCONFIG", fk.in.Release, spec.Ref)
 	} else if fk.configPath == "" {
 		fk.configFrom = "IKCONFIG"
 	}
 	// The module tree.
 	if spec.Modules != "" {
 		fk.modules = spec.Modules
-		if sub := filepath.Join(spec.Modules, fk.in.release); isDir(sub) {
+		if sub := filepath.Join(spec.Modules, fk.in.Release); isDir(sub) {
 			fk.modules = sub // the parent, /lib/modules, was named
 		}
 	} else {
-		for _, c := range []string{filepath.Join(dir, "modules", fk.in.release), filepath.Join(dir, "lib", "modules", fk.in.release)} {
+		for _, c := range []string{filepath.Join(dir, "modules", fk.in.Release), filepath.Join(dir, "lib", "modules", fk.in.Release)} {
 			if isDir(c) {
 				fk.modules = c
 				break
@@ -196,7 +162,7 @@ func (s *Store) cachedFile(spec catalog.Spec) (*Kernel, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return s.readKernel(filepath.Join(s.cacheDir, "kernels", fk.key), spec, lock.Entry{Release: fk.in.release})
+	return s.readKernel(filepath.Join(s.cacheDir, "kernels", fk.key), spec, lock.Entry{Release: fk.in.Release})
 }
 
 // pullFile copies a file kernel (image, config, module tree) into the
@@ -206,12 +172,12 @@ func (s *Store) pullFile(ctx context.Context, spec catalog.Spec) (*Kernel, error
 	if err != nil {
 		return nil, err
 	}
-	release := fk.in.release
+	release := fk.in.Release
 	dir := filepath.Join(s.cacheDir, "kernels", fk.key)
 	defer s.pruneFileKernels(ctx, spec, dir)
 	return s.build(ctx, spec, dir, lock.Entry{Release: release}, func(out string) (*Kernel, error) {
 		s.progress(spec.Name, PhaseExtract, 0, int64(len(fk.image)))
-		boot, err := bootable(fk.image, fk.in.info)
+		boot, err := kimage.Bootable(fk.image, fk.in.Info)
 		if err != nil {
 			return nil, fmt.Errorf("kernel %s: %s: %w", spec.Name, spec.Ref, err)
 		}
@@ -228,8 +194,8 @@ func (s *Store) pullFile(ctx context.Context, spec catalog.Spec) (*Kernel, error
 			if err := copyFile(fk.configPath, filepath.Join(out, "config")); err != nil {
 				return nil, err
 			}
-		case fk.in.config != nil:
-			if err := os.WriteFile(filepath.Join(out, "config"), fk.in.config, 0o644); err != nil {
+		case fk.in.Config != nil:
+			if err := os.WriteFile(filepath.Join(out, "config"), fk.in.Config, 0o644); err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrCache, err)
 			}
 		}

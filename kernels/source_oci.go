@@ -14,6 +14,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
+	"github.com/bpfmatrix/bpfmatrix/kernels/kimage"
 	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
 	"github.com/bpfmatrix/bpfmatrix/kernels/oci"
 )
@@ -137,18 +138,18 @@ func (s *Store) extractOCI(ctx context.Context, spec catalog.Spec, res oci.Resol
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
-	if in.info.Arch != spec.Arch {
+	if in.Info.Arch != spec.Arch {
 		return nil, fmt.Errorf("%w: kernel %s: %s holds an %s %s, not a kernel for %s; ask for its arch (,arch=%s) or a tag built for %s",
-			catalog.ErrWrongArch, spec.Name, origin, in.info.Arch, in.info.Format, spec.Arch, in.info.Arch, spec.Arch)
+			catalog.ErrWrongArch, spec.Name, origin, in.Info.Arch, in.Info.Format, spec.Arch, in.Info.Arch, spec.Arch)
 	}
-	release := in.release
+	release := in.Release
 	if release == "" && len(modNames) == 1 {
 		release = modNames[0]
 	}
 	if release == "" {
 		return nil, fmt.Errorf("%w: kernel %s: %s: /boot/%s has no release banner and the image no /lib/modules/<release>", catalog.ErrNotKernel, spec.Name, origin, image)
 	}
-	kernel, err := bootable(data, in.info)
+	kernel, err := kimage.Bootable(data, in.Info)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %s /boot/%s: %w", spec.Name, origin, image, err)
 	}
@@ -173,9 +174,9 @@ func (s *Store) extractOCI(ctx context.Context, spec catalog.Spec, res oci.Resol
 		if err := os.Rename(filepath.Join(raw, oci.BootDir, config), filepath.Join(out, "config")); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrCache, err)
 		}
-	case in.config != nil:
+	case in.Config != nil:
 		k.ConfigSource = "IKCONFIG"
-		if err := os.WriteFile(filepath.Join(out, "config"), in.config, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(out, "config"), in.Config, 0o644); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrCache, err)
 		}
 	default:
@@ -187,7 +188,7 @@ func (s *Store) extractOCI(ctx context.Context, spec catalog.Spec, res oci.Resol
 	switch {
 	case len(modNames) == 0:
 		err = os.Mkdir(filepath.Join(out, "modules", release), 0o755)
-	case len(modNames) == 1 && (modNames[0] == release || in.release == ""):
+	case len(modNames) == 1 && (modNames[0] == release || in.Release == ""):
 		err = os.Rename(filepath.Join(raw, oci.ModulesDir, modNames[0]), filepath.Join(out, "modules", release))
 	default:
 		found := false
