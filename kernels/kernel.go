@@ -16,10 +16,17 @@ import (
 // Kernel is a kernel extracted into the cache, ready to boot. Every source
 // (apt, OCI, file) yields the same layout.
 type Kernel struct {
-	Name    string `json:"name"`
-	Distro  string `json:"distro"`
-	Suite   string `json:"suite"`
-	Arch    string `json:"arch"`
+	// Name is the catalog name (catalog.Spec.Name).
+	Name string `json:"name"`
+	// Distro is the spec's distribution ("debian", "ubuntu") or source
+	// ("oci", "file").
+	Distro string `json:"distro"`
+	// Suite is the apt suite the packages came from ("" for oci and file
+	// kernels).
+	Suite string `json:"suite"`
+	// Arch is the Debian architecture, e.g. "amd64".
+	Arch string `json:"arch"`
+	// Flavour is the catalog flavour, e.g. "cloud".
 	Flavour string `json:"flavour"`
 	// Version is the catalog series, e.g. "6.1".
 	Version string `json:"version"`

@@ -29,12 +29,15 @@ var DebianSuites = []string{
 type Offer struct {
 	// Series is the kernel series, e.g. "6.18".
 	Series string
-	Arch   string
+	// Arch is the Debian architecture, e.g. "amd64".
+	Arch string
 	// Flavour is "cloud", "rt", "16k" (arm64 16K pages) or "generic".
 	Flavour string
-	Suite   string
+	// Suite is the suite whose index lists the kernel.
+	Suite string
 	// Archive is "security" for the security archive, else "".
 	Archive string
+	// Release is the kernel release (uname -r).
 	Release string
 	// Version is the Debian version of the image package.
 	Version string

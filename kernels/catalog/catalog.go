@@ -101,9 +101,12 @@ func (s Spec) QEMUArch() string { return archs[s.Arch].QEMU }
 
 // ArchInfo maps a Debian architecture to Go and QEMU names.
 type ArchInfo struct {
+	// Debian is the Debian architecture name, e.g. "arm64".
 	Debian string
+	// GOARCH is the Go architecture name, e.g. "arm64".
 	GOARCH string
-	QEMU   string
+	// QEMU is the QEMU system architecture, e.g. "aarch64".
+	QEMU string
 }
 
 var archs = map[string]ArchInfo{

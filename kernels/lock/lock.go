@@ -28,7 +28,8 @@ const ArchiveSecurity = "security"
 var ErrInvalid = errors.New("invalid lock file")
 
 // File pins every kernel to exact Debian packages or OCI image digests.
-// File kernels are not pinned: their content hash is their identity.
+// Kernels of local files (file: references) are not pinned: their
+// content hash is their identity.
 type File struct {
 	// Schema is the format, Schema.
 	Schema string `json:"schema"`
