@@ -19,6 +19,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
 
@@ -70,12 +71,12 @@ func WithAccel(a vm.Accel) Option { return func(c *config) { c.accel = a } }
 func WithLog(w io.Writer) Option { return func(c *config) { c.log = w } }
 
 // setup resolves the options into the command's setup and the kernels.
-func setup(ctx context.Context, names []string, kind string, opts []Option) (harness.Setup, []kernels.Spec, error) {
+func setup(ctx context.Context, names []string, kind string, opts []Option) (harness.Setup, []catalog.Spec, error) {
 	c := &config{}
 	for _, o := range opts {
 		o(c)
 	}
-	cat := kernels.DefaultCatalog()
+	cat := catalog.Default()
 	specs := cat.Defaults()
 	if len(names) > 0 {
 		var err error

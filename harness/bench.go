@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
@@ -42,7 +42,7 @@ type FloorOptions struct {
 	// console logs. VM.Accel is ignored: see Accel.
 	Setup
 	// Kernels are measured one after the other; they must be cached.
-	Kernels []kernels.Spec
+	Kernels []catalog.Spec
 	// Accel is the accelerator of each kernel, by name (the one its run
 	// used); default tcg.
 	Accel map[string]vm.Accel
@@ -71,7 +71,7 @@ func MeasureFloor(ctx context.Context, opts FloorOptions) ([]FloorResult, error)
 }
 
 // floor boots spec n times with the floor image, under accel.
-func (r *runner) floor(ctx context.Context, spec kernels.Spec, accel vm.Accel, n int) (FloorResult, error) {
+func (r *runner) floor(ctx context.Context, spec catalog.Spec, accel vm.Accel, n int) (FloorResult, error) {
 	res := FloorResult{Kernel: spec.Name}
 	if accel == "" {
 		accel = vm.AccelTCG

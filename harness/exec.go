@@ -16,6 +16,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/hostfiles"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -28,7 +29,7 @@ type ExecOptions struct {
 	// and VM.CPUs to 2.
 	Setup
 	// Kernels to run the program on.
-	Kernels []kernels.Spec
+	Kernels []catalog.Spec
 	// Program is the host path of a Linux binary for the guest's
 	// architecture. A dynamically linked one (cgo, go test -race) comes
 	// with its interpreter and libraries, from the host's (same
@@ -253,7 +254,7 @@ func (k *ExecKernel) fill(b *booted) {
 
 // execArch returns the one guest architecture of specs: the program is
 // built for one.
-func execArch(specs []kernels.Spec) (vm.Arch, error) {
+func execArch(specs []catalog.Spec) (vm.Arch, error) {
 	arch, err := archOf(specs[0])
 	if err != nil {
 		return arch, err

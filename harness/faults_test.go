@@ -26,6 +26,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
 
@@ -33,9 +34,9 @@ import (
 var faultSuite = plan.Suite{Name: "faults", Package: "./tests/faults", Timeout: 10 * time.Minute}
 
 // faultKernel is the kernel the fault tests boot: one is enough.
-func faultKernel(t *testing.T) []kernels.Spec {
+func faultKernel(t *testing.T) []catalog.Spec {
 	t.Helper()
-	specs, err := kernels.DefaultCatalog().Lookup([]string{"debian-6.1"})
+	specs, err := catalog.Default().Lookup([]string{"debian-6.1"})
 	require.NoError(t, err)
 	return specs
 }

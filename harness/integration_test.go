@@ -19,6 +19,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
 
@@ -84,7 +85,7 @@ func runMatrix(t *testing.T, opts harness.Options) *results.Result {
 // wrong expected values injected: every test that passed must now fail.
 func TestDefaultMatrix(t *testing.T) {
 	requireVMs(t)
-	specs := kernels.DefaultCatalog().Defaults()
+	specs := catalog.Default().Defaults()
 	require.GreaterOrEqual(t, len(specs), 2)
 
 	res := runMatrix(t, harness.Options{Kernels: specs, Suites: plan.Builtin, Profiles: expect.Profiles})

@@ -8,7 +8,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
@@ -16,7 +16,7 @@ import (
 // top of setup.
 func ReproduceOptions(c *plan.Cell, setup Setup) Options {
 	return Options{
-		Setup: setup, Kernels: []kernels.Spec{c.Spec}, Profiles: []expect.Profile{c.Profile},
+		Setup: setup, Kernels: []catalog.Spec{c.Spec}, Profiles: []expect.Profile{c.Profile},
 		Suites: []plan.Suite{c.Suite}, Run: c.Run, InjectWrong: c.InjectWrong, Parallel: 1,
 	}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 func TestReproduceOptions(t *testing.T) {
@@ -16,7 +16,7 @@ func TestReproduceOptions(t *testing.T) {
 		Kernel: results.KernelInfo{Name: "debian-6.1"}, Profile: "default", Cmdline: []string{"x=y"},
 		Tests: []results.TestResult{{Suite: "kprobe", Name: "TestKretprobe", Result: results.Fail}},
 	}}}
-	c, err := plan.FindCell(res, kernels.DefaultCatalog(), "debian-6.1", "TestKretprobe")
+	c, err := plan.FindCell(res, catalog.Default(), "debian-6.1", "TestKretprobe")
 	require.NoError(t, err)
 	o := ReproduceOptions(c, Setup{})
 	assert.Equal(t, "^TestKretprobe$", o.Run)

@@ -20,6 +20,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/schedule"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
@@ -29,7 +30,7 @@ type Options struct {
 	// and VM.CPUs to 1.
 	Setup
 	// Kernels are the matrix columns.
-	Kernels []kernels.Spec
+	Kernels []catalog.Spec
 	// Suites run in every kernel, in one VM per kernel.
 	Suites []plan.Suite
 	// Parallel is how many VMs run at once; default DefaultParallel().

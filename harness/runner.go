@@ -12,6 +12,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
@@ -44,7 +45,7 @@ type baseImage struct {
 
 // newRunner checks, before any download or VM, what would make the
 // command fail half-way on specs (see host.Preflight) and returns the runner.
-func newRunner(s Setup, specs []kernels.Spec) (*runner, error) {
+func newRunner(s Setup, specs []catalog.Spec) (*runner, error) {
 	if err := host.Preflight(specs, s.CacheDir, s.RunDir); err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func (r *runner) progress(p results.Progress) {
 	}
 }
 
-func archOf(spec kernels.Spec) (vm.Arch, error) {
+func archOf(spec catalog.Spec) (vm.Arch, error) {
 	return vm.ArchByGOARCH(spec.GOARCH())
 }
 
@@ -214,7 +215,7 @@ func (p *pulled) kernelConfig(r *runner) map[string]string {
 
 // pull fetches specs in the background: downloads two at a time, while a
 // cached kernel is only checked and does not wait behind them.
-func (r *runner) pull(ctx context.Context, specs []kernels.Spec) []*pulled {
+func (r *runner) pull(ctx context.Context, specs []catalog.Spec) []*pulled {
 	sem := make(chan struct{}, 2)
 	out := make([]*pulled, len(specs))
 	for i, spec := range specs {

@@ -10,7 +10,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
@@ -20,7 +20,7 @@ type ShellOptions struct {
 	// and VM.CPUs to 2. RunDir receives the console log.
 	Setup
 	// Kernel to boot.
-	Kernel kernels.Spec
+	Kernel catalog.Spec
 	// Modules are packed and loaded before the shell starts; more can be
 	// loaded by hand with insmod from /lib/modules.
 	Modules []string
@@ -66,7 +66,7 @@ func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
 	if opts.Stdin == nil || opts.Stdout == nil {
 		return nil, errors.New("harness: shell: Stdin and Stdout are required")
 	}
-	r, err := newRunner(opts.Setup, []kernels.Spec{opts.Kernel})
+	r, err := newRunner(opts.Setup, []catalog.Spec{opts.Kernel})
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/apt"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/testmirror"
 )
@@ -36,7 +42,7 @@ func TestSecurityArchive(t *testing.T) {
 	// machine's mirror does for bullseye-security arm64) is passed over.
 	gone := sec.Add("bookworm-security", "amd64", testmirror.Classic("6.1.0-56-cloud-amd64", "6.1.190-1", ""))
 	sec.Remove(gone.Filename)
-	ks, err := open().Update(ctx, []kernels.Spec{spec(t, "debian-6.1")})
+	ks, err := open().Update(ctx, []catalog.Spec{spec(t, "debian-6.1")})
 	require.NoError(t, err)
 	assert.Equal(t, "6.1.0-50-cloud-amd64", ks[0].Release)
 	assert.Positive(t, sec.Heads())
@@ -46,11 +52,11 @@ func TestSecurityArchive(t *testing.T) {
 	k, err = open().Pull(ctx, spec(t, "debian-6.1"))
 	require.NoError(t, err)
 	assert.Equal(t, "6.1.0-50-cloud-amd64", k.Release, "the pin holds")
-	ks, err = open().Update(ctx, []kernels.Spec{spec(t, "debian-6.1")})
+	ks, err = open().Update(ctx, []catalog.Spec{spec(t, "debian-6.1")})
 	require.NoError(t, err)
 	assert.Equal(t, "6.1.0-57-cloud-amd64", ks[0].Release)
 	assert.Equal(t, "bookworm-security", ks[0].Suite)
-	l, err := kernels.LoadLock(e.lockPath)
+	l, err := lock.Load(e.lockPath)
 	require.NoError(t, err)
 	assert.Equal(t, "security", l.Kernels["debian-6.1"].Archive)
 	assert.Equal(t, 1, sec.DebRequests())
@@ -117,13 +123,13 @@ func TestUbuntuArchive(t *testing.T) {
 	assert.ElementsMatch(t, []string{"linux-image-unsigned-6.8.0-45-generic", "linux-modules-6.8.0-45-generic"}, names)
 
 	// No Ubuntu archive configured: the error says which variable to set.
-	t.Setenv(kernels.EnvUbuntuMirror, "")
+	t.Setenv(apt.EnvUbuntuMirror, "")
 	opts.UbuntuMirror, opts.LockPath = "", filepath.Join(dir, "lock2")
 	s, err = kernels.Open(opts)
 	require.NoError(t, err)
 	_, err = s.Pull(context.Background(), spec(t, "ubuntu-6.8"))
 	require.ErrorIs(t, err, debian.ErrNoMirror)
-	assert.Contains(t, err.Error(), kernels.EnvUbuntuMirror)
+	assert.Contains(t, err.Error(), apt.EnvUbuntuMirror)
 }
 
 func TestAvailable(t *testing.T) {
@@ -132,7 +138,7 @@ func TestAvailable(t *testing.T) {
 	e.mirror.Add("trixie", "amd64", testmirror.Pkg{Name: "linux-image-6.12-cloud-amd64", Version: "6.12.117-1", Depends: "linux-image-" + trixieRel + " (= 6.12.117-1)"})
 	e.mirror.AddAll("trixie-backports", "arm64", testmirror.Split("6.18.15+deb13-cloud-arm64", "6.18.15-1~bpo13+1"))
 	var progress []string
-	offers, err := e.open(t).Available(context.Background(), kernels.AvailableOptions{
+	offers, err := e.open(t).Available(context.Background(), apt.AvailableOptions{
 		Suites: []string{"bullseye", "trixie", "trixie-backports", "nosuch"},
 		Progress: func(suite, arch string, done, total int) {
 			progress = append(progress, suite+"/"+arch)

@@ -16,10 +16,17 @@ import (
 // Kernel is a kernel extracted into the cache, ready to boot. Every source
 // (apt, OCI, file) yields the same layout.
 type Kernel struct {
-	Name    string `json:"name"`
-	Distro  string `json:"distro"`
-	Suite   string `json:"suite"`
-	Arch    string `json:"arch"`
+	// Name is the catalog name (catalog.Spec.Name).
+	Name string `json:"name"`
+	// Distro is the spec's distribution ("debian", "ubuntu") or source
+	// ("oci", "file").
+	Distro string `json:"distro"`
+	// Suite is the apt suite the packages came from ("" for oci and file
+	// kernels).
+	Suite string `json:"suite"`
+	// Arch is the Debian architecture, e.g. "amd64".
+	Arch string `json:"arch"`
+	// Flavour is the catalog flavour, e.g. "cloud".
 	Flavour string `json:"flavour"`
 	// Version is the catalog series, e.g. "6.1".
 	Version string `json:"version"`
@@ -32,7 +39,7 @@ type Kernel struct {
 	// path, version: the release, sha256: the image's).
 	Packages []debian.Package `json:"packages"`
 
-	// Source is SourceAPT, SourceOCI or SourceFile ("" in kernels
+	// Source is catalog.SourceAPT, catalog.SourceOCI or catalog.SourceFile ("" in kernels
 	// cached before sources existed: apt).
 	Source string `json:"source,omitempty"`
 	// Ref is an OCI kernel's image reference or a file kernel's path.
@@ -128,12 +135,12 @@ func (k *Kernel) BootImage() (path, note string) {
 	for _, f := range stale {
 		os.Remove(f)
 	}
-	err := unpackVmlinux(k.Vmlinuz, dst)
+	err := bzimage.UnpackFile(k.Vmlinuz, dst)
 	if err == nil {
 		return dst, ""
 	}
 	note = fmt.Sprintf("%s boots its compressed bzImage: %v", k.Name, err)
-	var bad *unbootableError
+	var bad *bzimage.UnbootableError
 	if errors.As(err, &bad) {
 		_ = os.WriteFile(unusable, []byte(note), 0o644) // best effort: the next boot retries
 	}
@@ -151,62 +158,4 @@ func isELF(p string) bool {
 	var b [4]byte
 	_, err = io.ReadFull(f, b[:])
 	return err == nil && string(b[:]) == "\x7fELF"
-}
-
-// unbootableError is a bzImage that cannot be booted unpacked, whatever
-// the retry: its content is the reason, not the cache's disk.
-type unbootableError struct{ err error }
-
-func (e *unbootableError) Error() string { return e.err.Error() }
-func (e *unbootableError) Unwrap() error { return e.err }
-
-// errWriter remembers the first write error, to tell a full disk from a
-// bad kernel.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	n, err := e.w.Write(p)
-	if err != nil && e.err == nil {
-		e.err = err
-	}
-	return n, err
-}
-
-// unpackVmlinux writes the ELF kernel of the bzImage src to dst, atomically:
-// concurrent runs may race to write it, and every writer writes the same.
-func unpackVmlinux(src, dst string) error {
-	bz, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".vmlinux-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	w := &errWriter{w: f}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	if _, err := bzimage.Unpack(bz, bw); err != nil {
-		if w.err != nil {
-			return w.err
-		}
-		return &unbootableError{err}
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := bzimage.CheckPVH(f); err != nil {
-		return &unbootableError{err}
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), dst)
 }

@@ -13,55 +13,24 @@ import (
 	"sort"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
 	"github.com/bpfmatrix/bpfmatrix/kernels/kimage"
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
 )
 
 // maxModulesTree bounds a file kernel's module tree copied into the cache.
 const maxModulesTree = 4 << 30
 
-// inspected is what a kernel image says about itself.
-type inspected struct {
-	info    kimage.Info
-	release string
-	// config is the IKCONFIG blob, nil if none (set only when asked).
-	config []byte
-}
-
-// inspect identifies image and finds its release (header, else banner)
-// and, if wantConfig, its IKCONFIG. origin names the image in errors.
-func inspect(image []byte, origin string, wantConfig bool) (inspected, error) {
-	info, err := kimage.Identify(image)
+// inspect is kimage.Inspect with errors wrapping catalog.ErrNotKernel;
+// origin names the image in them.
+func inspect(image []byte, origin string, wantConfig bool) (kimage.Inspected, error) {
+	in, err := kimage.Inspect(image, wantConfig)
 	if err != nil {
-		return inspected{}, fmt.Errorf("%w: %s: %w", ErrNotKernel, origin, err)
-	}
-	in := inspected{info: info, release: info.Release}
-	if in.release != "" && !wantConfig {
-		return in, nil
-	}
-	k, err := kimage.Uncompressed(image, info)
-	if err != nil {
-		if in.release != "" {
-			return in, nil // the config is only missing
-		}
-		return inspected{}, fmt.Errorf("%w: %s: the %s does not unpack: %v", ErrNotKernel, origin, info.Format, err)
-	}
-	if in.release == "" {
-		in.release = kimage.Release(k)
-	}
-	if wantConfig {
-		in.config, _ = kimage.IKConfig(k)
+		return kimage.Inspected{}, fmt.Errorf("%w: %s: %w", catalog.ErrNotKernel, origin, err)
 	}
 	return in, nil
-}
-
-// bootable returns the image QEMU is given: the Image inside an EFI
-// zboot wrapper (QEMU 7.2 cannot unpack it), else image itself.
-func bootable(image []byte, info kimage.Info) ([]byte, error) {
-	if info.Format != kimage.FormatZboot {
-		return image, nil
-	}
-	return kimage.Uncompressed(image, info)
 }
 
 // seriesOf returns "6.1" of release "6.1.0-50-cloud-amd64", or "".
@@ -73,7 +42,7 @@ func seriesOf(release string) string {
 // fileKernel is a file kernel's parts, located and hashed.
 type fileKernel struct {
 	image                  []byte
-	in                     inspected
+	in                     kimage.Inspected
 	configPath, configFrom string
 	noConfig               string
 	modules                string
@@ -82,8 +51,8 @@ type fileKernel struct {
 
 // locateFile reads spec's image and finds its config and module tree
 // (the fields of spec, else beside the image) and its content key.
-func locateFile(spec Spec) (*fileKernel, error) {
-	image, err := readImage(spec.Ref)
+func locateFile(spec catalog.Spec) (*fileKernel, error) {
+	image, err := catalog.ReadImage(spec.Ref)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
@@ -91,10 +60,10 @@ func locateFile(spec Spec) (*fileKernel, error) {
 	fk := &fileKernel{image: image}
 	info, err := kimage.Identify(image)
 	if err != nil {
-		return nil, fmt.Errorf("%w: kernel %s: %s: %w; name a bzImage, an arm64 Image or a vmlinux", ErrNotKernel, spec.Name, spec.Ref, err)
+		return nil, fmt.Errorf("%w: kernel %s: %s: %w; name a bzImage, an arm64 Image or a vmlinux", catalog.ErrNotKernel, spec.Name, spec.Ref, err)
 	}
 	if info.Arch != spec.Arch {
-		return nil, fmt.Errorf("%w: kernel %s: %s is an %s %s, not a kernel for %s; use it in an %s column", ErrWrongArch, spec.Name, spec.Ref, info.Arch, info.Format, spec.Arch, info.Arch)
+		return nil, fmt.Errorf("%w: kernel %s: %s is an %s %s, not a kernel for %s; use it in an %s column", catalog.ErrWrongArch, spec.Name, spec.Ref, info.Arch, info.Format, spec.Arch, info.Arch)
 	}
 	release := info.Release
 	// The config: the field, else beside the image, else the build tree's.
@@ -124,22 +93,22 @@ func locateFile(spec Spec) (*fileKernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
-	if fk.in.release == "" {
-		return nil, fmt.Errorf("%w: kernel %s: %s has no \"Linux version\" banner to read its release from", ErrNotKernel, spec.Name, spec.Ref)
+	if fk.in.Release == "" {
+		return nil, fmt.Errorf("%w: kernel %s: %s has no \"Linux version\" banner to read its release from", catalog.ErrNotKernel, spec.Name, spec.Ref)
 	}
-	if fk.configPath == "" && fk.in.config == nil {
-		fk.noConfig = fmt.Sprintf("no config= given, no .config, config or config-%s beside %s, and the kernel has no IKCONFIG", fk.in.release, spec.Ref)
+	if fk.configPath == "" && fk.in.Config == nil {
+		fk.noConfig = fmt.Sprintf("no config= given, no .config, config or config-%s beside %s, and the kernel has no IKCONFIG", fk.in.Release, spec.Ref)
 	} else if fk.configPath == "" {
 		fk.configFrom = "IKCONFIG"
 	}
 	// The module tree.
 	if spec.Modules != "" {
 		fk.modules = spec.Modules
-		if sub := filepath.Join(spec.Modules, fk.in.release); isDir(sub) {
+		if sub := filepath.Join(spec.Modules, fk.in.Release); isDir(sub) {
 			fk.modules = sub // the parent, /lib/modules, was named
 		}
 	} else {
-		for _, c := range []string{filepath.Join(dir, "modules", fk.in.release), filepath.Join(dir, "lib", "modules", fk.in.release)} {
+		for _, c := range []string{filepath.Join(dir, "modules", fk.in.Release), filepath.Join(dir, "lib", "modules", fk.in.Release)} {
 			if isDir(c) {
 				fk.modules = c
 				break
@@ -188,35 +157,35 @@ func fingerprintTree(w io.Writer, root string) error {
 	})
 }
 
-func (s *Store) cachedFile(spec Spec) (*Kernel, bool) {
+func (s *Store) cachedFile(spec catalog.Spec) (*Kernel, bool) {
 	fk, err := locateFile(spec)
 	if err != nil {
 		return nil, false
 	}
-	return s.readKernel(filepath.Join(s.cacheDir, "kernels", fk.key), spec, LockEntry{Release: fk.in.release})
+	return s.readKernel(filepath.Join(s.cacheDir, "kernels", fk.key), spec, lock.Entry{Release: fk.in.Release})
 }
 
 // pullFile copies a file kernel (image, config, module tree) into the
 // cache under its content key: a changed file is a new kernel.
-func (s *Store) pullFile(ctx context.Context, spec Spec) (*Kernel, error) {
+func (s *Store) pullFile(ctx context.Context, spec catalog.Spec) (*Kernel, error) {
 	fk, err := locateFile(spec)
 	if err != nil {
 		return nil, err
 	}
-	release := fk.in.release
+	release := fk.in.Release
 	dir := filepath.Join(s.cacheDir, "kernels", fk.key)
 	defer s.pruneFileKernels(ctx, spec, dir)
-	return s.build(ctx, spec, dir, LockEntry{Release: release}, func(out string) (*Kernel, error) {
+	return s.build(ctx, spec, dir, lock.Entry{Release: release}, func(out string) (*Kernel, error) {
 		s.progress(spec.Name, PhaseExtract, 0, int64(len(fk.image)))
-		boot, err := bootable(fk.image, fk.in.info)
+		boot, err := kimage.Bootable(fk.image, fk.in.Info)
 		if err != nil {
 			return nil, fmt.Errorf("kernel %s: %s: %w", spec.Name, spec.Ref, err)
 		}
 		if err := os.WriteFile(filepath.Join(out, "vmlinuz"), boot, 0o644); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrCache, err)
 		}
-		k := &Kernel{Name: spec.Name, Distro: SourceFile, Arch: spec.Arch, Version: seriesOf(release), Release: release,
-			Source: SourceFile, Ref: spec.Ref, ConfigSource: fk.configFrom, NoConfig: fk.noConfig}
+		k := &Kernel{Name: spec.Name, Distro: catalog.SourceFile, Arch: spec.Arch, Version: seriesOf(release), Release: release,
+			Source: catalog.SourceFile, Ref: spec.Ref, ConfigSource: fk.configFrom, NoConfig: fk.noConfig}
 		sum := sha256.Sum256(fk.image)
 		k.Digest = "sha256:" + hex.EncodeToString(sum[:])
 		k.Packages = []debian.Package{{Name: spec.Ref, Version: release, Filename: filepath.Base(spec.Ref), Size: int64(len(fk.image)), SHA256: hex.EncodeToString(sum[:])}}
@@ -225,8 +194,8 @@ func (s *Store) pullFile(ctx context.Context, spec Spec) (*Kernel, error) {
 			if err := copyFile(fk.configPath, filepath.Join(out, "config")); err != nil {
 				return nil, err
 			}
-		case fk.in.config != nil:
-			if err := os.WriteFile(filepath.Join(out, "config"), fk.in.config, 0o644); err != nil {
+		case fk.in.Config != nil:
+			if err := os.WriteFile(filepath.Join(out, "config"), fk.in.Config, 0o644); err != nil {
 				return nil, fmt.Errorf("%w: %v", ErrCache, err)
 			}
 		}
@@ -251,7 +220,7 @@ const (
 // entries of spec's name beyond the keepFileKernels most recently used,
 // if unused for fileKernelIdle (another run may still boot one). It is
 // best effort.
-func (s *Store) pruneFileKernels(ctx context.Context, spec Spec, dir string) {
+func (s *Store) pruneFileKernels(ctx context.Context, spec catalog.Spec, dir string) {
 	now := time.Now()
 	os.Chtimes(filepath.Join(dir, "kernel.json"), now, now)
 	kernelsDir := filepath.Join(s.cacheDir, "kernels")
@@ -274,7 +243,7 @@ func (s *Store) pruneFileKernels(ctx context.Context, spec Spec, dir string) {
 			continue
 		}
 		lctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-		unlock, err := lockFile(lctx, filepath.Join(kernelsDir, "."+filepath.Base(e.dir)+".lock"))
+		unlock, err := flock.Lock(lctx, filepath.Join(kernelsDir, "."+filepath.Base(e.dir)+".lock"))
 		cancel()
 		if err != nil {
 			continue
@@ -343,18 +312,18 @@ func copyTree(src, dst string) error {
 }
 
 // specArg is how a user names spec on the command line.
-func specArg(spec Spec) string {
+func specArg(spec catalog.Spec) string {
 	if spec.Ref == "" {
 		return spec.Name
 	}
-	if _, err := DefaultCatalog().Lookup([]string{spec.Name}); err == nil {
+	if _, err := catalog.Default().Lookup([]string{spec.Name}); err == nil {
 		return spec.Name
 	}
 	arg := spec.SourceKind() + ":" + spec.Ref
-	if spec.Arch != "amd64" && spec.SourceKind() == SourceOCI {
+	if spec.Arch != "amd64" && spec.SourceKind() == catalog.SourceOCI {
 		arg += ",arch=" + spec.Arch
 	}
-	if d, err := ParseRef(arg); err != nil || d.Name != spec.Name {
+	if d, err := catalog.ParseRef(arg); err != nil || d.Name != spec.Name {
 		arg += ",name=" + spec.Name
 	}
 	return arg

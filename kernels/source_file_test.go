@@ -12,12 +12,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/kerneltest"
 )
 
-func fileSpec(t *testing.T, ref string) kernels.Spec {
+func fileSpec(t *testing.T, ref string) catalog.Spec {
 	t.Helper()
-	specs, err := kernels.DefaultCatalog().Lookup([]string{ref})
+	specs, err := catalog.Default().Lookup([]string{ref})
 	require.NoError(t, err)
 	return specs[0]
 }
@@ -36,7 +38,7 @@ func TestFileKernel(t *testing.T) {
 	spec := fileSpec(t, "file:"+img+",modules="+mods)
 	assert.Equal(t, "file-6.9.0-rc1", spec.Name)
 	// --kernels splits at every comma: the fields are put back.
-	split, err := kernels.DefaultCatalog().Lookup([]string{"debian-6.1", "file:" + img, "modules=" + mods, "name=mine", "debian-7.2"})
+	split, err := catalog.Default().Lookup([]string{"debian-6.1", "file:" + img, "modules=" + mods, "name=mine", "debian-7.2"})
 	require.NoError(t, err)
 	require.Len(t, split, 3)
 	assert.Equal(t, filepath.Join(mods), split[1].Modules)
@@ -53,9 +55,9 @@ func TestFileKernel(t *testing.T) {
 	c, ok := s.Cached(spec)
 	require.True(t, ok)
 	assert.Equal(t, k.Dir, c.Dir)
-	lock, err := s.LoadLock()
+	lf, err := s.LoadLock()
 	require.NoError(t, err)
-	assert.Empty(t, lock.Kernels, "file kernels are not pinned")
+	assert.Empty(t, lf.Kernels, "file kernels are not pinned")
 
 	// A rebuilt image is a new kernel; the old one stays cached.
 	kerneltest.Write(t, build, "arch/x86/boot/bzImage", kerneltest.BzImage(rel, []byte("CONFIG_X=y\n")))
@@ -131,14 +133,14 @@ func TestFileKernelBadInput(t *testing.T) {
 		want error
 		msg  string
 	}{
-		{"file:" + script, kernels.ErrNotKernel, "run.sh"},
-		{"file:" + dir, kernels.ErrNotKernel, "not a regular file"},
+		{"file:" + script, catalog.ErrNotKernel, "run.sh"},
+		{"file:" + dir, catalog.ErrNotKernel, "not a regular file"},
 		{"file:" + filepath.Join(dir, "missing"), os.ErrNotExist, "missing"},
-		{"file:" + arm + ",arch=amd64", kernels.ErrWrongArch, "arm64"},
-		{"file:" + arm + ",config=" + filepath.Join(dir, "nope"), kernels.ErrRef, "config="},
-		{"file:" + arm + ",colour=red", kernels.ErrRef, "colour"},
+		{"file:" + arm + ",arch=amd64", catalog.ErrWrongArch, "arm64"},
+		{"file:" + arm + ",config=" + filepath.Join(dir, "nope"), catalog.ErrRef, "config="},
+		{"file:" + arm + ",colour=red", catalog.ErrRef, "colour"},
 	} {
-		_, err := kernels.DefaultCatalog().Lookup([]string{tc.ref})
+		_, err := catalog.Default().Lookup([]string{tc.ref})
 		require.ErrorIs(t, err, tc.want, tc.ref)
 		assert.Contains(t, err.Error(), tc.msg)
 	}
@@ -148,7 +150,7 @@ func TestFileKernelBadInput(t *testing.T) {
 	spec := fileSpec(t, "file:"+arm)
 	kerneltest.Write(t, dir, "Image", kerneltest.BzImage("6.6.1", nil))
 	_, err := e.open(t).Pull(context.Background(), spec)
-	require.ErrorIs(t, err, kernels.ErrWrongArch)
+	require.ErrorIs(t, err, catalog.ErrWrongArch)
 	entries, _ := os.ReadDir(filepath.Join(e.cacheDir, "kernels"))
 	for _, en := range entries {
 		assert.False(t, en.IsDir(), "left in the cache: %s", en.Name())

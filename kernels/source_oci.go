@@ -11,7 +11,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
+	"github.com/bpfmatrix/bpfmatrix/kernels/kimage"
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
 	"github.com/bpfmatrix/bpfmatrix/kernels/oci"
 )
 
@@ -23,12 +27,12 @@ var ErrTagMoved = errors.New("OCI tag no longer points at the pinned digest")
 // lock file.
 func (s *Store) lockMutex(ctx context.Context) (func(), error) {
 	sum := sha256.Sum256([]byte(s.lockPath))
-	return lockFile(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
+	return flock.Lock(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
 }
 
 // ociDir is the cache directory of spec's image digest (and of its
 // config=, if any: another config is another kernel directory).
-func ociDir(s *Store, spec Spec, digest string) string {
+func ociDir(s *Store, spec catalog.Spec, digest string) string {
 	key := spec.Name + "-oci-" + strings.TrimPrefix(digest, "sha256:")[:12]
 	if spec.ConfigFile != "" {
 		b, _ := os.ReadFile(spec.ConfigFile)
@@ -43,8 +47,8 @@ func ociDir(s *Store, spec Spec, digest string) string {
 // if the lock pins another digest the pull is refused (unless force, as
 // for `kernels update`), else the image is fetched by digest, extracted
 // and its digest pinned.
-func (s *Store) pullOCI(ctx context.Context, spec Spec, force bool) (*Kernel, error) {
-	l, err := LoadLock(s.lockPath)
+func (s *Store) pullOCI(ctx context.Context, spec catalog.Spec, force bool) (*Kernel, error) {
+	l, err := lock.Load(s.lockPath)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +59,7 @@ func (s *Store) pullOCI(ctx context.Context, spec Spec, force bool) (*Kernel, er
 			return k, nil
 		}
 	}
-	goarch := archs[spec.Arch].GOARCH
+	goarch := spec.GOARCH()
 	s.progress(spec.Name, PhaseIndex, 0, -1)
 	res, err := oci.Resolve(ctx, spec.Ref, goarch, s.opts.OCI)
 	if err != nil {
@@ -65,11 +69,11 @@ func (s *Store) pullOCI(ctx context.Context, spec Spec, force bool) (*Kernel, er
 		return nil, fmt.Errorf("%w: kernel %s: %s (linux/%s) now resolves to %s, but %s pins %s; run `bpfmatrix kernels update %s` to pin the new image",
 			ErrTagMoved, spec.Name, spec.Ref, goarch, res.Digest, s.lockPath, pinned.Digest, specArg(spec))
 	}
-	e := LockEntry{Source: SourceOCI, Ref: spec.Ref, Arch: spec.Arch, Digest: res.Digest}
+	e := lock.Entry{Source: catalog.SourceOCI, Ref: spec.Ref, Arch: spec.Arch, Digest: res.Digest}
 	dir := ociDir(s, spec, res.Digest)
-	k, ok := s.readKernel(dir, spec, LockEntry{})
+	k, ok := s.readKernel(dir, spec, lock.Entry{})
 	if !ok {
-		if k, err = s.build(ctx, spec, dir, LockEntry{}, func(out string) (*Kernel, error) {
+		if k, err = s.build(ctx, spec, dir, lock.Entry{}, func(out string) (*Kernel, error) {
 			return s.extractOCI(ctx, spec, res, out)
 		}); err != nil {
 			return nil, err
@@ -81,7 +85,7 @@ func (s *Store) pullOCI(ctx context.Context, spec Spec, force bool) (*Kernel, er
 		return nil, err
 	}
 	defer unlock()
-	if l, err = LoadLock(s.lockPath); err != nil {
+	if l, err = lock.Load(s.lockPath); err != nil {
 		return nil, err
 	}
 	l.Kernels[spec.Name] = e
@@ -92,7 +96,7 @@ func (s *Store) pullOCI(ctx context.Context, spec Spec, force bool) (*Kernel, er
 }
 
 // extractOCI fetches the image res and lays its kernel out in out.
-func (s *Store) extractOCI(ctx context.Context, spec Spec, res oci.Resolved, out string) (*Kernel, error) {
+func (s *Store) extractOCI(ctx context.Context, spec catalog.Spec, res oci.Resolved, out string) (*Kernel, error) {
 	raw := filepath.Join(filepath.Dir(out), "image")
 	opts := s.opts.OCI
 	opts.Limits = s.opts.Limits
@@ -123,7 +127,7 @@ func (s *Store) extractOCI(ctx context.Context, spec Spec, res oci.Resolved, out
 	}
 	image, err := pickImage(images, modNames)
 	if err != nil {
-		return nil, fmt.Errorf("%w: kernel %s: image %s: %v; a kernel image holds /boot/vmlinuz (ci-kernels) or <dir>/boot/vmlinuz-<release> (lvh-images)", ErrNotKernel, spec.Name, origin, err)
+		return nil, fmt.Errorf("%w: kernel %s: image %s: %v; a kernel image holds /boot/vmlinuz (ci-kernels) or <dir>/boot/vmlinuz-<release> (lvh-images)", catalog.ErrNotKernel, spec.Name, origin, err)
 	}
 	data, err := os.ReadFile(filepath.Join(raw, oci.BootDir, image))
 	if err != nil {
@@ -134,26 +138,26 @@ func (s *Store) extractOCI(ctx context.Context, spec Spec, res oci.Resolved, out
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %w", spec.Name, err)
 	}
-	if in.info.Arch != spec.Arch {
+	if in.Info.Arch != spec.Arch {
 		return nil, fmt.Errorf("%w: kernel %s: %s holds an %s %s, not a kernel for %s; ask for its arch (,arch=%s) or a tag built for %s",
-			ErrWrongArch, spec.Name, origin, in.info.Arch, in.info.Format, spec.Arch, in.info.Arch, spec.Arch)
+			catalog.ErrWrongArch, spec.Name, origin, in.Info.Arch, in.Info.Format, spec.Arch, in.Info.Arch, spec.Arch)
 	}
-	release := in.release
+	release := in.Release
 	if release == "" && len(modNames) == 1 {
 		release = modNames[0]
 	}
 	if release == "" {
-		return nil, fmt.Errorf("%w: kernel %s: %s: /boot/%s has no release banner and the image no /lib/modules/<release>", ErrNotKernel, spec.Name, origin, image)
+		return nil, fmt.Errorf("%w: kernel %s: %s: /boot/%s has no release banner and the image no /lib/modules/<release>", catalog.ErrNotKernel, spec.Name, origin, image)
 	}
-	kernel, err := bootable(data, in.info)
+	kernel, err := kimage.Bootable(data, in.Info)
 	if err != nil {
 		return nil, fmt.Errorf("kernel %s: %s /boot/%s: %w", spec.Name, origin, image, err)
 	}
 	if err := os.WriteFile(filepath.Join(out, "vmlinuz"), kernel, 0o644); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCache, err)
 	}
-	k := &Kernel{Name: spec.Name, Distro: SourceOCI, Arch: spec.Arch, Version: seriesOf(release), Release: release,
-		Source: SourceOCI, Ref: spec.Ref, Digest: res.Digest}
+	k := &Kernel{Name: spec.Name, Distro: catalog.SourceOCI, Arch: spec.Arch, Version: seriesOf(release), Release: release,
+		Source: catalog.SourceOCI, Ref: spec.Ref, Digest: res.Digest}
 	repo, tag := spec.Ref, ""
 	if i := strings.LastIndexAny(spec.Ref, ":@"); i > strings.LastIndex(spec.Ref, "/") {
 		repo, tag = spec.Ref[:i], spec.Ref[i+1:]
@@ -170,9 +174,9 @@ func (s *Store) extractOCI(ctx context.Context, spec Spec, res oci.Resolved, out
 		if err := os.Rename(filepath.Join(raw, oci.BootDir, config), filepath.Join(out, "config")); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrCache, err)
 		}
-	case in.config != nil:
+	case in.Config != nil:
 		k.ConfigSource = "IKCONFIG"
-		if err := os.WriteFile(filepath.Join(out, "config"), in.config, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(out, "config"), in.Config, 0o644); err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrCache, err)
 		}
 	default:
@@ -184,7 +188,7 @@ func (s *Store) extractOCI(ctx context.Context, spec Spec, res oci.Resolved, out
 	switch {
 	case len(modNames) == 0:
 		err = os.Mkdir(filepath.Join(out, "modules", release), 0o755)
-	case len(modNames) == 1 && (modNames[0] == release || in.release == ""):
+	case len(modNames) == 1 && (modNames[0] == release || in.Release == ""):
 		err = os.Rename(filepath.Join(raw, oci.ModulesDir, modNames[0]), filepath.Join(out, "modules", release))
 	default:
 		found := false
@@ -194,7 +198,7 @@ func (s *Store) extractOCI(ctx context.Context, spec Spec, res oci.Resolved, out
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("%w: kernel %s: %s: the kernel is %s but the image's modules are for %s", ErrNotKernel, spec.Name, origin, release, strings.Join(modNames, ", "))
+			return nil, fmt.Errorf("%w: kernel %s: %s: the kernel is %s but the image's modules are for %s", catalog.ErrNotKernel, spec.Name, origin, release, strings.Join(modNames, ", "))
 		}
 		err = os.Rename(filepath.Join(raw, oci.ModulesDir, release), filepath.Join(out, "modules", release))
 	}

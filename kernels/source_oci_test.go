@@ -27,6 +27,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/deb"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/debtest"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/kerneltest"
@@ -166,9 +170,9 @@ func (e *env) openOCI(t *testing.T) *kernels.Store {
 	return s
 }
 
-func ociSpec(t *testing.T, ref string) kernels.Spec {
+func ociSpec(t *testing.T, ref string) catalog.Spec {
 	t.Helper()
-	specs, err := kernels.DefaultCatalog().Lookup([]string{"oci:" + ref})
+	specs, err := catalog.Default().Lookup([]string{"oci:" + ref})
 	require.NoError(t, err)
 	return specs[0]
 }
@@ -188,7 +192,7 @@ func TestOCICIKernels(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, rel, k.Release)
 	assert.Equal(t, "6.6", k.Version)
-	assert.Equal(t, kernels.SourceOCI, k.Source)
+	assert.Equal(t, catalog.SourceOCI, k.Source)
 	assert.Equal(t, "", k.Config)
 	assert.Contains(t, k.NoConfig, "no /boot/config-* and the kernel has no IKCONFIG")
 	assert.FileExists(t, filepath.Join(k.ModulesDir, "kernel/drivers/net/veth.ko"))
@@ -200,9 +204,9 @@ func TestOCICIKernels(t *testing.T) {
 	require.Len(t, k.Packages, 1)
 	assert.Equal(t, strings.TrimPrefix(d.String(), "sha256:"), k.Packages[0].SHA256)
 
-	lock, err := s.LoadLock()
+	lf, err := s.LoadLock()
 	require.NoError(t, err)
-	assert.Equal(t, kernels.LockEntry{Source: kernels.SourceOCI, Ref: ref, Arch: "amd64", Release: rel, Digest: d.String()}, lock.Kernels[spec.Name])
+	assert.Equal(t, lock.Entry{Source: catalog.SourceOCI, Ref: ref, Arch: "amd64", Release: rel, Digest: d.String()}, lf.Kernels[spec.Name])
 
 	// Pinned and cached: no registry request.
 	before := reg.requests.Load()
@@ -271,12 +275,12 @@ func TestOCITagMoved(t *testing.T) {
 	require.ErrorIs(t, err, kernels.ErrTagMoved)
 	assert.Contains(t, err.Error(), "run `bpfmatrix kernels update oci:"+ref+"`")
 
-	ks, err := s.Update(context.Background(), []kernels.Spec{spec})
+	ks, err := s.Update(context.Background(), []catalog.Spec{spec})
 	require.NoError(t, err)
 	assert.Equal(t, "6.17.2", ks[0].Release)
-	lock, err := s.LoadLock()
+	lf, err := s.LoadLock()
 	require.NoError(t, err)
-	assert.Equal(t, ks[0].Digest, lock.Kernels[spec.Name].Digest)
+	assert.Equal(t, ks[0].Digest, lf.Kernels[spec.Name].Digest)
 	assertCacheClean(t, e.cacheDir, 1)
 }
 
@@ -295,14 +299,14 @@ func TestOCIBadInput(t *testing.T) {
 	}{
 		{name: "no such tag", ref: "missing/ci-kernels:9.9", want: oci.ErrNotFound},
 		{name: "no such repository", ref: "missing/nothing-here:1", want: oci.ErrNotFound},
-		{name: "no kernel", ref: "empty/img:1", layers: [][]debtest.File{{{Name: "etc/os-release", Body: []byte("ID=scratch\n")}}}, want: kernels.ErrNotKernel, msg: "no kernel in it"},
-		{name: "not a kernel", ref: "junk/img:1", layers: [][]debtest.File{{{Name: "boot/vmlinuz", Body: []byte("#!/bin/sh\n")}}}, want: kernels.ErrNotKernel},
+		{name: "no kernel", ref: "empty/img:1", layers: [][]debtest.File{{{Name: "etc/os-release", Body: []byte("ID=scratch\n")}}}, want: catalog.ErrNotKernel, msg: "no kernel in it"},
+		{name: "not a kernel", ref: "junk/img:1", layers: [][]debtest.File{{{Name: "boot/vmlinuz", Body: []byte("#!/bin/sh\n")}}}, want: catalog.ErrNotKernel},
 		{name: "traversal", ref: "evil/traversal:1", layers: [][]debtest.File{ciKernels(rel, bz, false), {{Name: "../../etc/cron.d/x", Body: []byte("* * * * * root id")}}}, want: deb.ErrUnsafe},
 		{name: "absolute symlink", ref: "evil/abs:1", layers: [][]debtest.File{{{Name: "boot/vmlinuz", Type: '2', Linkname: "/etc/shadow"}}}, want: deb.ErrUnsafe},
 		{name: "symlink out", ref: "evil/rel:1", layers: [][]debtest.File{ciKernels(rel, bz, true), {{Name: "lib/modules/" + rel + "/kernel/evil", Type: '2', Linkname: "../../../../../../root"}}}, want: deb.ErrUnsafe},
 		{name: "write through symlink", ref: "evil/through:1", layers: [][]debtest.File{{{Name: "lib/modules/" + rel + "/kernel", Type: '2', Linkname: "."}}, {{Name: "lib/modules/" + rel + "/kernel/x.ko", Body: []byte("x")}}}, want: deb.ErrUnsafe},
 		{name: "absurd size", ref: "evil/size:1", layers: [][]debtest.File{{{Name: "boot/vmlinuz", Size: 1 << 40}}}, want: deb.ErrTooLarge},
-		{name: "arm64 image for amd64", ref: "arm/only:1", arch: "arm64", layers: [][]debtest.File{ciKernels(rel, kerneltest.ARM64Image(rel, nil), false)}, want: kernels.ErrWrongArch, msg: "arch=arm64"},
+		{name: "arm64 image for amd64", ref: "arm/only:1", arch: "arm64", layers: [][]debtest.File{ciKernels(rel, kerneltest.ARM64Image(rel, nil), false)}, want: catalog.ErrWrongArch, msg: "arch=arm64"},
 		{name: "platform missing", ref: "multi/amd:1", layers: nil, want: oci.ErrPlatform},
 	}
 	for _, tc := range tests {
@@ -328,9 +332,9 @@ func TestOCIBadInput(t *testing.T) {
 				assert.Contains(t, err.Error(), tc.msg)
 			}
 			assertCacheClean(t, e.cacheDir, 0)
-			lock, err := kernels.LoadLock(e.lockPath)
+			lf, err := lock.Load(e.lockPath)
 			require.NoError(t, err)
-			assert.NotContains(t, lock.Kernels, spec.Name)
+			assert.NotContains(t, lf.Kernels, spec.Name)
 		})
 	}
 }
@@ -347,14 +351,14 @@ func TestOCIUnreachable(t *testing.T) {
 
 func TestOCIRefParse(t *testing.T) {
 	for _, bad := range []string{"oci:", "oci:ci-kernels:6.6", "oci:registry.example/cilium/ci-kernels:6.6,arch=s390x", "oci:registry.example/x/y:1,modules=/tmp", "oci:registry.example/x/Y:1"} {
-		_, err := kernels.DefaultCatalog().Lookup([]string{bad})
-		assert.ErrorIs(t, err, kernels.ErrRef, bad)
+		_, err := catalog.Default().Lookup([]string{bad})
+		assert.ErrorIs(t, err, catalog.ErrRef, bad)
 	}
-	specs, err := kernels.DefaultCatalog().Lookup([]string{"oci:registry.example/cilium/ci-kernels:6.6", "oci:registry.example/lvh-images/kernel-images:6.6-main,name=lvh-6.6"})
+	specs, err := catalog.Default().Lookup([]string{"oci:registry.example/cilium/ci-kernels:6.6", "oci:registry.example/lvh-images/kernel-images:6.6-main,name=lvh-6.6"})
 	require.NoError(t, err)
-	assert.Equal(t, kernels.Spec{Name: "ci-kernels-6.6", Distro: "oci", Source: "oci", Ref: "registry.example/cilium/ci-kernels:6.6", Arch: "amd64"}, specs[0])
+	assert.Equal(t, catalog.Spec{Name: "ci-kernels-6.6", Distro: "oci", Source: "oci", Ref: "registry.example/cilium/ci-kernels:6.6", Arch: "amd64"}, specs[0])
 	assert.Equal(t, "lvh-6.6", specs[1].Name)
-	_, err = kernels.DefaultCatalog().Lookup([]string{"oci:registry.example/cilium/ci-kernels:6.6", "oci:example.org/ci-kernels:6.6"})
+	_, err = catalog.Default().Lookup([]string{"oci:registry.example/cilium/ci-kernels:6.6", "oci:example.org/ci-kernels:6.6"})
 	assert.ErrorContains(t, err, "name=")
 }
 
@@ -442,9 +446,9 @@ func TestOCIConcurrentPulls(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, reg.blobGets(d), "the layer is downloaded once")
 	assertCacheClean(t, e.cacheDir, 1)
-	lock, err := kernels.LoadLock(e.lockPath)
+	lf, err := lock.Load(e.lockPath)
 	require.NoError(t, err)
-	assert.Equal(t, results[0].Digest, lock.Kernels[spec.Name].Digest)
+	assert.Equal(t, results[0].Digest, lf.Kernels[spec.Name].Digest)
 }
 
 func TestOCICorruptLayer(t *testing.T) {
@@ -463,7 +467,7 @@ func TestOCICorruptLayer(t *testing.T) {
 	assert.Contains(t, err.Error(), ref)
 	t.Log(err)
 	assertCacheClean(t, e.cacheDir, 0)
-	lock, err := kernels.LoadLock(e.lockPath)
+	lf, err := lock.Load(e.lockPath)
 	require.NoError(t, err)
-	assert.NotContains(t, lock.Kernels, spec.Name)
+	assert.NotContains(t, lf.Kernels, spec.Name)
 }

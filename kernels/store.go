@@ -13,34 +13,20 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/apt"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/deb"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+	"github.com/bpfmatrix/bpfmatrix/kernels/internal/flock"
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
 	"github.com/bpfmatrix/bpfmatrix/kernels/oci"
 )
 
-// Environment variables consulted by Open.
-const (
-	EnvCache  = "BPFMATRIX_CACHE"
-	EnvMirror = "BPFMATRIX_DEBIAN_MIRROR"
-	// EnvSecurityMirror is the Debian security archive (default: apt's
-	// -security source, else the mirror with /debian replaced by
-	// /debian-security).
-	EnvSecurityMirror = "BPFMATRIX_DEBIAN_SECURITY_MIRROR"
-	// EnvUbuntuMirror is the base URL of the Ubuntu archive for amd64
-	// kernels.
-	EnvUbuntuMirror = "BPFMATRIX_UBUNTU_MIRROR"
-	// EnvUbuntuPortsMirror is the base URL of the Ubuntu archive for the
-	// other architectures (Ubuntu's "ports" archive).
-	EnvUbuntuPortsMirror = "BPFMATRIX_UBUNTU_PORTS_MIRROR"
-)
-
-// archiveSecurity marks a lock entry whose packages come from the
-// security archive.
-const archiveSecurity = "security"
+// EnvCache is the cache directory consulted by Open (the archives' are in
+// package apt: apt.EnvMirror and others).
+const EnvCache = "BPFMATRIX_CACHE"
 
 // DefaultLockPath is the lock file used when Options.LockPath is empty.
 const DefaultLockPath = "bpfmatrix.lock"
@@ -68,19 +54,12 @@ type Options struct {
 	// CacheDir holds extracted kernels. Default: $BPFMATRIX_CACHE, else
 	// $XDG_CACHE_HOME/bpfmatrix, else os.UserCacheDir()/bpfmatrix.
 	CacheDir string
-	// Mirror is the Debian mirror base URL. Default: $BPFMATRIX_DEBIAN_MIRROR,
-	// else the mirror configured for apt (see debian.MirrorFromAPT). It is
-	// only resolved when a network operation needs it.
+	// Mirror is the Debian mirror base URL (see apt.Options.Mirror).
 	Mirror string
-	// SecurityMirror is the Debian security archive searched for the
-	// catalog's Security suites. Default: $BPFMATRIX_DEBIAN_SECURITY_MIRROR,
-	// else apt's -security source, else Mirror with a final /debian
-	// replaced by /debian-security; if none applies the security suites
-	// are not searched.
+	// SecurityMirror is the Debian security archive (see
+	// apt.Options.SecurityMirror).
 	SecurityMirror string
-	// UbuntuMirror is the Ubuntu archive (Spec.Distro "ubuntu"). Default:
-	// $BPFMATRIX_UBUNTU_MIRROR, or $BPFMATRIX_UBUNTU_PORTS_MIRROR for
-	// architectures other than amd64.
+	// UbuntuMirror is the Ubuntu archive (see apt.Options.UbuntuMirror).
 	UbuntuMirror string
 	// APTRoot is the root directory whose apt configuration is consulted
 	// when no mirror is set. Default "/".
@@ -105,12 +84,11 @@ type Options struct {
 // file. It is safe for concurrent use, also by several processes sharing
 // the cache directory.
 type Store struct {
-	opts      Options
-	cacheDir  string
-	lockPath  string
-	client    *http.Client
-	mirrorMu  sync.Mutex
-	mirrorURL string
+	opts     Options
+	cacheDir string
+	lockPath string
+	client   *http.Client
+	apt      *apt.Archives
 }
 
 // Open returns a Store, creating the cache directory if needed and checking
@@ -148,7 +126,8 @@ func Open(opts Options) (*Store, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return &Store{opts: opts, cacheDir: dir, lockPath: lockPath, client: client, mirrorURL: strings.TrimRight(opts.Mirror, "/")}, nil
+	archives := apt.New(apt.Options{Mirror: opts.Mirror, SecurityMirror: opts.SecurityMirror, UbuntuMirror: opts.UbuntuMirror, APTRoot: opts.APTRoot, HTTPClient: client})
+	return &Store{opts: opts, cacheDir: dir, lockPath: lockPath, client: client, apt: archives}, nil
 }
 
 func checkWritable(dir string) error {
@@ -171,88 +150,25 @@ func (s *Store) LockPath() string { return s.lockPath }
 
 // Mirror returns the Debian mirror in use, resolving the default on first
 // use. The error wraps debian.ErrNoMirror if none is configured.
-func (s *Store) Mirror() (string, error) {
-	s.mirrorMu.Lock()
-	defer s.mirrorMu.Unlock()
-	if s.mirrorURL != "" {
-		return s.mirrorURL, nil
-	}
-	if m := os.Getenv(EnvMirror); m != "" {
-		s.mirrorURL = strings.TrimRight(m, "/")
-		return s.mirrorURL, nil
-	}
-	root := s.opts.APTRoot
-	if root == "" {
-		root = "/"
-	}
-	m, err := debian.MirrorFromAPT(root)
-	if err != nil {
-		return "", err
-	}
-	s.mirrorURL = m
-	return m, nil
-}
+func (s *Store) Mirror() (string, error) { return s.apt.Mirror() }
 
-// securityMirror returns the Debian security archive, or "" if none is
-// known.
-func (s *Store) securityMirror() string {
-	if m := strings.TrimRight(s.opts.SecurityMirror, "/"); m != "" {
-		return m
-	}
-	if m := os.Getenv(EnvSecurityMirror); m != "" {
-		return strings.TrimRight(m, "/")
-	}
-	if s.opts.Mirror == "" && os.Getenv(EnvMirror) == "" {
-		root := s.opts.APTRoot
-		if root == "" {
-			root = "/"
-		}
-		if m, err := debian.SecurityMirrorFromAPT(root); err == nil {
-			return m
-		}
-	}
-	if m, err := s.Mirror(); err == nil && strings.HasSuffix(m, "/debian") {
-		return m + "-security"
-	}
-	return ""
-}
-
-// archiveMirror returns the base URL of the archive that serves spec's
-// packages: archive "" (the main one) or archiveSecurity.
-func (s *Store) archiveMirror(spec Spec, archive string) (string, error) {
-	if spec.Distro == "ubuntu" {
-		m, env := s.opts.UbuntuMirror, EnvUbuntuMirror
-		if spec.Arch != "amd64" {
-			env = EnvUbuntuPortsMirror
-		}
-		if m == "" {
-			m = os.Getenv(env)
-		}
-		if m == "" {
-			return "", fmt.Errorf("%w: kernel %s needs an Ubuntu archive: set %s to the archive's base URL (arm64 lives in Ubuntu's ports archive)", debian.ErrNoMirror, spec.Name, env)
-		}
-		return strings.TrimRight(m, "/"), nil // security suites live in the same archive
-	}
-	if archive == archiveSecurity {
-		if m := s.securityMirror(); m != "" {
-			return m, nil
-		}
-		return "", fmt.Errorf("%w: kernel %s is pinned to the security archive, and none is configured; set %s", debian.ErrNoMirror, spec.Name, EnvSecurityMirror)
-	}
-	return s.Mirror()
+// Available lists every kernel the Debian mirror (and its security
+// archive) offers (see apt.Archives.Available).
+func (s *Store) Available(ctx context.Context, opts apt.AvailableOptions) ([]apt.Offer, error) {
+	return s.apt.Available(ctx, opts)
 }
 
 // LoadLock reads the store's lock file.
-func (s *Store) LoadLock() (*Lock, error) { return LoadLock(s.lockPath) }
+func (s *Store) LoadLock() (*lock.File, error) { return lock.Load(s.lockPath) }
 
 // Pull returns the kernel for spec, downloading it if it is not cached. The
 // packages pinned in the lock file are used if present; otherwise the newest
 // matching kernel is resolved from the mirror's index and pinned.
-func (s *Store) Pull(ctx context.Context, spec Spec) (*Kernel, error) {
+func (s *Store) Pull(ctx context.Context, spec catalog.Spec) (*Kernel, error) {
 	switch spec.SourceKind() {
-	case SourceOCI:
+	case catalog.SourceOCI:
 		return s.pullOCI(ctx, spec, false)
-	case SourceFile:
+	case catalog.SourceFile:
 		return s.pullFile(ctx, spec)
 	}
 	e, pinned, err := s.pin(ctx, spec, false)
@@ -264,18 +180,18 @@ func (s *Store) Pull(ctx context.Context, spec Spec) (*Kernel, error) {
 
 // Update re-resolves specs against the mirror, rewrites their lock entries
 // and pulls the resulting kernels.
-func (s *Store) Update(ctx context.Context, specs []Spec) ([]*Kernel, error) {
+func (s *Store) Update(ctx context.Context, specs []catalog.Spec) ([]*Kernel, error) {
 	var out []*Kernel
 	for _, spec := range specs {
 		var k *Kernel
 		var err error
 		switch spec.SourceKind() {
-		case SourceOCI:
+		case catalog.SourceOCI:
 			k, err = s.pullOCI(ctx, spec, true)
-		case SourceFile:
+		case catalog.SourceFile:
 			k, err = s.pullFile(ctx, spec)
 		default:
-			var e LockEntry
+			var e lock.Entry
 			if e, _, err = s.pin(ctx, spec, true); err != nil {
 				return out, err
 			}
@@ -291,11 +207,11 @@ func (s *Store) Update(ctx context.Context, specs []Spec) ([]*Kernel, error) {
 
 // Cached returns the kernel for spec if the lock file pins it and it is
 // completely extracted in the cache. It never uses the network.
-func (s *Store) Cached(spec Spec) (*Kernel, bool) {
-	if spec.SourceKind() == SourceFile {
+func (s *Store) Cached(spec catalog.Spec) (*Kernel, bool) {
+	if spec.SourceKind() == catalog.SourceFile {
 		return s.cachedFile(spec)
 	}
-	l, err := LoadLock(s.lockPath)
+	l, err := lock.Load(s.lockPath)
 	if err != nil {
 		return nil, false
 	}
@@ -303,7 +219,7 @@ func (s *Store) Cached(spec Spec) (*Kernel, bool) {
 	if !ok || !entryMatches(spec, e) {
 		return nil, false
 	}
-	if spec.SourceKind() == SourceOCI {
+	if spec.SourceKind() == catalog.SourceOCI {
 		return s.readKernel(ociDir(s, spec, e.Digest), spec, e)
 	}
 	return s.readKernel(s.kernelDir(spec, e), spec, e)
@@ -311,145 +227,45 @@ func (s *Store) Cached(spec Spec) (*Kernel, bool) {
 
 // entryMatches reports whether the lock entry e pins a kernel that spec
 // describes: a changed catalog entry is resolved again.
-func entryMatches(spec Spec, e LockEntry) bool {
-	if spec.SourceKind() == SourceOCI {
-		return e.Source == SourceOCI && e.Ref == spec.Ref && e.Arch == spec.Arch
+func entryMatches(spec catalog.Spec, e lock.Entry) bool {
+	if spec.SourceKind() == catalog.SourceOCI {
+		return e.Source == catalog.SourceOCI && e.Ref == spec.Ref && e.Arch == spec.Arch
 	}
-	suite := e.Suite == spec.Suite && e.Archive == "" || spec.Security != "" && e.Suite == spec.Security && e.Archive == archiveSecurity
-	return e.Source == "" && suite && e.Arch == spec.Arch && spec.naming().Matches(e.Release, spec.Version)
+	suite := e.Suite == spec.Suite && e.Archive == "" || spec.Security != "" && e.Suite == spec.Security && e.Archive == lock.ArchiveSecurity
+	return e.Source == "" && suite && e.Arch == spec.Arch && spec.Naming().Matches(e.Release, spec.Version)
 }
 
 // pin returns the lock entry for spec, resolving it from the mirror (and
 // saving the lock) if there is none or force is set. pinned reports
 // whether the entry came from the lock file.
-func (s *Store) pin(ctx context.Context, spec Spec, force bool) (LockEntry, bool, error) {
+func (s *Store) pin(ctx context.Context, spec catalog.Spec, force bool) (lock.Entry, bool, error) {
 	sum := sha256.Sum256([]byte(s.lockPath))
-	unlock, err := lockFile(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
+	unlock, err := flock.Lock(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
 	if err != nil {
-		return LockEntry{}, false, err
+		return lock.Entry{}, false, err
 	}
 	defer unlock()
 
-	l, err := LoadLock(s.lockPath)
+	l, err := lock.Load(s.lockPath)
 	if err != nil {
-		return LockEntry{}, false, err
+		return lock.Entry{}, false, err
 	}
 	if e, ok := l.Kernels[spec.Name]; ok && !force && entryMatches(spec, e) {
 		return e, true, nil
 	}
-	e, err := s.resolve(ctx, spec)
+	s.progress(spec.Name, PhaseIndex, 0, -1)
+	e, err := s.apt.Resolve(ctx, spec)
 	if err != nil {
-		return LockEntry{}, false, err
+		return lock.Entry{}, false, err
 	}
 	l.Kernels[spec.Name] = e
 	if err := l.Save(s.lockPath); err != nil {
-		return LockEntry{}, false, err
+		return lock.Entry{}, false, err
 	}
 	return e, false, nil
 }
 
-// candidate is a kernel found in one archive's index.
-type candidate struct {
-	suite, archive string
-	res            *debian.Resolved
-	err            error
-}
-
-// resolve finds the newest kernel of spec in its suite and, if it has one,
-// its security suite (both indexes fetched at once).
-func (s *Store) resolve(ctx context.Context, spec Spec) (LockEntry, error) {
-	cands := []candidate{{suite: spec.Suite}}
-	if spec.Security != "" {
-		if _, err := s.archiveMirror(spec, archiveSecurity); err == nil {
-			cands = append(cands, candidate{suite: spec.Security, archive: archiveSecurity})
-		}
-	}
-	s.progress(spec.Name, PhaseIndex, 0, -1)
-	var wg sync.WaitGroup
-	for i := range cands {
-		c := &cands[i]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mirror, err := s.archiveMirror(spec, c.archive)
-			if err != nil {
-				c.err = err
-				return
-			}
-			component := spec.Component
-			if component == "" {
-				component = "main"
-			}
-			idx, err := debian.FetchComponentIndex(ctx, s.client, mirror, c.suite, component, spec.Arch)
-			if err != nil {
-				c.err = fmt.Errorf("kernel %s: %w", spec.Name, err)
-				return
-			}
-			if c.res, err = idx.Resolve(spec.Version, spec.naming()); err != nil {
-				c.err = fmt.Errorf("kernel %s: %w", spec.Name, err)
-			}
-		}()
-	}
-	wg.Wait()
-	// The newest candidate whose packages the archive really serves.
-	sort.SliceStable(cands, func(i, j int) bool {
-		a, b := cands[i], cands[j]
-		if a.err != nil || b.err != nil {
-			return a.err == nil && b.err != nil
-		}
-		return debian.CompareVersions(a.res.Version, b.res.Version) > 0
-	})
-	var best *candidate
-	var missing []string
-	for i := range cands {
-		c := &cands[i]
-		if c.err != nil {
-			// A suite without this series is no failure while the
-			// other has it; a broken archive is.
-			if errors.Is(c.err, debian.ErrNoKernel) {
-				continue
-			}
-			return LockEntry{}, c.err
-		}
-		if best != nil {
-			continue
-		}
-		mirror, _ := s.archiveMirror(spec, c.archive)
-		if err := s.checkPackages(ctx, mirror, c.res.Packages); err != nil {
-			missing = append(missing, fmt.Sprintf("%s %s in %s: %v", c.res.Release, c.res.Version, c.suite, err))
-			continue
-		}
-		best = c
-	}
-	if best == nil && len(missing) > 0 {
-		return LockEntry{}, fmt.Errorf("%w: kernel %s: the indexes list packages the archive does not serve: %s; retry later (the mirror may be syncing) or use another mirror",
-			debian.ErrNotFound, spec.Name, strings.Join(missing, "; "))
-	}
-	if best == nil {
-		for _, c := range cands {
-			if c.suite == spec.Suite && c.err != nil {
-				return LockEntry{}, c.err // the main suite's ErrNoKernel
-			}
-		}
-		return LockEntry{}, cands[0].err
-	}
-	pkgs := append([]debian.Package(nil), best.res.Packages...)
-	sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].Name < pkgs[j].Name })
-	return LockEntry{Suite: best.suite, Archive: best.archive, Arch: spec.Arch, Release: best.res.Release, Version: best.res.Version, Packages: pkgs}, nil
-}
-
-// checkPackages returns an error matching debian.ErrNotFound if mirror
-// lacks one of pkgs.
-func (s *Store) checkPackages(ctx context.Context, mirror string, pkgs []debian.Package) error {
-	for _, p := range pkgs {
-		if err := debian.Check(ctx, s.client, mirror, p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func cacheKey(spec Spec, e LockEntry) string {
+func cacheKey(spec catalog.Spec, e lock.Entry) string {
 	h := sha256.New()
 	for _, p := range e.Packages {
 		io.WriteString(h, p.SHA256)
@@ -457,14 +273,14 @@ func cacheKey(spec Spec, e LockEntry) string {
 	return spec.Name + "-" + e.Release + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
-func (s *Store) kernelDir(spec Spec, e LockEntry) string {
+func (s *Store) kernelDir(spec catalog.Spec, e lock.Entry) string {
 	return filepath.Join(s.cacheDir, "kernels", cacheKey(spec, e))
 }
 
 // readKernel loads a complete kernel directory; kernel.json is written last
 // and marks completeness. An empty e.Release matches any release (an OCI
 // kernel's directory is named by its digest).
-func (s *Store) readKernel(dir string, spec Spec, e LockEntry) (*Kernel, bool) {
+func (s *Store) readKernel(dir string, spec catalog.Spec, e lock.Entry) (*Kernel, bool) {
 	b, err := os.ReadFile(filepath.Join(dir, "kernel.json"))
 	if err != nil {
 		return nil, false
@@ -498,9 +314,9 @@ func (s *Store) progress(kernel, phase string, done, total int64) {
 
 // materialize makes sure the kernel described by e is extracted in the
 // cache, downloading it at most once across processes.
-func (s *Store) materialize(ctx context.Context, spec Spec, e LockEntry, pinned bool) (*Kernel, error) {
+func (s *Store) materialize(ctx context.Context, spec catalog.Spec, e lock.Entry, pinned bool) (*Kernel, error) {
 	return s.build(ctx, spec, s.kernelDir(spec, e), e, func(out string) (*Kernel, error) {
-		mirror, err := s.archiveMirror(spec, e.Archive)
+		mirror, err := s.apt.For(spec, e.Archive)
 		if err != nil {
 			return nil, err
 		}
@@ -526,20 +342,20 @@ func (s *Store) materialize(ctx context.Context, spec Spec, e LockEntry, pinned 
 			return nil, err
 		}
 		return &Kernel{Name: spec.Name, Distro: spec.Distro, Suite: e.Suite, Arch: spec.Arch, Flavour: spec.Flavour,
-			Version: spec.Version, Release: e.Release, Packages: e.Packages, Source: SourceAPT, ConfigSource: "package"}, nil
+			Version: spec.Version, Release: e.Release, Packages: e.Packages, Source: catalog.SourceAPT, ConfigSource: "package"}, nil
 	})
 }
 
 // build makes dir by fill (called with an empty work directory, under
 // the key's file lock, at most once across processes) unless it is
 // complete already. Nothing is left behind when fill fails.
-func (s *Store) build(ctx context.Context, spec Spec, dir string, e LockEntry, fill func(out string) (*Kernel, error)) (*Kernel, error) {
+func (s *Store) build(ctx context.Context, spec catalog.Spec, dir string, e lock.Entry, fill func(out string) (*Kernel, error)) (*Kernel, error) {
 	if k, ok := s.readKernel(dir, spec, e); ok {
 		return k, nil
 	}
 	kernelsDir := filepath.Dir(dir)
 	key := filepath.Base(dir)
-	unlock, err := lockFile(ctx, filepath.Join(kernelsDir, "."+key+".lock"))
+	unlock, err := flock.Lock(ctx, filepath.Join(kernelsDir, "."+key+".lock"))
 	if err != nil {
 		return nil, err
 	}
@@ -590,7 +406,7 @@ func (s *Store) commit(k *Kernel, out, dir string) (*Kernel, error) {
 	return k, nil
 }
 
-func (s *Store) fetchAndExtract(ctx context.Context, spec Spec, p debian.Package, mirror, work, out string,
+func (s *Store) fetchAndExtract(ctx context.Context, spec catalog.Spec, p debian.Package, mirror, work, out string,
 	sel deb.HeaderSelector, pinned bool, base, total int64) error {
 	f, err := os.CreateTemp(work, "*.deb")
 	if err != nil {

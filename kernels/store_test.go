@@ -14,6 +14,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/apt"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/testmirror"
 )
@@ -50,9 +56,9 @@ func (e *env) open(t *testing.T) *kernels.Store {
 	return s
 }
 
-func spec(t *testing.T, name string) kernels.Spec {
+func spec(t *testing.T, name string) catalog.Spec {
 	t.Helper()
-	specs, err := kernels.DefaultCatalog().Lookup([]string{name})
+	specs, err := catalog.Default().Lookup([]string{name})
 	require.NoError(t, err)
 	return specs[0]
 }
@@ -141,7 +147,7 @@ func TestPullLayouts(t *testing.T) {
 				_, ok := phases.Load(p)
 				assert.True(t, ok, "progress phase %s reported", p)
 			}
-			l, err := kernels.LoadLock(e.lockPath)
+			l, err := lock.Load(e.lockPath)
 			require.NoError(t, err)
 			assert.Equal(t, tt.release, l.Kernels[tt.name].Release)
 			assertCacheClean(t, e.cacheDir, 1)
@@ -184,11 +190,11 @@ func TestLockPinsVersionUntilUpdate(t *testing.T) {
 	assert.Equal(t, sidNew, k.Release)
 	assert.Equal(t, indexReqs, e.mirror.Requests("dists/sid/Release"), "pinned Pull must not fetch the index")
 
-	ks, err := e.open(t).Update(ctx, []kernels.Spec{spec(t, "debian-7.2")})
+	ks, err := e.open(t).Update(ctx, []catalog.Spec{spec(t, "debian-7.2")})
 	require.NoError(t, err)
 	require.Len(t, ks, 1)
 	assert.Equal(t, newer, ks[0].Release)
-	l, err := kernels.LoadLock(e.lockPath)
+	l, err := lock.Load(e.lockPath)
 	require.NoError(t, err)
 	assert.Equal(t, newer, l.Kernels["debian-7.2"].Release)
 	assert.Equal(t, "7.2.14-1", l.Kernels["debian-7.2"].Version)
@@ -295,7 +301,7 @@ func TestStaleTempDirsAreCleaned(t *testing.T) {
 }
 
 func TestMirrorResolvedLazily(t *testing.T) {
-	t.Setenv(kernels.EnvMirror, "")
+	t.Setenv(apt.EnvMirror, "")
 	dir := t.TempDir()
 	s, err := kernels.Open(kernels.Options{CacheDir: filepath.Join(dir, "cache"), LockPath: filepath.Join(dir, "lock"), APTRoot: filepath.Join(dir, "noapt")})
 	require.NoError(t, err, "Open must not need a mirror")
@@ -305,7 +311,7 @@ func TestMirrorResolvedLazily(t *testing.T) {
 	require.ErrorIs(t, err, debian.ErrNoMirror)
 	assert.Contains(t, err.Error(), "set BPFMATRIX_DEBIAN_MIRROR=<URL of a Debian mirror> or pass --mirror")
 
-	t.Setenv(kernels.EnvMirror, "http://mirror.example.invalid/debian/")
+	t.Setenv(apt.EnvMirror, "http://mirror.example.invalid/debian/")
 	s, err = kernels.Open(kernels.Options{CacheDir: filepath.Join(dir, "cache"), LockPath: filepath.Join(dir, "lock")})
 	require.NoError(t, err)
 	m, err := s.Mirror()
@@ -348,7 +354,7 @@ func TestPullTwoProcesses(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestChildPull$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "BPFMATRIX_TEST_CHILD=1",
-			kernels.EnvCache+"="+e.cacheDir, kernels.EnvMirror+"="+e.mirror.URL, "BPFMATRIX_TEST_LOCK="+e.lockPath)
+			kernels.EnvCache+"="+e.cacheDir, apt.EnvMirror+"="+e.mirror.URL, "BPFMATRIX_TEST_LOCK="+e.lockPath)
 		cmds = append(cmds, cmd)
 	}
 	outs := make([][]byte, len(cmds))

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 )
 
@@ -76,7 +77,7 @@ func (s *Store) Userland(ctx context.Context, arch string, names ...string) (str
 	}
 	defer os.RemoveAll(work)
 	out := filepath.Join(work, "root")
-	spec := Spec{Name: "userland-" + arch}
+	spec := catalog.Spec{Name: "userland-" + arch}
 	for _, p := range pkgs {
 		// Programs and libraries only: no documentation, no locales.
 		if err := s.fetchAndExtract(ctx, spec, p, mirror, work, out, userlandSelector, false, 0, p.Size); err != nil {

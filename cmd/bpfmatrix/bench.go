@@ -20,6 +20,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
@@ -126,7 +127,7 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 // directory.
 type bench struct {
 	setup  harness.Setup
-	specs  []kernels.Spec
+	specs  []catalog.Spec
 	suites []plan.Suite
 	work   string
 }
@@ -253,7 +254,7 @@ func writePhases(w io.Writer, res *results.Result, floors map[string]harness.Flo
 // coldReasons says what a run on store would do besides booting: fetch
 // kernels, or probe the accelerator (no verdict cached yet). Empty when
 // the cache is warm.
-func coldReasons(store *kernels.Store, specs []kernels.Spec) string {
+func coldReasons(store *kernels.Store, specs []catalog.Spec) string {
 	var why []string
 	missing, native := 0, false
 	for _, s := range specs {

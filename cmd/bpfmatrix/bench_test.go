@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 // TestColdReasons checks that the bench sees an empty cache as cold, so
@@ -22,9 +24,9 @@ func TestColdReasons(t *testing.T) {
 	if runtime.GOARCH == "arm64" {
 		native, foreign = []string{"debian-6.1-arm64", "debian-6.12-arm64"}, []string{"debian-6.1"}
 	}
-	specs, err := kernels.DefaultCatalog().Lookup(native)
+	specs, err := catalog.Default().Lookup(native)
 	require.NoError(t, err)
-	other, err := kernels.DefaultCatalog().Lookup(foreign)
+	other, err := catalog.Default().Lookup(foreign)
 	require.NoError(t, err)
 
 	assert.Equal(t, "2 kernel(s) to fetch, no accelerator verdict cached", coldReasons(store, specs))

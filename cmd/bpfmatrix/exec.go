@@ -15,7 +15,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 const execUsage = `Usage: bpfmatrix exec [flags] [--] PROGRAM [ARGS...]
@@ -266,7 +266,7 @@ func execTimeout(args []string) time.Duration {
 
 // execKernels returns the named kernels, or the default matrix's kernels of
 // the program's architecture.
-func execKernels(list, program string) ([]kernels.Spec, error) {
+func execKernels(list, program string) ([]catalog.Spec, error) {
 	if list != "" {
 		return selectKernels(list)
 	}
@@ -275,8 +275,8 @@ func execKernels(list, program string) ([]kernels.Spec, error) {
 		goarch = map[elf.Machine]string{elf.EM_X86_64: "amd64", elf.EM_AARCH64: "arm64"}[f.Machine]
 		f.Close()
 	}
-	var out []kernels.Spec
-	for _, s := range kernels.DefaultCatalog().Defaults() {
+	var out []catalog.Spec
+	for _, s := range catalog.Default().Defaults() {
 		if goarch == "" || s.GOARCH() == goarch {
 			out = append(out, s)
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/apt"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 const kernelsUsage = `Usage:
@@ -56,7 +58,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	cat := kernels.DefaultCatalog()
+	cat := catalog.Default()
 	specs := cat.Defaults()
 	if *all {
 		specs = cat.All()
@@ -112,7 +114,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 			if s.Security != "" {
 				suite += "+security"
 			}
-			if s.SourceKind() != kernels.SourceAPT {
+			if s.SourceKind() != catalog.SourceAPT {
 				suite = s.SourceKind() + ":" + s.Ref
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, def, s.Arch, orDash(s.Flavour), suite, release, pkg, cached)
@@ -129,7 +131,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 			var k *kernels.Kernel
 			if sub == "update" {
 				var ks []*kernels.Kernel
-				ks, err = store.Update(ctx, []kernels.Spec{s})
+				ks, err = store.Update(ctx, []catalog.Spec{s})
 				if len(ks) > 0 {
 					k = ks[0]
 				}
@@ -196,7 +198,7 @@ func listAvailable(ctx context.Context, stdout, stderr io.Writer, sf *storeFlags
 	if err != nil {
 		return err
 	}
-	offers, err := store.Available(ctx, kernels.AvailableOptions{Progress: func(suite, arch string, done, total int) {
+	offers, err := store.Available(ctx, apt.AvailableOptions{Progress: func(suite, arch string, done, total int) {
 		fmt.Fprintf(stderr, "\rreading package indexes: %d/%d (%s/%s)\x1b[K", done, total, suite, arch)
 		if done == total {
 			fmt.Fprintln(stderr)
@@ -242,7 +244,7 @@ func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
 		return fmt.Errorf("%s: %w", k.Name, err)
 	}
 	from := k.Suite
-	if k.Source == kernels.SourceOCI || k.Source == kernels.SourceFile {
+	if k.Source == catalog.SourceOCI || k.Source == catalog.SourceFile {
 		from = k.Source + ":" + k.Ref
 	}
 	fmt.Fprintf(w, "%s: %s (%s, %s, %s)\n", k.Name, k.Release, k.Arch, from, packageNames(k))

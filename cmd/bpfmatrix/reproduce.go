@@ -9,7 +9,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 const reproduceUsage = `Usage: bpfmatrix reproduce [flags] RESULTS.json KERNEL TEST
@@ -59,7 +59,7 @@ func reproduceCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	cell, err := plan.FindCell(res, kernels.DefaultCatalog(), pos[1], pos[2])
+	cell, err := plan.FindCell(res, catalog.Default(), pos[1], pos[2])
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/report/live"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 const runUsage = `Usage: bpfmatrix run [flags]
@@ -179,7 +179,7 @@ func printPlan(w io.Writer, vf *vmFlags, p *plan.Plan, parallel int) error {
 		return err
 	}
 	fmt.Fprintf(w, "bpfmatrix run: %d VM(s) at once, each %d MB, %d CPU(s), timeout %s, accelerator %s\n", parallel, vf.memory, vf.cpus, vf.timeout, vf.accel)
-	return p.Write(w, func(spec kernels.Spec) (map[string]string, bool) {
+	return p.Write(w, func(spec catalog.Spec) (map[string]string, bool) {
 		k, ok := store.Cached(spec)
 		if !ok {
 			return nil, false
@@ -209,7 +209,7 @@ func splitList(s string) []string {
 }
 
 // shardKernels returns the kernels of shard ("i/n"; "" is every kernel).
-func shardKernels(specs []kernels.Spec, shard string) ([]kernels.Spec, error) {
+func shardKernels(specs []catalog.Spec, shard string) ([]catalog.Spec, error) {
 	if shard == "" {
 		return specs, nil
 	}
@@ -232,8 +232,8 @@ func suiteNames() string {
 	return strings.Join(names, ", ")
 }
 
-func selectKernels(list string) ([]kernels.Spec, error) {
-	cat := kernels.DefaultCatalog()
+func selectKernels(list string) ([]catalog.Spec, error) {
+	cat := catalog.Default()
 	if list == "" {
 		return cat.Defaults(), nil
 	}

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/diskimage"
 )
@@ -24,7 +24,7 @@ var MinFreeBytes uint64 = 256 << 20
 // Preflight checks, before any download or VM, what would make a command
 // on specs fail half-way: QEMU missing, and directories that are full or
 // not writable, mkfs.erofs missing.
-func Preflight(specs []kernels.Spec, cacheDir, runDir string) error {
+func Preflight(specs []catalog.Spec, cacheDir, runDir string) error {
 	for _, spec := range specs {
 		arch, err := vm.ArchByGOARCH(spec.GOARCH())
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 // SuiteRow is the row of a suite whose binary failed outside any test
@@ -31,7 +32,7 @@ type Cell struct {
 	Test   *results.TestResult
 	// Spec is the column's kernel in the catalog; Profile its boot
 	// profile; Suite the test's suite.
-	Spec    kernels.Spec
+	Spec    catalog.Spec
 	Profile expect.Profile
 	Suite   Suite
 	// Run selects exactly the test (and its subtests), as go test -run.
@@ -44,7 +45,7 @@ type Cell struct {
 // FindCell finds the cell of res that column and test name: column is a
 // column's label ("debian-5.10+lsm-bpf") or a kernel name with one
 // column; test a row ("kprobe/TestKprobe") or a test name with one row.
-func FindCell(res *results.Result, catalog *kernels.Catalog, column, test string) (*Cell, error) {
+func FindCell(res *results.Result, catalog *catalog.Catalog, column, test string) (*Cell, error) {
 	var cols []*results.KernelResult
 	for i := range res.Kernels {
 		if k := &res.Kernels[i]; k.Column() == column {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 )
 
@@ -28,7 +29,7 @@ func reproduceFixture() *results.Result {
 
 func TestFindCell(t *testing.T) {
 	res := reproduceFixture()
-	c, err := FindCell(res, kernels.DefaultCatalog(), "debian-6.1", "TestKretprobe")
+	c, err := FindCell(res, catalog.Default(), "debian-6.1", "TestKretprobe")
 	require.NoError(t, err)
 	assert.Equal(t, "kprobe/TestKretprobe", c.Test.ID())
 	assert.Equal(t, "debian-6.1", c.Spec.Name)
@@ -36,15 +37,15 @@ func TestFindCell(t *testing.T) {
 	assert.Equal(t, "^TestKretprobe$", c.Run)
 	assert.Equal(t, []string{"kprobe"}, c.InjectWrong, "the run's --inject-wrong comes along")
 
-	c, err = FindCell(res, kernels.DefaultCatalog(), "debian-5.10", "kprobe/TestKretprobe")
+	c, err = FindCell(res, catalog.Default(), "debian-5.10", "kprobe/TestKretprobe")
 	require.NoError(t, err)
 	assert.Equal(t, "default", c.Profile.Name, "a kernel's name is the label of its default column")
 
-	c, err = FindCell(res, kernels.DefaultCatalog(), "debian-5.10+lsm-bpf", "lsm/TestLSMFileOpen")
+	c, err = FindCell(res, catalog.Default(), "debian-5.10+lsm-bpf", "lsm/TestLSMFileOpen")
 	require.NoError(t, err)
 	assert.Equal(t, "lsm-bpf", c.Profile.Name, "the column's profile")
 
-	c, err = FindCell(res, kernels.DefaultCatalog(), "debian-6.1", "tc/TestTC/netlink")
+	c, err = FindCell(res, catalog.Default(), "debian-6.1", "tc/TestTC/netlink")
 	require.NoError(t, err)
 	assert.Equal(t, "^TestTC$/^netlink$", c.Run)
 
@@ -52,13 +53,13 @@ func TestFindCell(t *testing.T) {
 		{"debian-7.2", "kprobe/TestKretprobe"}, // no such column
 		{"debian-6.1", "TestNope"},             // no such test
 	} {
-		_, err := FindCell(res, kernels.DefaultCatalog(), tt.col, tt.test)
+		_, err := FindCell(res, catalog.Default(), tt.col, tt.test)
 		assert.True(t, errors.Is(err, ErrNoCell), "FindCell(%s, %s) = %v, want ErrNoCell", tt.col, tt.test, err)
 	}
 }
 
 func TestCheckPinned(t *testing.T) {
-	c, err := FindCell(reproduceFixture(), kernels.DefaultCatalog(), "debian-6.1", "TestKretprobe")
+	c, err := FindCell(reproduceFixture(), catalog.Default(), "debian-6.1", "TestKretprobe")
 	require.NoError(t, err)
 	pkg := func(sha string) []debian.Package {
 		return []debian.Package{{Name: "linux-image-6.1.0-50-cloud-amd64", Version: "6.1.137-1", SHA256: sha}}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 // ErrEmpty is returned by [New] for a plan without kernels or suites.
@@ -25,7 +25,7 @@ var ErrEmpty = errors.New("nothing to run (no kernels or no suites)")
 // Plan is what one run runs.
 type Plan struct {
 	// Kernels are the kernels, in matrix order.
-	Kernels []kernels.Spec
+	Kernels []catalog.Spec
 	// Profiles are the boot profiles every kernel runs under, in order.
 	Profiles []expect.Profile
 	// Suites run in every column, in one VM per column.
@@ -48,7 +48,7 @@ type Column struct {
 	// Kernel is the index of the column's kernel in Plan.Kernels.
 	Kernel int
 	// Spec is that kernel.
-	Spec kernels.Spec
+	Spec catalog.Spec
 	// Profile is the boot profile, and ProfileIndex its index in
 	// Plan.Profiles.
 	Profile      expect.Profile
@@ -65,7 +65,7 @@ func (c Column) Name() string {
 
 // New returns the plan of suites on specs under profiles (none: the
 // default profile only), selecting tests with run.
-func New(specs []kernels.Spec, profiles []expect.Profile, suites []Suite, run string, testArgs []string) (*Plan, error) {
+func New(specs []catalog.Spec, profiles []expect.Profile, suites []Suite, run string, testArgs []string) (*Plan, error) {
 	if len(specs) == 0 || len(suites) == 0 {
 		return nil, fmt.Errorf("harness: %w", ErrEmpty)
 	}
@@ -111,7 +111,7 @@ func (p *Plan) SelectionKey() string {
 // arch and boot command line. config returns a kernel's build
 // configuration if it is known (cached); a column whose kernel is not yet
 // known is printed as planned, and marked so.
-func (p *Plan) Write(w io.Writer, config func(kernels.Spec) (map[string]string, bool)) error {
+func (p *Plan) Write(w io.Writer, config func(catalog.Spec) (map[string]string, bool)) error {
 	var names []string
 	for _, s := range p.Suites {
 		names = append(names, s.Name)

@@ -9,11 +9,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 func TestPlanColumns(t *testing.T) {
-	specs := []kernels.Spec{{Name: "debian-5.10", Arch: "amd64"}, {Name: "debian-6.12", Arch: "amd64"}}
+	specs := []catalog.Spec{{Name: "debian-5.10", Arch: "amd64"}, {Name: "debian-6.12", Arch: "amd64"}}
 	p, err := New(specs, expect.Profiles, Builtin[:1], "", nil)
 	require.NoError(t, err)
 	var names []string
@@ -35,7 +35,7 @@ func TestPlanColumns(t *testing.T) {
 	assert.Empty(t, args)
 
 	var b strings.Builder
-	require.NoError(t, p.Write(&b, func(s kernels.Spec) (map[string]string, bool) {
+	require.NoError(t, p.Write(&b, func(s catalog.Spec) (map[string]string, bool) {
 		if s.Name == "debian-6.12" {
 			return withBPF, true
 		}

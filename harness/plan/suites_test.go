@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/tests"
 	"github.com/bpfmatrix/bpfmatrix/tests/suite"
 )
@@ -66,7 +66,7 @@ func TestSelectionKey(t *testing.T) {
 		for _, n := range suites {
 			ss = append(ss, Suite{Name: n})
 		}
-		p, err := New([]kernels.Spec{{Name: "k"}}, nil, ss, run, nil)
+		p, err := New([]catalog.Spec{{Name: "k"}}, nil, ss, run, nil)
 		require.NoError(t, err)
 		return p.SelectionKey()
 	}

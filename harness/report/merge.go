@@ -8,7 +8,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 // Input is one results file given to Merge.
@@ -22,7 +22,7 @@ type Input struct {
 // the same schema:
 //
 //   - columns: every column of every input, in catalog order (the order of
-//     kernels/catalog.json, which is the order an unsharded run of the
+//     kernels/catalog/catalog.json, which is the order an unsharded run of the
 //     default matrix uses), then in the order of expect.Profiles within a
 //     kernel; kernels missing from the catalog come last, and ties keep
 //     the order of their first appearance across the inputs. A column (ColumnKey) found
@@ -37,9 +37,9 @@ func Merge(inputs ...Input) (*results.Result, error) {
 	if len(inputs) == 0 {
 		return nil, errors.New("merge: no results given: pass the results files of every shard")
 	}
-	catalog := map[string]int{}
-	for i, n := range kernels.DefaultCatalog().Names() {
-		catalog[n] = i
+	catalogOrder := map[string]int{}
+	for i, n := range catalog.Default().Names() {
+		catalogOrder[n] = i
 	}
 	out := &results.Result{Schema: results.Schema, Complete: true}
 	seenSuite := map[string]bool{}
@@ -79,10 +79,10 @@ func Merge(inputs ...Input) (*results.Result, error) {
 		}
 	}
 	rank := func(k results.KernelResult) int {
-		if i, ok := catalog[k.Kernel.Name]; ok {
+		if i, ok := catalogOrder[k.Kernel.Name]; ok {
 			return i
 		}
-		return len(catalog)
+		return len(catalogOrder)
 	}
 	profileRank := func(k results.KernelResult) int {
 		if k.Profile == "" {

@@ -1,4 +1,4 @@
-package kernels_test
+package catalog_test
 
 import (
 	"strings"
@@ -7,11 +7,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bpfmatrix/bpfmatrix/kernels"
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
 func TestDefaultCatalog(t *testing.T) {
-	c := kernels.DefaultCatalog()
+	c := catalog.Default()
 	assert.Equal(t, []string{"debian-5.10", "debian-6.1", "debian-6.12", "debian-7.2",
 		"debian-5.10-arm64", "debian-6.1-arm64", "debian-6.12-arm64", "debian-7.2-arm64",
 		"debian-6.16", "debian-6.17", "debian-6.18", "debian-7.3", "debian-6.18-arm64", "debian-7.3-arm64",
@@ -26,7 +26,7 @@ func TestDefaultCatalog(t *testing.T) {
 	specs, err := c.Lookup([]string{"debian-7.2", "debian-5.10"})
 	require.NoError(t, err)
 	require.Len(t, specs, 2)
-	assert.Equal(t, kernels.Spec{Name: "debian-7.2", Distro: "debian", Suite: "sid", Version: "7.2", Arch: "amd64", Flavour: "cloud", Default: true}, specs[0])
+	assert.Equal(t, catalog.Spec{Name: "debian-7.2", Distro: "debian", Suite: "sid", Version: "7.2", Arch: "amd64", Flavour: "cloud", Default: true}, specs[0])
 	assert.Equal(t, "bullseye", specs[1].Suite)
 	assert.Equal(t, "bullseye-security", specs[1].Security)
 	assert.Equal(t, "amd64", specs[0].GOARCH())
@@ -34,20 +34,20 @@ func TestDefaultCatalog(t *testing.T) {
 }
 
 func TestCatalogLookupUnknown(t *testing.T) {
-	_, err := kernels.DefaultCatalog().Lookup([]string{"debian-6.1", "debian-9.9"})
-	require.ErrorIs(t, err, kernels.ErrUnknownKernel)
+	_, err := catalog.Default().Lookup([]string{"debian-6.1", "debian-9.9"})
+	require.ErrorIs(t, err, catalog.ErrUnknownKernel)
 	assert.Contains(t, err.Error(), `"debian-9.9"`)
 	assert.Contains(t, err.Error(), "debian-5.10, debian-6.1, debian-6.12, debian-7.2, debian-5.10-arm64")
 }
 
 func TestArch(t *testing.T) {
-	a, ok := kernels.LookupArch("arm64")
+	a, ok := catalog.LookupArch("arm64")
 	require.True(t, ok)
-	assert.Equal(t, kernels.ArchInfo{Debian: "arm64", GOARCH: "arm64", QEMU: "aarch64"}, a)
-	a, ok = kernels.ArchFromGOARCH("amd64")
+	assert.Equal(t, catalog.ArchInfo{Debian: "arm64", GOARCH: "arm64", QEMU: "aarch64"}, a)
+	a, ok = catalog.ArchFromGOARCH("amd64")
 	require.True(t, ok)
 	assert.Equal(t, "x86_64", a.QEMU)
-	_, ok = kernels.LookupArch("x86_64")
+	_, ok = catalog.LookupArch("x86_64")
 	assert.False(t, ok)
 }
 
@@ -83,12 +83,12 @@ func TestLoadCatalogInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := kernels.LoadCatalog(strings.NewReader(tt.in))
-			require.ErrorIs(t, err, kernels.ErrCatalog)
+			_, err := catalog.Load(strings.NewReader(tt.in))
+			require.ErrorIs(t, err, catalog.ErrInvalid)
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
-	c, err := kernels.LoadCatalog(strings.NewReader(entry()))
+	c, err := catalog.Load(strings.NewReader(entry()))
 	require.NoError(t, err)
 	assert.Equal(t, "aarch64", c.All()[0].QEMUArch())
 	assert.Empty(t, c.Defaults())

@@ -1,4 +1,6 @@
-package kernels
+// Package flock takes exclusive advisory file locks (flock(2)) that a
+// context can give up waiting for.
+package flock
 
 import (
 	"context"
@@ -10,10 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lockFile takes an exclusive flock on path (created if needed), waiting
+// Lock takes an exclusive flock on path (created if needed), waiting
 // until it is free or ctx is done. Locks conflict between processes and
 // between separate calls in one process.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+func Lock(ctx context.Context, path string) (unlock func(), err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("opening lock %s: %w", path, err)

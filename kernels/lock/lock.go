@@ -1,4 +1,8 @@
-package kernels
+// Package lock reads and writes the lock file (bpfmatrix.lock) that pins
+// every kernel to the exact apt packages (name, version, SHA256) or OCI
+// manifest digest it was first resolved to, so later runs boot the same
+// kernel until `bpfmatrix kernels update`.
+package lock
 
 import (
 	"encoding/json"
@@ -8,35 +12,45 @@ import (
 	"regexp"
 	"sort"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 
 	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
 )
 
-// LockSchema identifies the lock file format.
-const LockSchema = "bpfmatrix-lock/v1"
+// Schema identifies the lock file format.
+const Schema = "bpfmatrix-lock/v1"
 
-// ErrLock is returned for malformed lock files.
-var ErrLock = errors.New("invalid lock file")
+// ArchiveSecurity is Entry.Archive of packages from the security archive.
+const ArchiveSecurity = "security"
 
-// Lock pins every kernel to exact Debian packages or OCI image digests.
-// File kernels are not pinned: their content hash is their identity.
-type Lock struct {
-	Schema  string               `json:"schema"`
-	Kernels map[string]LockEntry `json:"kernels"`
+// ErrInvalid is returned for malformed lock files.
+var ErrInvalid = errors.New("invalid lock file")
+
+// File pins every kernel to exact Debian packages or OCI image digests.
+// Kernels of local files (file: references) are not pinned: their
+// content hash is their identity.
+type File struct {
+	// Schema is the format, Schema.
+	Schema string `json:"schema"`
+	// Kernels are the entries by kernel (catalog) name.
+	Kernels map[string]Entry `json:"kernels"`
 }
 
-// LockEntry pins one kernel.
-type LockEntry struct {
-	// Source is SourceOCI for an OCI image, empty for an apt kernel.
+// Entry pins one kernel.
+type Entry struct {
+	// Source is catalog.SourceOCI for an OCI image, empty for an apt kernel.
 	Source string `json:"source,omitempty"`
-	// Suite is the apt suite the packages come from (Spec.Suite or
-	// Spec.Security).
-	Suite   string `json:"suite,omitempty"`
-	Arch    string `json:"arch"`
+	// Suite is the apt suite the packages come from (catalog.Spec.Suite or
+	// catalog.Spec.Security).
+	Suite string `json:"suite,omitempty"`
+	// Arch is the Debian architecture, e.g. "amd64".
+	Arch string `json:"arch"`
+	// Release is the kernel release (uname -r).
 	Release string `json:"release"`
 	// Version is the Debian version of the linux-image package.
-	Version  string           `json:"version,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Packages are the pinned .deb files of an apt kernel.
 	Packages []debian.Package `json:"packages,omitempty"`
 	// Archive is "security" when the packages come from the security
 	// archive, empty for the main one.
@@ -51,28 +65,28 @@ type LockEntry struct {
 
 var sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
-// LoadLock reads the lock file at path. A missing file yields an empty lock.
-func LoadLock(path string) (*Lock, error) {
+// Load reads the lock file at path. A missing file yields an empty lock.
+func Load(path string) (*File, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return &Lock{Schema: LockSchema, Kernels: map[string]LockEntry{}}, nil
+		return &File{Schema: Schema, Kernels: map[string]Entry{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading lock file: %w", err)
 	}
-	var l Lock
+	var l File
 	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("%w %s: %v; fix it or delete it and run `bpfmatrix kernels update`", ErrLock, path, err)
+		return nil, fmt.Errorf("%w %s: %v; fix it or delete it and run `bpfmatrix kernels update`", ErrInvalid, path, err)
 	}
-	if l.Schema != LockSchema {
-		return nil, fmt.Errorf("%w %s: schema is %q, want %q", ErrLock, path, l.Schema, LockSchema)
+	if l.Schema != Schema {
+		return nil, fmt.Errorf("%w %s: schema is %q, want %q", ErrInvalid, path, l.Schema, Schema)
 	}
 	if l.Kernels == nil {
-		l.Kernels = map[string]LockEntry{}
+		l.Kernels = map[string]Entry{}
 	}
 	for name, e := range l.Kernels {
 		if err := e.validate(); err != nil {
-			return nil, fmt.Errorf("%w %s: kernel %q: %v; run `bpfmatrix kernels update %s`", ErrLock, path, name, err, name)
+			return nil, fmt.Errorf("%w %s: kernel %q: %v; run `bpfmatrix kernels update %s`", ErrInvalid, path, name, err, name)
 		}
 	}
 	return &l, nil
@@ -81,18 +95,18 @@ func LoadLock(path string) (*Lock, error) {
 // OCISpec returns the spec that the OCI entry e, pinned under name,
 // stands for (false for an apt entry): what `kernels list` shows for OCI
 // kernels pinned from the command line rather than the catalog.
-func (e LockEntry) OCISpec(name string) (Spec, bool) {
-	if e.Source != SourceOCI {
-		return Spec{}, false
+func (e Entry) OCISpec(name string) (catalog.Spec, bool) {
+	if e.Source != catalog.SourceOCI {
+		return catalog.Spec{}, false
 	}
-	return Spec{Name: name, Distro: SourceOCI, Source: SourceOCI, Ref: e.Ref, Arch: e.Arch}, true
+	return catalog.Spec{Name: name, Distro: catalog.SourceOCI, Source: catalog.SourceOCI, Ref: e.Ref, Arch: e.Arch}, true
 }
 
 var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
-func (e LockEntry) validate() error {
+func (e Entry) validate() error {
 	switch e.Source {
-	case SourceOCI:
+	case catalog.SourceOCI:
 		if e.Ref == "" || e.Arch == "" || e.Release == "" {
 			return errors.New("ref, arch and release must be set")
 		}
@@ -104,7 +118,7 @@ func (e LockEntry) validate() error {
 	default:
 		return fmt.Errorf("unknown source %q", e.Source)
 	}
-	if e.Archive != "" && e.Archive != archiveSecurity {
+	if e.Archive != "" && e.Archive != ArchiveSecurity {
 		return fmt.Errorf("unknown archive %q", e.Archive)
 	}
 	if e.Suite == "" || e.Arch == "" || e.Release == "" {
@@ -126,8 +140,8 @@ func (e LockEntry) validate() error {
 
 // Save writes the lock atomically (temporary file in the same directory,
 // then rename) with deterministic formatting.
-func (l *Lock) Save(path string) error {
-	out := Lock{Schema: LockSchema, Kernels: map[string]LockEntry{}}
+func (l *File) Save(path string) error {
+	out := File{Schema: Schema, Kernels: map[string]Entry{}}
 	for name, e := range l.Kernels {
 		e.Packages = append([]debian.Package(nil), e.Packages...)
 		sort.Slice(e.Packages, func(i, j int) bool { return e.Packages[i].Name < e.Packages[j].Name })

@@ -1,4 +1,4 @@
-package kernels
+package apt
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
 )
 
 // DebianSuites are the suites Available searches besides the catalog's:
@@ -27,12 +29,15 @@ var DebianSuites = []string{
 type Offer struct {
 	// Series is the kernel series, e.g. "6.18".
 	Series string
-	Arch   string
+	// Arch is the Debian architecture, e.g. "amd64".
+	Arch string
 	// Flavour is "cloud", "rt", "16k" (arm64 16K pages) or "generic".
 	Flavour string
-	Suite   string
+	// Suite is the suite whose index lists the kernel.
+	Suite string
 	// Archive is "security" for the security archive, else "".
 	Archive string
+	// Release is the kernel release (uname -r).
 	Release string
 	// Version is the Debian version of the image package.
 	Version string
@@ -46,8 +51,8 @@ type AvailableOptions struct {
 	Suites []string
 	// Archs to search; default amd64 and arm64.
 	Archs []string
-	// Catalog marks the offers of its entries; default DefaultCatalog.
-	Catalog *Catalog
+	// Catalog marks the offers of its entries; default catalog.Default.
+	Catalog *catalog.Catalog
 	// Progress, if not nil, is called after each index with the suite,
 	// arch, how many indexes are done and how many there are.
 	Progress func(suite, arch string, done, total int)
@@ -57,10 +62,10 @@ type AvailableOptions struct {
 // archive) offers: the newest release of each series, arch and flavour
 // per suite. The Packages indexes are fetched concurrently; suites the
 // mirror lacks are left out.
-func (s *Store) Available(ctx context.Context, opts AvailableOptions) ([]Offer, error) {
+func (a *Archives) Available(ctx context.Context, opts AvailableOptions) ([]Offer, error) {
 	cat := opts.Catalog
 	if cat == nil {
-		cat = DefaultCatalog()
+		cat = catalog.Default()
 	}
 	suites := opts.Suites
 	if suites == nil {
@@ -103,12 +108,12 @@ func (s *Store) Available(ctx context.Context, opts AvailableOptions) ([]Offer, 
 			defer func() { <-sem }()
 			archive := ""
 			if strings.HasSuffix(j.suite, "-security") {
-				archive = archiveSecurity
+				archive = lock.ArchiveSecurity
 			}
-			mirror, err := s.archiveMirror(Spec{Distro: "debian", Arch: j.arch}, archive)
+			mirror, err := a.For(catalog.Spec{Distro: "debian", Arch: j.arch}, archive)
 			var idx *debian.Index
 			if err == nil {
-				idx, err = debian.FetchIndex(ctx, s.client, mirror, j.suite, j.arch)
+				idx, err = debian.FetchIndex(ctx, a.client, mirror, j.suite, j.arch)
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -144,7 +149,7 @@ func (s *Store) Available(ctx context.Context, opts AvailableOptions) ([]Offer, 
 	for _, o := range offers {
 		for _, sp := range cat.All() {
 			if sp.Distro == "debian" && sp.Arch == o.Arch && sp.Version == o.Series &&
-				(sp.Suite == o.Suite || sp.Security == o.Suite) && sp.naming().Matches(o.Release, o.Series) {
+				(sp.Suite == o.Suite || sp.Security == o.Suite) && sp.Naming().Matches(o.Release, o.Series) {
 				o.Catalog = append(o.Catalog, sp.Name)
 			}
 		}

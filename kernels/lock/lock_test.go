@@ -1,4 +1,4 @@
-package kernels_test
+package lock_test
 
 import (
 	"os"
@@ -9,15 +9,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
+	"github.com/bpfmatrix/bpfmatrix/kernels/lock"
 )
 
-func sampleLock() *kernels.Lock {
+func sampleLock() *lock.File {
 	pkg := func(name string) debian.Package {
 		return debian.Package{Name: name, Version: "7.2.13-1", Filename: "pool/main/l/" + name + ".deb", Size: 10, SHA256: strings.Repeat("ab", 32)}
 	}
-	return &kernels.Lock{Kernels: map[string]kernels.LockEntry{
+	return &lock.File{Kernels: map[string]lock.Entry{
 		"debian-7.2": {Suite: "sid", Arch: "amd64", Release: "7.2.13+deb14-cloud-amd64", Version: "7.2.13-1",
 			Packages: []debian.Package{pkg("linux-modules-x"), pkg("linux-base-x"), pkg("linux-image-x")}},
 		"debian-6.1": {Suite: "bookworm", Arch: "amd64", Release: "6.1.0-50-cloud-amd64", Version: "6.1.160-1",
@@ -28,7 +28,7 @@ func sampleLock() *kernels.Lock {
 func TestLockRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "bpfmatrix.lock")
-	l, err := kernels.LoadLock(p)
+	l, err := lock.Load(p)
 	require.NoError(t, err, "missing file is an empty lock")
 	assert.Empty(t, l.Kernels)
 
@@ -39,7 +39,7 @@ func TestLockRoundTrip(t *testing.T) {
 	assert.Less(t, strings.Index(string(first), "debian-6.1"), strings.Index(string(first), "debian-7.2"))
 	assert.Less(t, strings.Index(string(first), "linux-base-x"), strings.Index(string(first), "linux-modules-x"))
 
-	l, err = kernels.LoadLock(p)
+	l, err = lock.Load(p)
 	require.NoError(t, err)
 	require.NoError(t, l.Save(p))
 	second, err := os.ReadFile(p)
@@ -64,8 +64,8 @@ func TestLoadLockInvalid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "bpfmatrix.lock")
 			require.NoError(t, os.WriteFile(p, []byte(tt.content), 0o644))
-			_, err := kernels.LoadLock(p)
-			require.ErrorIs(t, err, kernels.ErrLock)
+			_, err := lock.Load(p)
+			require.ErrorIs(t, err, lock.ErrInvalid)
 			assert.Contains(t, err.Error(), p)
 			assert.Contains(t, err.Error(), tt.want)
 		})

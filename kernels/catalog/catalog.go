@@ -1,4 +1,9 @@
-package kernels
+// Package catalog names the kernels bpfmatrix tests against: the Catalog
+// of apt kernel series (by default the embedded catalog.json), each a Spec,
+// and the source references that name a kernel outside it
+// ("oci:REGISTRY/REPO:TAG", "file:/path/to/bzImage", see ParseRef).
+// A Spec says which kernel to fetch; package kernels fetches it.
+package catalog
 
 import (
 	"bytes"
@@ -19,8 +24,8 @@ var defaultCatalogJSON []byte
 // ErrUnknownKernel is returned when a kernel name is not in the catalog.
 var ErrUnknownKernel = errors.New("unknown kernel")
 
-// ErrCatalog is returned for an invalid catalog.
-var ErrCatalog = errors.New("invalid kernel catalog")
+// ErrInvalid is returned for an invalid catalog.
+var ErrInvalid = errors.New("invalid kernel catalog")
 
 // Sources of kernels (Spec.Source).
 const (
@@ -96,9 +101,12 @@ func (s Spec) QEMUArch() string { return archs[s.Arch].QEMU }
 
 // ArchInfo maps a Debian architecture to Go and QEMU names.
 type ArchInfo struct {
+	// Debian is the Debian architecture name, e.g. "arm64".
 	Debian string
+	// GOARCH is the Go architecture name, e.g. "arm64".
 	GOARCH string
-	QEMU   string
+	// QEMU is the QEMU system architecture, e.g. "aarch64".
+	QEMU string
 }
 
 var archs = map[string]ArchInfo{
@@ -137,34 +145,34 @@ var (
 	wordRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*$`)
 )
 
-// DefaultCatalog returns the catalog embedded in the binary.
-func DefaultCatalog() *Catalog {
-	c, err := LoadCatalog(bytes.NewReader(defaultCatalogJSON))
+// Default returns the catalog embedded in the binary.
+func Default() *Catalog {
+	c, err := Load(bytes.NewReader(defaultCatalogJSON))
 	if err != nil {
 		panic(fmt.Sprintf("embedded catalog.json is invalid: %v", err))
 	}
 	return c
 }
 
-// LoadCatalog parses and validates a catalog in the catalog.json format:
+// Load parses and validates a catalog in the catalog.json format:
 // {"kernels": [{"name": ..., "distro": ..., ...}]}.
-func LoadCatalog(r io.Reader) (*Catalog, error) {
+func Load(r io.Reader) (*Catalog, error) {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	var f catalogFile
 	if err := dec.Decode(&f); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCatalog, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if len(f.Kernels) == 0 {
-		return nil, fmt.Errorf("%w: no kernels listed", ErrCatalog)
+		return nil, fmt.Errorf("%w: no kernels listed", ErrInvalid)
 	}
 	seen := map[string]bool{}
 	for i, s := range f.Kernels {
 		if err := s.validate(); err != nil {
-			return nil, fmt.Errorf("%w: entry %d (%q): %v", ErrCatalog, i, s.Name, err)
+			return nil, fmt.Errorf("%w: entry %d (%q): %v", ErrInvalid, i, s.Name, err)
 		}
 		if seen[s.Name] {
-			return nil, fmt.Errorf("%w: duplicate name %q", ErrCatalog, s.Name)
+			return nil, fmt.Errorf("%w: duplicate name %q", ErrInvalid, s.Name)
 		}
 		seen[s.Name] = true
 	}

@@ -1,4 +1,4 @@
-package kernels
+package catalog
 
 import (
 	"errors"
@@ -32,7 +32,9 @@ var namings = map[string]func(Spec) debian.Naming{
 	"ubuntu": func(s Spec) debian.Naming { return debian.UbuntuNaming(s.Flavour) },
 }
 
-func (s Spec) naming() debian.Naming { return namings[s.Distro](s) }
+// Naming returns how the spec's apt distribution names its kernel packages.
+// It panics for a spec of another source or an unknown distribution.
+func (s Spec) Naming() debian.Naming { return namings[s.Distro](s) }
 
 // IsRef reports whether name is a source reference ("oci:..." or
 // "file:...") rather than a catalog name.
@@ -171,7 +173,7 @@ const maxImage = 1 << 30
 
 // identifyFile reads the kernel image at p and names its format and arch.
 func identifyFile(p string) ([]byte, kimage.Info, error) {
-	b, err := readImage(p)
+	b, err := ReadImage(p)
 	if err != nil {
 		return nil, kimage.Info{}, err
 	}
@@ -182,7 +184,9 @@ func identifyFile(p string) ([]byte, kimage.Info, error) {
 	return b, info, nil
 }
 
-func readImage(p string) ([]byte, error) {
+// ReadImage reads the kernel image file at p, refusing (with ErrNotKernel)
+// what is not a regular file or is larger than 1 GiB.
+func ReadImage(p string) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("kernel image: %w", err)
