@@ -49,6 +49,10 @@ type Config struct {
 	// Disks are the read-only disk images the host attached, mounted
 	// after Modules are loaded and before any test starts.
 	Disks []Disk `json:"disks,omitempty"`
+	// Parallel is how many independent test binaries (suites without a
+	// Parent, or groups of suites sharing one) run at once, as go test -p
+	// runs packages; 0 means one per guest CPU.
+	Parallel int `json:"parallel,omitempty"`
 }
 
 // Disk is one read-only disk image: a virtio block device whose serial is
@@ -90,6 +94,14 @@ type Suite struct {
 	// Timeout bounds the suite's tests; the guest kills the binary after
 	// that.
 	Timeout Duration `json:"timeout,omitempty"`
+	// Dir, if set, is the binary's working directory (a package
+	// directory, as go test runs a test binary in it); default: a new
+	// directory under /tmp.
+	Dir string `json:"dir,omitempty"`
+	// CoverProfile asks the binary for a coverage profile
+	// (-test.coverprofile, into a file of the guest's own): the guest
+	// sends it back as [TypeCoverage] events when the binary has ended.
+	CoverProfile bool `json:"cover_profile,omitempty"`
 }
 
 // Exec is one program run in raw-exec mode: `bpfmatrix exec` (and `go test
@@ -167,6 +179,9 @@ func LoadConfig(path string) (*Config, error) {
 	for i, s := range c.Suites {
 		if s.Name == "" || s.Binary == "" {
 			return nil, fmt.Errorf("guest config %s: suite %d has no name or binary", path, i)
+		}
+		if s.Dir != "" && !filepath.IsAbs(s.Dir) {
+			return nil, fmt.Errorf("guest config %s: suite %s: working directory %q is not absolute", path, s.Name, s.Dir)
 		}
 	}
 	return &c, nil
