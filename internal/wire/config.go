@@ -27,6 +27,9 @@ const (
 	DiskDir = "/bpfmatrix/disks"
 	// ExecBinDir is where the guest finds the program of a raw-exec run.
 	ExecBinDir = "/bpfmatrix/exec"
+	// UserTestsDir holds the test binaries of the user's packages
+	// (bpfmatrix test), one per package, on a disk image of their own.
+	UserTestsDir = "/bpfmatrix/usertests"
 )
 
 // EnvKernel is set in a raw-exec program's environment to the name of the
