@@ -67,6 +67,9 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		return fmt.Errorf("%w: exec needs a PROGRAM to run (bpfmatrix exec --kernels K -- PROGRAM ARGS...)", errUsage)
 	}
 	program, progArgs := fs.Arg(0), fs.Args()[1:]
+	if _, err := loadProject(fs, workDir(), projectFlags{kernels: kernelList, modules: modules, include: &vf.include, env: &envAdd}); err != nil {
+		return err
+	}
 	if err := vf.validate(); err != nil {
 		return err
 	}

@@ -56,6 +56,11 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
+	var projectEnv listFlag
+	project, err := loadProject(fs, workDir(), projectFlags{kernels: kernelList, profiles: profileList, include: &vf.include, env: &projectEnv})
+	if err != nil {
+		return err
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: run takes no arguments, got %q (did you mean --kernels %s?)", errUsage, fs.Args(), strings.Join(fs.Args(), ","))
 	}
@@ -84,7 +89,12 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err != nil {
 		return fmt.Errorf("%w: --profiles: %v", errUsage, err)
 	}
-	opts := harness.Options{Kernels: specs, Suites: suites, Parallel: *parallel, Profiles: profiles, Run: *testRun}
+	opts := harness.Options{Kernels: specs, Suites: suites, Parallel: *parallel, Profiles: profiles, Run: *testRun, Env: projectEnv}
+	if project != nil {
+		for i := range opts.Suites {
+			opts.Suites[i].Modules = append(opts.Suites[i].Modules, project.Modules...)
+		}
+	}
 	p, err := opts.Plan()
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)

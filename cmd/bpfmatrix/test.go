@@ -73,12 +73,6 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
-	if err := vf.validate(); err != nil {
-		return err
-	}
-	if err := out.validate(); err != nil {
-		return err
-	}
 	cwd, err := os.Getwd()
 	if err != nil {
 		return err
@@ -86,6 +80,16 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	dir := *module
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(cwd, dir)
+	}
+	project, err := loadProject(fs, dir, projectFlags{kernels: kernelList, profiles: profileList, modules: modules, include: &vf.include, env: &envAdd})
+	if err != nil {
+		return err
+	}
+	if err := vf.validate(); err != nil {
+		return err
+	}
+	if err := out.validate(); err != nil {
+		return err
 	}
 	gf, err := parseGoTestFlags(goArgs, cwd)
 	if err != nil {
@@ -150,6 +154,10 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		GuestParallel: gf.parallel, BuildParallel: gf.parallel, CoverProfile: gf.coverProfile,
 		GoRoot: harness.GoRoot(), Modules: splitList(*modules),
 	}
+	if project != nil {
+		opts.Model = project.Model()
+		fmt.Fprintf(logw, "bpfmatrix: %s: %d rule(s)\n", project.Path, len(project.Rules))
+	}
 	opts.OnBuild = func(b harness.Build) {
 		if b.Err != nil {
 			fmt.Fprintf(stderr, "bpfmatrix: %v\n", b.Err)
@@ -179,6 +187,17 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	}
 	if err := out.write(stdout, run.Result); err != nil {
 		return err
+	}
+	if project != nil && run.Result != nil {
+		rows := map[string]bool{}
+		for _, k := range run.Result.Kernels {
+			for _, t := range k.Tests {
+				rows[t.ID()] = true
+			}
+		}
+		for _, w := range project.Unknown(rows) {
+			fmt.Fprintf(stderr, "bpfmatrix: warning: %s\n", w)
+		}
 	}
 	if len(run.Broken) > 0 {
 		var names []string
