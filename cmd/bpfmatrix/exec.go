@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -73,17 +72,9 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if err := vf.validate(); err != nil {
 		return err
 	}
-	var excl []*regexp.Regexp
-	for _, e := range envExclude {
-		re, err := regexp.Compile(e)
-		if err != nil {
-			return fmt.Errorf("%w: --env-exclude %q: %v", errUsage, e, err)
-		}
-		excl = append(excl, re)
-	}
-	env, err := host.ExecEnv(host.Environ(), excl, envAdd)
+	env, err := guestEnv(envAdd, envExclude)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	specs, err := execKernels(*kernelList, program)
 	if err != nil {

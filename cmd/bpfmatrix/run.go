@@ -107,14 +107,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	var display *live.Live
 	var download func(kernel, phase string, done, total int64)
 	if !*quiet {
-		var names []string
-		for _, s := range specs {
-			names = append(names, s.Name)
-		}
-		display = live.New(stderr, live.Options{
-			TTY: report.IsTerminal(stderr) && !*verbose, Color: report.ColorEnabled(stderr),
-			Width: report.TerminalWidth(stderr), Columns: names,
-		})
+		display = newDisplay(stderr, specs, *verbose)
 		defer display.Close()
 		download = display.Download
 	}

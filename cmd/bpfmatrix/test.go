@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
@@ -95,17 +94,9 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	var excl []*regexp.Regexp
-	for _, e := range envExclude {
-		re, err := regexp.Compile(e)
-		if err != nil {
-			return fmt.Errorf("%w: --env-exclude %q: %v", errUsage, e, err)
-		}
-		excl = append(excl, re)
-	}
-	env, err := host.ExecEnv(host.Environ(), excl, envAdd)
+	env, err := guestEnv(envAdd, envExclude)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	specs, err := selectKernels(*kernelList)
 	if err != nil {
@@ -129,14 +120,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	var download func(kernel, phase string, done, total int64)
 	logw := io.Discard
 	if !*quiet {
-		var names []string
-		for _, s := range specs {
-			names = append(names, s.Name)
-		}
-		display = live.New(stderr, live.Options{
-			TTY: report.IsTerminal(stderr) && !*verbose, Color: report.ColorEnabled(stderr),
-			Width: report.TerminalWidth(stderr), Columns: names,
-		})
+		display = newDisplay(stderr, specs, *verbose)
 		defer display.Close()
 		download = display.Download
 		logw = display.Log()
