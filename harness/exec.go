@@ -160,6 +160,13 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.GoRoot != "" {
+		gc, err := r.stdCacheDisk(ctx, opts.GoRoot, arch.GOARCH)
+		if err != nil {
+			return nil, err
+		}
+		disks = append(disks, gc)
+	}
 	res := &ExecResult{Kernels: make([]ExecKernel, len(opts.Kernels))}
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
@@ -209,7 +216,7 @@ func execConfig(opts ExecOptions, kernel string) *wire.Config {
 		},
 	}
 	if opts.GoRoot != "" {
-		cfg.Exec.Env = append(cfg.Exec.Env, "GOROOT="+opts.GoRoot)
+		cfg.Exec.Env = append(cfg.Exec.Env, "GOROOT="+opts.GoRoot, "GOCACHE="+wire.GoCacheDir)
 	}
 	if cfg.Exec.Dir != "" {
 		cfg.Exec.Dir, _ = filepath.Abs(cfg.Exec.Dir)

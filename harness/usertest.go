@@ -371,6 +371,13 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 			Guest: wire.Disk{Serial: "tests", FSType: diskimage.FSType, Binds: []wire.Bind{{Target: wire.UserTestsDir}}},
 		}
 		u.disks[g] = append([]guestDisk{tests}, shared...)
+		if opts.GoRoot != "" {
+			gc, err := r.stdCacheDisk(ctx, opts.GoRoot, g)
+			if err != nil {
+				return err
+			}
+			u.disks[g] = append(u.disks[g], gc)
+		}
 	}
 	var covMu sync.Mutex
 	var profiles [][]byte
@@ -383,7 +390,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 		}
 	}
 	if opts.GoRoot != "" {
-		opts.Env = append(opts.Env, "GOROOT="+opts.GoRoot)
+		opts.Env = append(opts.Env, "GOROOT="+opts.GoRoot, "GOCACHE="+wire.GoCacheDir)
 	}
 	opts.user = u
 	res, err := runWith(ctx, r, opts.Options)

@@ -30,6 +30,9 @@ const (
 	// UserTestsDir holds the test binaries of the user's packages
 	// (bpfmatrix test), one per package, on a disk image of their own.
 	UserTestsDir = "/bpfmatrix/usertests"
+	// GoCacheDir is the Go build cache (GOCACHE) of the guest's go
+	// command: the standard library compiled on the host, writable.
+	GoCacheDir = "/bpfmatrix/gocache"
 )
 
 // EnvKernel is set in a raw-exec program's environment to the name of the
