@@ -80,7 +80,7 @@ func TestTestCommand(t *testing.T) {
 	assert.Equal(t, "example.com/usertest/pass", pass.Package)
 	require.NotNil(t, pass.Expect)
 	assert.True(t, pass.Expect.Met)
-	assert.Equal(t, "bpfmatrix.yaml:15: version >= 5.10", pass.Expect.Source)
+	assert.Equal(t, "bpfmatrix.yaml:14: version >= 5.10", pass.Expect.Source)
 	assert.Equal(t, results.Pass, c["pass/TestSub/one"].Result, "subtests are rows")
 	assert.Equal(t, results.Pass, c["pass/TestSub/two"].Result)
 	assert.Equal(t, results.Skip, c["pass/TestShort"].Result, "-short reached the binary")
