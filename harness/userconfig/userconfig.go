@@ -36,6 +36,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -139,6 +140,14 @@ func Parse(name string, data []byte) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return c, nil // an empty file is an empty config
 		}
+		msg := err.Error()
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			hint := ""
+			if strings.Contains(m[2], "mapping values are not allowed") {
+				hint = " (quote a value that holds \": \")"
+			}
+			return nil, fmt.Errorf("%s:%s: %w: %s%s", name, m[1], ErrInvalid, m[2], hint)
+		}
 		return nil, fmt.Errorf("%s: %w: %v", name, ErrInvalid, err)
 	}
 	p := &parser{name: name}
@@ -151,6 +160,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	return c, nil
 }
+
+// yamlLine reads the line of a YAML syntax error.
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // parser collects every error of a file, each with its line.
 type parser struct {

@@ -80,7 +80,8 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate rule", "rules:\n  - test: p/T\n    cases: [{outcome: pass}]\n  - test: p/T\n    cases: [{outcome: pass}]\n", `bpfmatrix.yaml:4: invalid bpfmatrix.yaml: a second rule for p/T (the first is on line 2)`},
 		{"kernels not a list", "kernels: {a: b}\n", `bpfmatrix.yaml:1: invalid bpfmatrix.yaml: kernels must be a list of strings, not a mapping`},
 		{"unknown profile", "profiles: [nope]\n", `bpfmatrix.yaml:1: invalid bpfmatrix.yaml: profiles:`},
-		{"not yaml", "kernels: [a\n", `bpfmatrix.yaml: invalid bpfmatrix.yaml: yaml:`},
+		{"not yaml", "kernels: [a\n", `bpfmatrix.yaml:1: invalid bpfmatrix.yaml: did not find expected`},
+		{"unquoted colon", "rules:\n  - test: p/T\n    cases:\n      - outcome: pass\n        mechanism: kprobe (fallback: fentry\n", `bpfmatrix.yaml:5: invalid bpfmatrix.yaml: mapping values are not allowed in this context (quote a value that holds ": ")`},
 		{"bad arch", "rules:\n  - test: p/T\n    cases: [{when: arch == x86, outcome: pass}]\n", `arch is amd64 or arm64`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
