@@ -58,7 +58,8 @@ func TestTestCommand(t *testing.T) {
 	requireExecVMs(t)
 	dir, err := filepath.Abs("testdata/usertest")
 	require.NoError(t, err)
-	code, stdout, stderr, res := bpfmatrixTest(t, dir, "--kernels", "debian-6.12", "--", "-short")
+	cover := filepath.Join(t.TempDir(), "cover.out")
+	code, stdout, stderr, res := bpfmatrixTest(t, dir, "--kernels", "debian-6.12", "--", "-short", "-coverprofile", cover)
 	assert.Equal(t, exitFailed, code, "a failing test, an unexpected cell and a broken package fail the run")
 
 	// The compiler's message, naming the package.
@@ -103,6 +104,13 @@ func TestTestCommand(t *testing.T) {
 	for id := range c {
 		assert.False(t, strings.HasPrefix(id, "notests/"), "a package without tests has no rows: %s", id)
 	}
+
+	// The coverage profiles came back from the guest, merged into one.
+	profile, err := os.ReadFile(cover)
+	require.NoError(t, err, "-coverprofile written on the host")
+	assert.True(t, strings.HasPrefix(string(profile), "mode: set\n"), "%s", profile)
+	assert.Contains(t, string(profile), "example.com/usertest/pass/pass.go:4.", "the block TestPass ran")
+	assert.Equal(t, 1, strings.Count(string(profile), "mode:"), "one merged profile")
 
 	// The terminal matrix is the same report as run's.
 	for _, row := range []string{"pass/TestPass", "fail/TestFail", "expect/TestNewKernel", "broken/(build)"} {

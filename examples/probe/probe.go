@@ -22,9 +22,9 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 )
 
-// Symbol is the kernel function the probe counts: fsync(2) reaches it on
+// Symbol is the kernel function the probe counts: write(2) reaches it on
 // every kernel and architecture.
-const Symbol = "vfs_fsync_range"
+const Symbol = "vfs_write"
 
 // The mechanisms of the chain, in order.
 const (
@@ -54,7 +54,7 @@ func (p *Probe) String() string {
 
 // Open attaches the probe for the calling process, through the first
 // mechanism that attaches and sees a call of trigger (which must call
-// Symbol, e.g. fsync a file).
+// Symbol: write to a file).
 func Open(trigger func() error) (*Probe, error) {
 	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK.
 	if err := rlimit.RemoveMemlock(); err != nil {

@@ -8,19 +8,16 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/record"
 )
 
-// fsync makes the process call Symbol once.
-func fsync(t *testing.T) func() error {
-	path := filepath.Join(t.TempDir(), "f")
+// write makes the process call Symbol once: one write to a file.
+func write(t *testing.T) func() error {
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
 	return func() error {
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if _, err := f.WriteString("x"); err != nil {
-			return err
-		}
-		return f.Sync()
+		_, err := f.WriteString("x")
+		return err
 	}
 }
 
@@ -30,7 +27,7 @@ func TestEntry(t *testing.T) {
 	if os.Getenv("BPFMATRIX_GUEST") != "1" {
 		t.Skip("needs root and a kernel to probe: run it with bpfmatrix test")
 	}
-	trigger := fsync(t)
+	trigger := write(t)
 	p, err := Open(trigger)
 	if err != nil {
 		t.Fatal(err)
@@ -51,8 +48,10 @@ func TestEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if after-before != 3 {
-		t.Fatalf("%s saw %d calls of %s after 3 fsyncs, want 3", p.Mechanism, after-before, Symbol)
+	// At least: the Go runtime may write too (never between these lines
+	// in practice, but it may).
+	if after-before < 3 {
+		t.Fatalf("%s saw %d calls of %s after 3 writes, want at least 3", p.Mechanism, after-before, Symbol)
 	}
 	record.Events(t, 3)
 }

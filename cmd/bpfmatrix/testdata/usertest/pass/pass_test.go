@@ -13,7 +13,7 @@ func TestPass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(string(b)); got != "hello from testdata" {
+	if got := strings.TrimSpace(string(b)); got != Greeting() {
 		t.Fatalf("greeting = %q", got)
 	}
 	if v := os.Getenv("FIXTURE_FROM_CONFIG"); v != "yes" {
