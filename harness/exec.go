@@ -161,11 +161,7 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 		return nil, err
 	}
 	if opts.GoRoot != "" {
-		gc, err := r.stdCacheDisk(ctx, opts.GoRoot, arch.GOARCH)
-		if err != nil {
-			return nil, err
-		}
-		disks = append(disks, gc)
+		disks = append(disks, r.goCacheDisks(ctx, opts.GoRoot, arch.GOARCH)...)
 	}
 	res := &ExecResult{Kernels: make([]ExecKernel, len(opts.Kernels))}
 	sem := make(chan struct{}, opts.Parallel)

@@ -54,6 +54,18 @@ func (r *runner) stdCacheDisk(ctx context.Context, goroot, goarch string) (guest
 	return d, nil
 }
 
+// goCacheDisks is the guest's Go build cache as a list of at most one
+// disk: without one (it could not be built, which is logged) the guest's
+// go command compiles what it needs itself, slowly but correctly.
+func (r *runner) goCacheDisks(ctx context.Context, goroot, goarch string) []guestDisk {
+	d, err := r.stdCacheDisk(ctx, goroot, goarch)
+	if err != nil {
+		r.logf("no Go build cache for the guest: %v", err)
+		return nil
+	}
+	return []guestDisk{d}
+}
+
 // cleanGoEnv drops the go command's settings from env, which the guest
 // does not have either.
 func cleanGoEnv(env []string) []string {

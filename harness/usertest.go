@@ -372,11 +372,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 		}
 		u.disks[g] = append([]guestDisk{tests}, shared...)
 		if opts.GoRoot != "" {
-			gc, err := r.stdCacheDisk(ctx, opts.GoRoot, g)
-			if err != nil {
-				return err
-			}
-			u.disks[g] = append(u.disks[g], gc)
+			u.disks[g] = append(u.disks[g], r.goCacheDisks(ctx, opts.GoRoot, g)...)
 		}
 	}
 	var covMu sync.Mutex
