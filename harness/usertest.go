@@ -171,7 +171,7 @@ func goEnv(goarch string, race bool) []string {
 	if race {
 		cgo = "1"
 	}
-	return append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED="+cgo, "GOFLAGS="+os.Getenv("GOFLAGS"))
+	return append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED="+cgo)
 }
 
 // goCmd runs the go command in dir and returns its standard output; the
