@@ -1,7 +1,12 @@
 module example.com/bpfmatrix-example
 
-go 1.25.0
+go 1.26.8
 
 require github.com/cilium/ebpf v0.22.0
 
-require golang.org/x/sys v0.43.0 // indirect
+require (
+	github.com/bpfmatrix/bpfmatrix v0.0.0
+	golang.org/x/sys v0.50.0 // indirect
+)
+
+replace github.com/bpfmatrix/bpfmatrix => ../

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/u-root/u-root/pkg/kmodule"
 	"golang.org/x/sys/unix"
@@ -198,17 +200,45 @@ func (r *Runner) Run(ctx context.Context) error {
 		stopSplats()
 		return r.Enc.Encode(wire.Event{Type: wire.TypeDone, Done: &wire.Done{}})
 	}
-	suites := r.Config.Suites
+	// Independent binaries run at once, up to Parallel, as go test -p
+	// runs packages; each reports on the one (concurrency-safe) encoder.
+	sem := make(chan struct{}, r.parallel())
+	var wg sync.WaitGroup
+	for _, group := range groupSuites(r.Config.Suites) {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r.runSuites(ctx, group)
+		})
+	}
+	wg.Wait()
+	stopSplats()
+	return r.Enc.Encode(wire.Event{Type: wire.TypeDone, Done: &wire.Done{Suites: len(r.Config.Suites)}})
+}
+
+// parallel is how many test binaries run at once: Config.Parallel, else
+// one per CPU.
+func (r *Runner) parallel() int {
+	if r.Config.Parallel > 0 {
+		return r.Config.Parallel
+	}
+	return max(runtime.NumCPU(), 1)
+}
+
+// groupSuites splits suites into the runs of one binary process each:
+// consecutive suites with the same Binary and Parent share one; a suite
+// without a Parent is a process of its own.
+func groupSuites(suites []wire.Suite) [][]wire.Suite {
+	var out [][]wire.Suite
 	for len(suites) > 0 {
 		n := 1
 		for n < len(suites) && suites[0].Parent != "" && suites[n].Binary == suites[0].Binary && suites[n].Parent == suites[0].Parent {
 			n++
 		}
-		r.runSuites(ctx, suites[:n])
+		out = append(out, suites[:n])
 		suites = suites[n:]
 	}
-	stopSplats()
-	return r.Enc.Encode(wire.Event{Type: wire.TypeDone, Done: &wire.Done{Suites: len(r.Config.Suites)}})
+	return out
 }
 
 // logWriter forwards a stream as log events, a line at a time.

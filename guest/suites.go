@@ -131,8 +131,16 @@ func (b *binaryRun) run(ctx context.Context) {
 		args = append(args, "-test.run="+p)
 	}
 	args = append(args, first.Args...)
+	cover := ""
+	if first.CoverProfile {
+		cover = filepath.Join(dir, "cover.out")
+		args = append(args, "-test.coverprofile="+cover)
+	}
 	cmd := exec.CommandContext(ctx, b.r.test2json(), args...)
 	cmd.Dir = dir
+	if first.Dir != "" {
+		cmd.Dir = first.Dir // the package directory, as go test runs it
+	}
 	b.records = filepath.Join(dir, "records.jsonl")
 	cmd.Env = append(os.Environ(), wire.EnvGuest+"=1", wire.EnvRecords+"="+b.records, "HOME=/tmp")
 	cmd.Env = append(cmd.Env, b.r.Config.Env...)
@@ -163,6 +171,9 @@ func (b *binaryRun) run(ctx context.Context) {
 	}
 	b.mu.Unlock()
 	b.sendRecords(true)
+	if cover != "" {
+		b.sendCoverage(first.Name, cover)
+	}
 	if b.parent() == "" {
 		b.endSuite(first.Name, -1, false)
 	} else if b.current != "" && !b.state[b.current].ended {
@@ -354,5 +365,23 @@ func (b *binaryRun) sendRecords(final bool) {
 		}
 		rec.Suite, rec.Test = suite, test
 		b.r.Enc.Encode(wire.Event{Type: wire.TypeRecord, Record: &rec})
+	}
+}
+
+// sendCoverage sends the coverage profile the binary wrote to path, in
+// chunks, before the suite's end. A binary that died before writing one
+// sends nothing.
+func (b *binaryRun) sendCoverage(suite, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			b.r.Enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("%s: coverage profile: %v", b.binaryName(), err)})
+		}
+		return
+	}
+	for len(data) > 0 {
+		n := min(len(data), wire.MaxCoverageChunk)
+		b.r.Enc.Encode(wire.Event{Type: wire.TypeCoverage, Cover: &wire.Coverage{Suite: suite, Data: data[:n]}})
+		data = data[n:]
 	}
 }

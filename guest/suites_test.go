@@ -20,6 +20,7 @@ import (
 var (
 	fakeOnce            sync.Once
 	fakeBinary, fakeT2J string
+	fakeCover           string // the fake binary built with -cover
 	fakeErr             error
 	fakeDir             string
 )
@@ -34,8 +35,10 @@ func fakeSuites(t *testing.T) (binary, test2json string) {
 		}
 		fakeBinary = filepath.Join(fakeDir, "fake.test")
 		fakeT2J = filepath.Join(fakeDir, "test2json")
+		fakeCover = filepath.Join(fakeDir, "fake-cover.test")
 		for _, args := range [][]string{
 			{"test", "-c", "-o", fakeBinary, "./testdata/fakesuites"},
+			{"test", "-c", "-cover", "-o", fakeCover, "./testdata/fakesuites"},
 			{"build", "-o", fakeT2J, "cmd/test2json"},
 		} {
 			cmd := exec.Command("go", args...)
@@ -157,6 +160,58 @@ func TestRunSuitesMissingSuite(t *testing.T) {
 	require.Contains(t, res.ends, "zzz")
 	assert.Contains(t, res.ends["zzz"].Error, "the test binary ran no TestSuites/zzz")
 	assert.Equal(t, "pass", res.tests["a/TestOne"])
+}
+
+// TestRunApartConcurrently runs binaries that are suites of their own
+// (no parent) at once, up to Parallel, each in its own working directory,
+// and sends back the coverage profile of each.
+func TestRunApartConcurrently(t *testing.T) {
+	_, t2j := fakeSuites(t)
+	barrier := t.TempDir()
+	var suites []wire.Suite
+	for _, n := range []string{"p1", "p2", "p3"} {
+		dir := filepath.Join(t.TempDir(), n)
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		suites = append(suites, wire.Suite{Name: n, Package: "example.com/" + n, Binary: fakeCover, Run: "^TestApart$", Dir: dir, CoverProfile: true, Timeout: wire.Duration(time.Minute)})
+	}
+	var buf bytes.Buffer
+	r := &Runner{Config: &wire.Config{Suites: suites, Parallel: 3, Env: []string{"FAKE_BARRIER=" + barrier, "FAKE_N=3"}}, Enc: wire.NewEncoder(&buf), Test2JSON: t2j}
+	require.NoError(t, r.Run(t.Context()))
+	results, cwd, cover := map[string]string{}, map[string]string{}, map[string]string{}
+	for _, ev := range decodeAll(t, &buf) {
+		switch {
+		case ev.Type == wire.TypeTest && ev.Test.Test == "TestApart":
+			if ev.Test.Action == "output" {
+				if _, d, ok := strings.Cut(strings.TrimSpace(ev.Test.Output), "cwd="); ok {
+					cwd[ev.Test.Suite] = d
+				}
+			} else {
+				results[ev.Test.Suite] = ev.Test.Action
+			}
+		case ev.Type == wire.TypeCoverage:
+			cover[ev.Cover.Suite] += string(ev.Cover.Data)
+		}
+	}
+	assert.Equal(t, map[string]string{"p1": "pass", "p2": "pass", "p3": "pass"}, results, "all three at the barrier at once")
+	for _, s := range suites {
+		assert.Equal(t, s.Dir, cwd[s.Name], "%s runs in its package directory", s.Name)
+		assert.True(t, strings.HasPrefix(cover[s.Name], "mode: set\n"), "%s: coverage %q", s.Name, cover[s.Name])
+		assert.Contains(t, cover[s.Name], "fakesuites/fake.go:", s.Name)
+	}
+}
+
+func TestGroupSuites(t *testing.T) {
+	s := func(name, bin, parent string) wire.Suite { return wire.Suite{Name: name, Binary: bin, Parent: parent} }
+	got := groupSuites([]wire.Suite{s("a", "x", "P"), s("b", "x", "P"), s("c", "y", ""), s("d", "y", ""), s("e", "x", "P")})
+	var names [][]string
+	for _, g := range got {
+		var n []string
+		for _, s := range g {
+			n = append(n, s.Name)
+		}
+		names = append(names, n)
+	}
+	assert.Equal(t, [][]string{{"a", "b"}, {"c"}, {"d"}, {"e"}}, names)
 }
 
 func slicesContain(lines []string, sub string) bool {

@@ -174,6 +174,9 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.GoRoot != "" {
+		disks = append(disks, r.goCacheDisks(ctx, opts.GoRoot, arch.GOARCH)...)
+	}
 	res := &ExecResult{Kernels: make([]ExecKernel, len(opts.Kernels))}
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
@@ -227,7 +230,7 @@ func execConfig(opts ExecOptions, kernel string) *wire.Config {
 		},
 	}
 	if opts.GoRoot != "" {
-		cfg.Exec.Env = append(cfg.Exec.Env, "GOROOT="+opts.GoRoot)
+		cfg.Exec.Env = append(cfg.Exec.Env, "GOROOT="+opts.GoRoot, "GOCACHE="+wire.GoCacheDir)
 	}
 	if cfg.Exec.Dir != "" {
 		cfg.Exec.Dir, _ = filepath.Abs(cfg.Exec.Dir)

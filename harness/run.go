@@ -75,6 +75,10 @@ type Options struct {
 	// a test that fails is known-flaky, and one that has passed
 	// flaky.CleanRuns runs in a row is reported as no longer flaky.
 	KnownFlaky flaky.List
+
+	// user, if set, holds the images of the user's own test binaries
+	// (see [Test]) instead of the built-in suites' image.
+	user *userImages
 }
 
 func (o *Options) defaults() {
@@ -97,14 +101,20 @@ func (o Options) Plan() (*plan.Plan, error) {
 // result. When ctx is canceled, running VMs are killed and the partial
 // result is returned with Complete false.
 func Run(ctx context.Context, opts Options) (*results.Result, error) {
+	return runWith(ctx, nil, opts)
+}
+
+// runWith is [Run] with the runner r, or a new one if r is nil.
+func runWith(ctx context.Context, r *runner, opts Options) (*results.Result, error) {
 	opts.defaults()
 	p, err := opts.Plan()
 	if err != nil {
 		return nil, err
 	}
-	r, err := newRunner(opts.Setup, p.Kernels)
-	if err != nil {
-		return nil, err
+	if r == nil {
+		if r, err = newRunner(opts.Setup, p.Kernels); err != nil {
+			return nil, err
+		}
 	}
 	r.onProgress = opts.OnProgress
 	m := &matrixRun{runner: r, opts: &opts, plan: p, hist: schedule.LoadHistory(opts.CacheDir)}
@@ -173,7 +183,11 @@ func (m *matrixRun) buildShared(ctx context.Context) (map[string]sharedImages, e
 		var baseErr, testsErr error
 		var wg sync.WaitGroup
 		wg.Go(func() { base, baseErr = m.base(ctx, arch.GOARCH) })
-		wg.Go(func() { tests, _, testsErr = m.builder(arch.GOARCH).Tests(ctx, pkgs) })
+		if u := m.opts.user; u != nil {
+			tests = u.parts[arch.GOARCH]
+		} else {
+			wg.Go(func() { tests, _, testsErr = m.builder(arch.GOARCH).Tests(ctx, pkgs) })
+		}
 		wg.Wait()
 		if err := errors.Join(baseErr, testsErr); err != nil {
 			return nil, err
@@ -252,9 +266,20 @@ func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Ke
 		console = &prefixWriter{w: m.opts.Console, prefix: kr.Column() + "| "}
 	}
 	shared := images[arch.GOARCH]
+	parts := []string{shared.base}
+	if shared.tests != "" {
+		parts = append(parts, shared.tests)
+	}
+	cfg := m.guestConfig()
+	cfg.Env = append(cfg.Env, wire.EnvKernel+"="+c.Spec.Name)
+	var disks []guestDisk
+	if u := m.opts.user; u != nil {
+		disks = u.disks[arch.GOARCH]
+		cfg.Parallel = u.parallel
+	}
 	b := m.boot(ctx, bootRequest{
 		Column: kr.Column(), Dir: filepath.Join(m.RunDir, kr.Column()), Kernel: k, Arch: arch,
-		Config: m.guestConfig(), Parts: []string{shared.base, shared.tests}, Append: kr.Cmdline, Console: console,
+		Config: cfg, Parts: parts, Disks: disks, Append: kr.Cmdline, Console: console,
 	})
 	kr.Accel = string(b.Accel)
 	kr.Phases.Image = b.Image
@@ -293,6 +318,9 @@ func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Ke
 		kr.Error = fmt.Sprintf("%d bad frame(s) on the result channel: results may be incomplete (first: %s)", len(ev.FrameErrors), ev.FrameErrors[0])
 	}
 	kr.Tests = ev.Tests(kr.Status)
+	if u := m.opts.user; u != nil && u.onEvents != nil {
+		u.onEvents(kr, ev)
+	}
 	if kr.Status == results.StatusOK && len(kr.Tests) == 0 {
 		kr.Error = "the guest ran no tests"
 	}
@@ -312,8 +340,12 @@ func (m *matrixRun) guestConfig() *wire.Config {
 				cfg.Modules = append(cfg.Modules, mod) // several suites need veth: load it once
 			}
 		}
+		bin := s.Binary
+		if bin == "" {
+			bin = initramfs.TestBinary(s.BinaryName())
+		}
 		cfg.Suites = append(cfg.Suites, wire.Suite{
-			Name: s.Name, Package: s.ImportPath(), Binary: initramfs.TestBinary(s.BinaryName()),
+			Name: s.Name, Package: s.ImportPath(), Binary: bin, Dir: s.Dir, CoverProfile: s.CoverProfile,
 			Parent: s.Parent, Run: m.plan.Run, Args: m.plan.TestArgs, Timeout: wire.Duration(s.Timeout),
 		})
 	}

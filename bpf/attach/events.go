@@ -57,6 +57,8 @@ func (r perfReader) Read() (Record, error) {
 
 // EventsOptions configure the Events chain.
 type EventsOptions struct {
+	// Recording, if its T is set, records the chain's Result.
+	Recording
 	// RingMap and PerfMap name the spec's BPF_MAP_TYPE_RINGBUF and
 	// BPF_MAP_TYPE_PERF_EVENT_ARRAY maps.
 	RingMap, PerfMap string
@@ -144,6 +146,7 @@ func Events(spec *ebpf.CollectionSpec, opts EventsOptions) (*EventsAttachment, e
 		return a
 	}
 	c, r, err := Chain(attempt(MechRingbuf, TransportRingbuf), attempt(MechPerfEventArr, TransportPerf))
+	opts.record(r)
 	if err != nil {
 		return &EventsAttachment{Attachment: &Attachment{Result: r}}, err
 	}

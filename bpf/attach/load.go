@@ -11,6 +11,9 @@ import (
 // Options are shared by the chains that load programs from a
 // CollectionSpec.
 type Options struct {
+	// Recording, if its T is set, records every chain's Result for the
+	// matrix (package record).
+	Recording
 	// Collection is passed to ebpf.NewCollectionWithOptions by every
 	// step. Use its MapReplacements to share maps (e.g. a ring buffer
 	// read by one reader) between steps.
@@ -107,9 +110,11 @@ func step(mech string, spec *ebpf.CollectionSpec, name string, opts *Options, ed
 	return a
 }
 
-// run runs attempts and wraps the outcome into an Attachment.
-func run(won **ebpf.Collection, attempts ...Attempt) (*Attachment, error) {
+// run runs attempts, records the Result (see Recording) and wraps the
+// outcome into an Attachment.
+func run(rec Recording, won **ebpf.Collection, attempts ...Attempt) (*Attachment, error) {
 	c, r, err := Chain(attempts...)
+	rec.record(r)
 	if err != nil {
 		return &Attachment{Result: r}, err
 	}

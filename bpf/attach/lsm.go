@@ -57,7 +57,7 @@ func LSM(spec *ebpf.CollectionSpec, hook, lsmProg, kprobe string, opts *Options)
 	fn := "security_" + hook
 	second := step(fmt.Sprintf("%s %s %s", MechKprobe, fn, ObserveOnly), spec, kprobe, opts, nil,
 		func(p *ebpf.Program) (io.Closer, error) { return link.Kprobe(fn, p, nil) }, &won)
-	a, err := run(&won, first, second)
+	a, err := run(opts.Recording, &won, first, second)
 	if err == nil {
 		a.ObserveOnly = a.Result.Mechanism != MechBPFLSM
 	}

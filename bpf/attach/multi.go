@@ -21,7 +21,7 @@ import (
 func KprobeMulti(spec *ebpf.CollectionSpec, symbols []string, name string, opts *Options) (*Attachment, error) {
 	opts = orDefault(opts)
 	var won *ebpf.Collection
-	return run(&won,
+	return run(opts.Recording, &won,
 		step(MechKprobeMulti, spec, name, opts, func(ps *ebpf.ProgramSpec) {
 			ps.AttachType = ebpf.AttachTraceKprobeMulti
 		}, func(p *ebpf.Program) (io.Closer, error) {
@@ -46,7 +46,7 @@ func UprobeMulti(spec *ebpf.CollectionSpec, path string, symbols []string, name 
 		return nil, fmt.Errorf("open executable: %w", err)
 	}
 	var won *ebpf.Collection
-	return run(&won,
+	return run(opts.Recording, &won,
 		step(MechUprobeMulti, spec, name, opts, func(ps *ebpf.ProgramSpec) {
 			ps.AttachType = ebpf.AttachTraceUprobeMulti
 		}, func(p *ebpf.Program) (io.Closer, error) {

@@ -13,6 +13,8 @@ import (
 
 // TCOptions configure the TC chain.
 type TCOptions struct {
+	// Recording, if its T is set, records the chain's Result.
+	Recording
 	// Egress attaches to the egress hook instead of ingress.
 	Egress bool
 	// Priority of the cls_bpf filter in the netlink fallback (1 if zero).
@@ -52,6 +54,7 @@ func TC(prog *ebpf.Program, ifindex int, opts *TCOptions) (*Attachment, error) {
 			return clsBPF(prog, ifindex, parent, o)
 		}},
 	)
+	o.record(r)
 	if err != nil {
 		return &Attachment{Result: r}, err
 	}

@@ -86,5 +86,5 @@ func tracingChain(spec *ebpf.CollectionSpec, symbol, tracing, kprobe string, at 
 		}
 		return link.Kprobe(symbol, p, nil)
 	}, &won)
-	return run(&won, first, second)
+	return run(opts.Recording, &won, first, second)
 }

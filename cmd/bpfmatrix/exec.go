@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -65,20 +64,15 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		return fmt.Errorf("%w: exec needs a PROGRAM to run (bpfmatrix exec --kernels K -- PROGRAM ARGS...)", errUsage)
 	}
 	program, progArgs := fs.Arg(0), fs.Args()[1:]
+	if _, err := loadProject(fs, workDir(), projectFlags{kernels: kernelList, modules: modules, include: &vf.include, env: &envAdd}); err != nil {
+		return err
+	}
 	if err := vf.validate(); err != nil {
 		return err
 	}
-	var excl []*regexp.Regexp
-	for _, e := range envExclude {
-		re, err := regexp.Compile(e)
-		if err != nil {
-			return fmt.Errorf("%w: --env-exclude %q: %v", errUsage, e, err)
-		}
-		excl = append(excl, re)
-	}
-	env, err := host.ExecEnv(host.Environ(), excl, envAdd)
+	env, err := guestEnv(envAdd, envExclude)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return err
 	}
 	specs, err := execKernels(*kernelList, program)
 	if err != nil {

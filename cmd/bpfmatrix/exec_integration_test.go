@@ -100,7 +100,7 @@ func TestGoTestExec(t *testing.T) {
 	bin := buildBpfmatrix(t)
 	greet := []string{"EXAMPLE_GREETING=hello from the host"}
 
-	out, ok := goTestIn(t, greet, "go", "test", "-count=1", "-v", "-exec", execFlag(t, bin), "./...")
+	out, ok := goTestIn(t, greet, "go", "test", "-count=1", "-v", "-exec", execFlag(t, bin), "./counter")
 	require.True(t, ok, "go test -exec must pass")
 	for _, k := range execKernelNames {
 		assert.Contains(t, out, "=== bpfmatrix: kernel "+k+" (", "output is labelled by kernel")
@@ -112,7 +112,7 @@ func TestGoTestExec(t *testing.T) {
 	}
 	assert.NotContains(t, out, "--- SKIP: TestEnv", "the host's EXAMPLE_GREETING reaches the guest")
 
-	out, ok = goTestIn(t, append(greet, "EXAMPLE_FAIL=1"), "go", "test", "-count=1", "-json", "-exec", execFlag(t, bin), "./...")
+	out, ok = goTestIn(t, append(greet, "EXAMPLE_FAIL=1"), "go", "test", "-count=1", "-json", "-exec", execFlag(t, bin), "./counter")
 	require.False(t, ok, "a failing test must fail go test")
 	var fails, labels int
 	var summary string
@@ -155,7 +155,7 @@ func TestGotestsumExec(t *testing.T) {
 	bin := buildBpfmatrix(t)
 	jsonFile := filepath.Join(t.TempDir(), "events.json")
 	out, ok := goTestIn(t, []string{"EXAMPLE_GREETING=hello from the host"}, gotestsum, "--format", "standard-verbose", "--jsonfile", jsonFile,
-		"--", "-count=1", "-exec", execFlag(t, bin), "./...")
+		"--", "-count=1", "-exec", execFlag(t, bin), "./counter")
 	require.True(t, ok, "gotestsum must pass")
 	assert.Contains(t, out, "DONE")
 	b, err := os.ReadFile(jsonFile)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
+	"github.com/bpfmatrix/bpfmatrix/harness/userconfig"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/kernels/apt"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
@@ -51,6 +52,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	all := fs.Bool("all", false, "with pull or update: every kernel of the catalog, not only the default matrix")
 	available := fs.Bool("available", false, "with list: what the Debian mirror offers (fetches every suite's index)")
 	accel := fs.String("accel", "tcg", "with show: the accelerator to assume (kvm or tcg): it decides whether a PMU is there")
+	configFile := fs.String("config", "", "with show: explain the rules of this bpfmatrix.yaml `FILE` instead of the built-in suites' model")
 	names, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -160,6 +162,14 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		if *accel != "kvm" && *accel != "tcg" {
 			return fmt.Errorf("%w: --accel %q: kvm or tcg", errUsage, *accel)
 		}
+		model, title := plan.DefaultModel, "the built-in suites"
+		if *configFile != "" {
+			project, err := userconfig.Load(*configFile)
+			if err != nil {
+				return fmt.Errorf("%w: %v", errUsage, err)
+			}
+			model, title = project.Model(), project.Path
+		}
 		store, err := sf.open(stderr)
 		if err != nil {
 			return err
@@ -174,7 +184,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 				nc.Config = os.DevNull // no config: every option absent
 				k = &nc
 			}
-			if err := showKernel(stdout, k, *accel); err != nil {
+			if err := showKernel(stdout, k, *accel, model, title); err != nil {
 				return err
 			}
 		}
@@ -234,7 +244,7 @@ var modelOptions = []string{"DYNAMIC_FTRACE_WITH_DIRECT_CALLS", "BPF_LSM", "LSM"
 
 // showKernel prints the facts the expectation model sees for k and, per
 // boot profile, what it expects of every built-in test and why.
-func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
+func showKernel(w io.Writer, k *kernels.Kernel, accel string, model expect.Model, title string) error {
 	config, err := expect.ReadConfig(k.Config)
 	if err != nil {
 		return fmt.Errorf("%s: %w", k.Name, err)
@@ -268,10 +278,10 @@ func showKernel(w io.Writer, k *kernels.Kernel, accel string) error {
 			continue
 		}
 		f := expect.Facts{Arch: k.Arch, Major: major, Minor: minor, Config: config, LSM: expect.BootLSM(config, args), Accel: accel, ModuleTree: k.ModulesDir != ""}
-		fmt.Fprintf(w, "\n  profile %s (%s): command line %q, active LSMs %s\n", p.Name, p.Description, strings.Join(args, " "), strings.Join(f.LSM, ","))
+		fmt.Fprintf(w, "\n  profile %s (%s): command line %q, active LSMs %s; rules of %s\n", p.Name, p.Description, strings.Join(args, " "), strings.Join(f.LSM, ","), title)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		for _, r := range plan.DefaultModel {
-			e := plan.DefaultModel.Expect(r.Test, f)
+		for _, r := range model {
+			e := model.Expect(r.Test, f)
 			if e == nil {
 				continue
 			}

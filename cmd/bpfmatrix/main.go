@@ -71,6 +71,7 @@ Usage:
   bpfmatrix report merge -o OUT A.json B.json...  merge shard results into one
   bpfmatrix report diff OLD.json NEW.json         changed cells, regressions first (exit 1 on one)
   bpfmatrix bench [flags]           time every phase against the boot floor (make bench)
+  bpfmatrix test [flags] [PKGS] [-- GO TEST FLAGS]  your module's tests in one VM per kernel, as a matrix
   bpfmatrix exec [flags] PROGRAM... run a static binary (or, as go test -exec, your tests) in each kernel
   bpfmatrix shell --kernel NAME     an interactive shell in a VM of that kernel (Ctrl-] quits)
   bpfmatrix reproduce FILE KERNEL TEST [--shell]  run one cell of a results file again, verbose
@@ -99,6 +100,8 @@ func run(ctx context.Context, stdout, stderr io.Writer, args ...string) error {
 		return reportCmd(ctx, stdout, stderr, args[1:])
 	case "exec":
 		return execCmd(ctx, stdout, stderr, args[1:])
+	case "test":
+		return testCmd(ctx, stdout, stderr, args[1:])
 	case "shell":
 		return shellCmd(ctx, os.Stdin, stdout, stderr, args[1:])
 	case "reproduce":
@@ -108,5 +111,5 @@ func run(ctx context.Context, stdout, stderr io.Writer, args ...string) error {
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("%w: unknown command %q (commands: run, kernels, report, reproduce, exec, shell, bench, help)", errUsage, args[0])
+	return fmt.Errorf("%w: unknown command %q (commands: run, test, kernels, report, reproduce, exec, shell, bench, help)", errUsage, args[0])
 }

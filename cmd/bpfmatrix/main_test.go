@@ -16,7 +16,7 @@ func TestUsageErrors(t *testing.T) {
 		want     []string // substrings of stderr
 	}{
 		{"no command", nil, exitUsage, []string{"no command given", "Usage:"}},
-		{"unknown command", []string{"frobnicate"}, exitUsage, []string{`unknown command "frobnicate"`, "run, kernels, report"}},
+		{"unknown command", []string{"frobnicate"}, exitUsage, []string{`unknown command "frobnicate"`, "run, test, kernels, report"}},
 		{"bad accel", []string{"run", "--accel", "hvf"}, exitUsage, []string{`"hvf"`, "auto, kvm, tcg"}},
 		{"unknown kernel", []string{"run", "--kernels", "debian-6.1,debian-9.9"}, exitUsage, []string{"debian-9.9", "debian-5.10"}},
 		{"unknown suite", []string{"run", "--suite", "^nosuch$"}, exitUsage, []string{"matches no suite", "kprobe"}},

@@ -62,6 +62,11 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
+	var projectEnv listFlag
+	project, err := loadProject(fs, workDir(), projectFlags{kernels: kernelList, profiles: profileList, include: &vf.include, env: &projectEnv})
+	if err != nil {
+		return err
+	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: run takes no arguments, got %q (did you mean --kernels %s?)", errUsage, fs.Args(), strings.Join(fs.Args(), ","))
 	}
@@ -99,7 +104,12 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if err != nil {
 		return fmt.Errorf("%w: --profiles: %v", errUsage, err)
 	}
-	opts := harness.Options{Kernels: specs, Suites: suites, Parallel: *parallel, Profiles: profiles, Run: *testRun}
+	opts := harness.Options{Kernels: specs, Suites: suites, Parallel: *parallel, Profiles: profiles, Run: *testRun, Env: projectEnv}
+	if project != nil {
+		for i := range opts.Suites {
+			opts.Suites[i].Modules = append(opts.Suites[i].Modules, project.Modules...)
+		}
+	}
 	p, err := opts.Plan()
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
@@ -113,14 +123,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	var display *live.Live
 	var download func(kernel, phase string, done, total int64)
 	if !*quiet {
-		var names []string
-		for _, s := range specs {
-			names = append(names, s.Name)
-		}
-		display = live.New(stderr, live.Options{
-			TTY: text.IsTerminal(stderr) && !*verbose, Color: text.ColorEnabled(stderr),
-			Width: text.TerminalWidth(stderr), Columns: names,
-		})
+		display = newDisplay(stderr, specs, *verbose)
 		defer display.Close()
 		download = display.Download
 	}

@@ -37,6 +37,9 @@ func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, ar
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
+	if _, err := loadProject(fs, workDir(), projectFlags{kernels: kernel, modules: modules, include: &vf.include, env: &envAdd}); err != nil {
+		return err
+	}
 	if *kernel == "" || fs.NArg() > 0 {
 		return fmt.Errorf("%w: shell needs exactly one --kernel NAME and no arguments", errUsage)
 	}

@@ -65,6 +65,9 @@ type Events struct {
 	// Splats are the kernel splats the guest found in the kernel log (at
 	// most MaxSplats).
 	Splats []wire.Splat
+	// Coverage holds each suite's coverage profile, as its binary wrote
+	// it (see wire.Suite.CoverProfile).
+	Coverage map[string][]byte
 
 	opts       Options
 	suites     map[string]*wire.SuiteEnd
@@ -158,6 +161,11 @@ func (e *Events) Add(ev wire.Event) {
 	case wire.TypeDone:
 		e.Done = &ev
 		e.DoneAt = time.Now()
+	case wire.TypeCoverage:
+		if e.Coverage == nil {
+			e.Coverage = map[string][]byte{}
+		}
+		e.Coverage[ev.Cover.Suite] = append(e.Coverage[ev.Cover.Suite], ev.Cover.Data...)
 	case wire.TypeSplat:
 		if len(e.Splats) < MaxSplats {
 			e.Splats = append(e.Splats, *ev.Splat)

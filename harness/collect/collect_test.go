@@ -120,3 +120,12 @@ func TestReadExec(t *testing.T) {
 	assert.Len(t, c.FrameErrors, MaxFrameErrors, "bad frames are capped")
 	assert.Equal(t, 7, strings.Count(sink.String(), "\n"), "every event reaches events.jsonl")
 }
+
+func TestCollectorCoverage(t *testing.T) {
+	cov := func(suite, data string) wire.Event {
+		return wire.Event{Type: wire.TypeCoverage, Cover: &wire.Coverage{Suite: suite, Data: []byte(data)}}
+	}
+	c := Read(stream(t, hello, cov("a", "mode: set\nx.go:1.1,2.2 1 "), cov("b", "mode: set\n"), cov("a", "1\n"), done), Options{})
+	require.Empty(t, c.FrameErrors)
+	assert.Equal(t, map[string][]byte{"a": []byte("mode: set\nx.go:1.1,2.2 1 1\n"), "b": []byte("mode: set\n")}, c.Coverage, "chunks of one suite joined in order")
+}

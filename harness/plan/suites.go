@@ -29,11 +29,31 @@ type Suite struct {
 	Modules []string
 	// Timeout bounds the suite's tests in the guest.
 	Timeout time.Duration
+
+	// The fields below describe a suite of the user's own (bpfmatrix
+	// test): one package of the user's module, whose test binary was built
+	// on the host.
+
+	// Path, if set, is the full import path of the suite's package,
+	// instead of one in the bpfmatrix module.
+	Path string
+	// Binary, if set, is the guest path of the suite's test binary,
+	// instead of its place in the built-in image.
+	Binary string
+	// Dir, if set, is the binary's working directory in the guest: its
+	// package directory.
+	Dir string
+	// CoverProfile asks the binary for a coverage profile, which the
+	// guest sends back.
+	CoverProfile bool
 }
 
 // ImportPath is the full Go import path of the package that defines the
 // suite's tests.
 func (s Suite) ImportPath() string {
+	if s.Path != "" {
+		return s.Path
+	}
 	src := s.Source
 	if src == "" {
 		src = s.Package

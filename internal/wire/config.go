@@ -30,6 +30,12 @@ const (
 	IncludeDir = "/bpfmatrix/include"
 	// ExecBinDir is where the guest finds the program of a raw-exec run.
 	ExecBinDir = "/bpfmatrix/exec"
+	// UserTestsDir holds the test binaries of the user's packages
+	// (bpfmatrix test), one per package, on a disk image of their own.
+	UserTestsDir = "/bpfmatrix/usertests"
+	// GoCacheDir is the Go build cache (GOCACHE) of the guest's go
+	// command: the standard library compiled on the host, writable.
+	GoCacheDir = "/bpfmatrix/gocache"
 )
 
 // EnvKernel is set in a raw-exec program's environment to the name of the
@@ -56,6 +62,10 @@ type Config struct {
 	// own mounts, which would hide them (tmpfs on /tmp): the staged
 	// --include files below IncludeDir. Source is absolute here.
 	Binds []Bind `json:"binds,omitempty"`
+	// Parallel is how many independent test binaries (suites without a
+	// Parent, or groups of suites sharing one) run at once, as go test -p
+	// runs packages; 0 means one per guest CPU.
+	Parallel int `json:"parallel,omitempty"`
 }
 
 // Disk is one read-only disk image: a virtio block device whose serial is
@@ -97,6 +107,14 @@ type Suite struct {
 	// Timeout bounds the suite's tests; the guest kills the binary after
 	// that.
 	Timeout Duration `json:"timeout,omitempty"`
+	// Dir, if set, is the binary's working directory (a package
+	// directory, as go test runs a test binary in it); default: a new
+	// directory under /tmp.
+	Dir string `json:"dir,omitempty"`
+	// CoverProfile asks the binary for a coverage profile
+	// (-test.coverprofile, into a file of the guest's own): the guest
+	// sends it back as [TypeCoverage] events when the binary has ended.
+	CoverProfile bool `json:"cover_profile,omitempty"`
 }
 
 // Exec is one program run in raw-exec mode: `bpfmatrix exec` (and `go test
@@ -174,6 +192,9 @@ func LoadConfig(path string) (*Config, error) {
 	for i, s := range c.Suites {
 		if s.Name == "" || s.Binary == "" {
 			return nil, fmt.Errorf("guest config %s: suite %d has no name or binary", path, i)
+		}
+		if s.Dir != "" && !filepath.IsAbs(s.Dir) {
+			return nil, fmt.Errorf("guest config %s: suite %s: working directory %q is not absolute", path, s.Name, s.Dir)
 		}
 	}
 	return &c, nil

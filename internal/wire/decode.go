@@ -171,6 +171,8 @@ func (ev *Event) validate() error {
 		want = ev.Exit != nil
 	case TypeSplat:
 		want = ev.Splat != nil && ev.Splat.Kind != "" && len(ev.Splat.Lines) > 0
+	case TypeCoverage:
+		want = ev.Cover != nil && ev.Cover.Suite != ""
 	default:
 		return fmt.Errorf("unknown event type %q", ev.Type)
 	}

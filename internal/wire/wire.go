@@ -90,6 +90,9 @@ const (
 	// TypeSplat carries a kernel warning, BUG, oops, stall or lockup the
 	// guest found in the kernel log.
 	TypeSplat Type = "splat"
+	// TypeCoverage carries a chunk of a test binary's coverage profile
+	// (see [Suite.CoverProfile]).
+	TypeCoverage Type = "coverage"
 )
 
 // Event is one message from the guest. Exactly one of the payload fields
@@ -108,6 +111,7 @@ type Event struct {
 	Output *Output    `json:"output,omitempty"`
 	Exit   *Exit      `json:"exit,omitempty"`
 	Splat  *Splat     `json:"splat,omitempty"`
+	Cover  *Coverage  `json:"coverage,omitempty"`
 
 	// Lost is set by the Decoder: how many frames were missing just before
 	// this one (a gap in the sequence numbers). It is never encoded.
@@ -121,6 +125,18 @@ type Splat struct {
 	Kind string `json:"kind"`
 	// Lines are the report as logged.
 	Lines []string `json:"lines"`
+}
+
+// MaxCoverageChunk bounds the profile bytes of one [Coverage] event, so
+// that its frame stays well below MaxFrame.
+const MaxCoverageChunk = 256 << 10
+
+// Coverage is a chunk of one suite's coverage profile (the text format of
+// go test -coverprofile); the chunks of a suite, in order, are the
+// profile.
+type Coverage struct {
+	Suite string `json:"suite"`
+	Data  []byte `json:"data"`
 }
 
 // Hello describes the booted kernel as the guest sees it.

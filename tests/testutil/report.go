@@ -1,7 +1,6 @@
 package testutil
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
+	"github.com/bpfmatrix/bpfmatrix/record"
 )
 
 // Report records, for the matrix and the JSON results, which hook the test
@@ -57,25 +57,12 @@ func kernelRelease() string {
 	return strings.TrimSpace(string(b))
 }
 
-// write appends one record to the test binary's record file, in a single write
-// so that records survive a crash of the test binary intact.
+// write appends one record to the test binary's record file through
+// package record, the same way users' tests report theirs.
 func write(t testing.TB, r wire.Record) {
 	t.Helper()
-	path := os.Getenv(wire.EnvRecords)
-	if path == "" {
-		return // not run by the guest: nothing collects records
-	}
-	r.Test = t.Name() // the guest maps it to its suite
-	b, err := json.Marshal(r)
+	err := record.Write(t, record.Record{Hook: r.Hook, Mechanism: r.Mechanism, Events: r.Events, Unsupported: r.Unsupported})
 	if err != nil {
-		t.Fatalf("record: %v", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		t.Fatalf("record: %v", err)
-	}
-	defer f.Close()
-	if _, err := f.Write(append(b, '\n')); err != nil {
 		t.Fatalf("record: %v", err)
 	}
 }

@@ -1,0 +1,3 @@
+module example.com/usertest
+
+go 1.25.0

@@ -1,0 +1,2 @@
+// Package notests has no test files: bpfmatrix test skips it.
+package notests

@@ -1,0 +1,419 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bpfmatrix/bpfmatrix/harness/collect"
+	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/plan"
+	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/internal/wire"
+	"github.com/bpfmatrix/bpfmatrix/vm"
+	"github.com/bpfmatrix/bpfmatrix/vm/diskimage"
+)
+
+// TestTimeout is how long one test binary of [Test] may run, as go
+// test's -timeout default.
+const TestTimeout = 10 * time.Minute
+
+// ErrNotModule is returned by [Test] for a directory outside a Go module.
+var ErrNotModule = errors.New("not in a Go module")
+
+// ErrNoPackages is returned by [Test] when no package has test files, or
+// none of them builds.
+var ErrNoPackages = errors.New("no test package to run")
+
+// TestOptions configure a run of the user's own test packages
+// (`bpfmatrix test`): every package's test binary is built on the host,
+// once per guest architecture, and all of them run in one VM per column,
+// each in its package directory, into the same matrix as [Run] makes.
+type TestOptions struct {
+	// Options are the matrix run's: Kernels, Profiles, Parallel, Model,
+	// Env, Run and TestArgs (-test.* flags for every binary), AllowSplats,
+	// Console, OnProgress and Setup. Suites is filled in. VM.Timeout
+	// defaults to Timeout plus 10m.
+	Options
+	// Module is a directory of the user's Go module (default: the working
+	// directory); packages are listed and built there.
+	Module string
+	// Packages are go list patterns; default "./...".
+	Packages []string
+	// BuildFlags are passed to go test -c (-race, -cover, -tags, ...).
+	BuildFlags []string
+	// Timeout bounds each test binary (-test.timeout; the guest kills it a
+	// minute later); default TestTimeout.
+	Timeout time.Duration
+	// GuestParallel is how many test binaries run at once in a guest (go
+	// test -p); 0: one per guest CPU.
+	GuestParallel int
+	// BuildParallel is how many packages build at once; default NumCPU.
+	BuildParallel int
+	// CoverProfile, if set, is the host file that receives the coverage
+	// profile of the whole run, every package of every column merged (the
+	// binaries must be built with -cover).
+	CoverProfile string
+	// GoRoot, if set, is the Go installation the guest sees read-only at
+	// the same path, with GOROOT set to it (see [GoRoot]).
+	GoRoot string
+	// Modules are kernel modules loaded before the tests start.
+	Modules []string
+	// OnBuild, if set, is told about every package built (or not), from
+	// several goroutines.
+	OnBuild func(Build)
+}
+
+// Build is one test binary built on the host.
+type Build struct {
+	// Package is the package's row name (see [TestPackage.Name]), GOARCH
+	// the architecture it was built for.
+	Package, GOARCH string
+	// Err, if set, is why it did not build: a [*BuildError].
+	Err     error
+	Seconds float64
+}
+
+// BuildError is a package whose test binary does not build, with the
+// compiler's message.
+type BuildError struct {
+	Package, GOARCH string
+	Output          string
+}
+
+func (e *BuildError) Error() string {
+	return fmt.Sprintf("package %s does not build for %s:\n%s", e.Package, e.GOARCH, strings.TrimRight(e.Output, "\n"))
+}
+
+// TestPackage is one package of the user's module with test files.
+type TestPackage struct {
+	// ImportPath and Dir are go list's.
+	ImportPath, Dir string
+	// Name is the package's row prefix in the matrix: its import path
+	// relative to the module's ("link", "internal/sys"), the module's
+	// last element for its root package.
+	Name string
+}
+
+// BinaryName is the file name of the package's test binary.
+func (p TestPackage) BinaryName() string { return strings.ReplaceAll(p.Name, "/", "-") + ".test" }
+
+// userImages are what the columns of a [Test] run boot with instead of the
+// built-in suites' image: per GOARCH, an initramfs part (the binaries'
+// interpreter and libraries, /bin/bash) and the disks (the test binaries,
+// the module, GOROOT).
+type userImages struct {
+	parts    map[string]string
+	disks    map[string][]guestDisk
+	parallel int
+	// onEvents, if set, sees each finished column and what its guest sent.
+	onEvents func(*results.KernelResult, *collect.Events)
+}
+
+// ListTestPackages returns the packages matching patterns in the module of
+// dir that have test files (as a Linux build for goarch sees them), and
+// the module's path.
+func ListTestPackages(ctx context.Context, dir, goarch string, patterns []string) (pkgs []TestPackage, module string, err error) {
+	root, ok := ModuleRoot(dir)
+	if !ok {
+		return nil, "", fmt.Errorf("harness: test: %s: %w (no go.mod here or above): run bpfmatrix test in your module", dir, ErrNotModule)
+	}
+	out, err := goCmd(ctx, dir, goEnv(goarch, false), "list", "-m", "-f", "{{.Path}}")
+	if err != nil {
+		return nil, "", fmt.Errorf("harness: test: the module of %s: %w", root, err)
+	}
+	module = strings.TrimSpace(strings.Split(string(out), "\n")[0])
+	if len(patterns) == 0 {
+		patterns = []string{"./..."}
+	}
+	args := append([]string{"list", "-e", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{len .TestGoFiles}}\t{{len .XTestGoFiles}}"}, patterns...)
+	out, err = goCmd(ctx, dir, goEnv(goarch, false), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("harness: test: go list %s: %w", strings.Join(patterns, " "), err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 4 || (f[2] == "0" && f[3] == "0") {
+			continue // no test files: nothing to run, as go test says
+		}
+		p := TestPackage{ImportPath: f[0], Dir: f[1], Name: f[0]}
+		switch {
+		case f[0] == module:
+			p.Name = path.Base(module)
+		case strings.HasPrefix(f[0], module+"/"):
+			p.Name = strings.TrimPrefix(f[0], module+"/")
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs, module, nil
+}
+
+// goEnv is the environment of a go command that builds for a Linux guest
+// of goarch: cgo off unless race (which needs it).
+func goEnv(goarch string, race bool) []string {
+	cgo := "0"
+	if race {
+		cgo = "1"
+	}
+	return append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED="+cgo)
+}
+
+// goCmd runs the go command in dir and returns its standard output; the
+// error carries its standard error.
+func goCmd(ctx context.Context, dir string, env []string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir, cmd.Env = dir, env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+// BuildTestBinaries builds the test binary of every package for goarch
+// into dir (go test -c, in parallel up to parallel), each named by
+// [TestPackage.BinaryName]. It returns the binaries' paths by package name
+// and the packages that do not build.
+func BuildTestBinaries(ctx context.Context, module, goarch, dir string, pkgs []TestPackage, flags []string, parallel int, onBuild func(Build)) (map[string]string, []*BuildError) {
+	if parallel <= 0 {
+		parallel = runtime.NumCPU()
+	}
+	race := slices.Contains(flags, "-race")
+	var mu sync.Mutex
+	bins := map[string]string{}
+	var failed []*BuildError
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for _, p := range pkgs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			t0 := time.Now()
+			bin := filepath.Join(dir, p.BinaryName())
+			args := append(append([]string{"test", "-c", "-o", bin}, flags...), p.ImportPath)
+			cmd := exec.CommandContext(ctx, "go", args...)
+			cmd.Dir, cmd.Env = module, goEnv(goarch, race)
+			out, err := cmd.CombinedOutput()
+			b := Build{Package: p.Name, GOARCH: goarch, Seconds: time.Since(t0).Seconds()}
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				if _, serr := os.Stat(bin); serr != nil {
+					err, out = serr, []byte("go test -c wrote no test binary")
+				}
+			}
+			if err != nil {
+				be := &BuildError{Package: p.Name, GOARCH: goarch, Output: string(out)}
+				if len(out) == 0 {
+					be.Output = err.Error()
+				}
+				failed = append(failed, be)
+				b.Err = be
+			} else {
+				bins[p.Name] = bin
+			}
+			if onBuild != nil {
+				onBuild(b)
+			}
+		})
+	}
+	wg.Wait()
+	slices.SortFunc(failed, func(a, b *BuildError) int { return strings.Compare(a.Package, b.Package) })
+	return bins, failed
+}
+
+// TestRun is the outcome of [Test]: the matrix, and the packages that did
+// not build (each also a failed "(build)" cell in its architecture's
+// columns).
+type TestRun struct {
+	Result *results.Result
+	Broken []*BuildError
+}
+
+// BuildCell is the test name of the failed cell that stands for a package
+// whose test binary does not build.
+const BuildCell = "(build)"
+
+// Test builds the test binaries of the user's packages and runs them all
+// in one VM per column. The error is for problems that prevent any result:
+// not a module, no package with tests, no package that builds, bad
+// options; a package that does not build is in TestRun.Broken and fails
+// its cells.
+func Test(ctx context.Context, opts TestOptions) (*TestRun, error) {
+	if opts.Module == "" {
+		opts.Module = "."
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = TestTimeout
+	}
+	if opts.VM.Timeout <= 0 {
+		opts.VM.Timeout = opts.Timeout + 10*time.Minute
+	}
+	if opts.Model == nil {
+		opts.Model = expect.Model{} // no rules: only a failure fails the run
+	}
+	if len(opts.Kernels) == 0 {
+		return nil, fmt.Errorf("harness: test: %w", plan.ErrEmpty)
+	}
+	race := slices.Contains(opts.BuildFlags, "-race")
+	var goarches []string
+	for _, k := range opts.Kernels {
+		if g := k.GOARCH(); !slices.Contains(goarches, g) {
+			if race && g != runtime.GOARCH {
+				return nil, fmt.Errorf("harness: test: -race builds with cgo for the host's architecture (%s), but kernel %s is %s: leave -race out or pick %s kernels", runtime.GOARCH, k.Name, g, runtime.GOARCH)
+			}
+			goarches = append(goarches, g)
+		}
+	}
+	pkgs, _, err := ListTestPackages(ctx, opts.Module, goarches[0], opts.Packages)
+	if err != nil {
+		return nil, err
+	}
+	if len(pkgs) == 0 {
+		return nil, fmt.Errorf("harness: test: %w: no package matching %q has test files", ErrNoPackages, opts.Packages)
+	}
+	if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
+		return nil, err
+	}
+
+	// One test binary per package and architecture.
+	bins := map[string]map[string]string{}
+	run := &TestRun{}
+	for _, g := range goarches {
+		dir := filepath.Join(opts.RunDir, "tests-"+g)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		var broken []*BuildError
+		bins[g], broken = BuildTestBinaries(ctx, opts.Module, g, dir, pkgs, opts.BuildFlags, opts.BuildParallel, opts.OnBuild)
+		run.Broken = append(run.Broken, broken...)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	for _, p := range pkgs {
+		built := false
+		for _, g := range goarches {
+			_, ok := bins[g][p.Name]
+			built = built || ok
+		}
+		if !built {
+			continue
+		}
+		opts.Suites = append(opts.Suites, plan.Suite{
+			Name: p.Name, Package: "./" + p.Name, Path: p.ImportPath, Dir: p.Dir,
+			Binary:  wire.UserTestsDir + "/" + p.BinaryName(),
+			Modules: opts.Modules, Timeout: opts.Timeout + time.Minute, CoverProfile: opts.CoverProfile != "",
+		})
+	}
+	if len(opts.Suites) == 0 {
+		return run, fmt.Errorf("harness: test: %w: no package builds (%d broken)", ErrNoPackages, len(run.Broken))
+	}
+	opts.TestArgs = append([]string{fmt.Sprintf("-test.timeout=%s", opts.Timeout)}, opts.TestArgs...)
+	return run, runUserTests(ctx, &opts, goarches, bins, run)
+}
+
+// runUserTests makes the images of the built binaries and runs the matrix
+// with them.
+func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bins map[string]map[string]string, run *TestRun) error {
+	opts.Options.defaults()
+	r, err := newRunner(opts.Setup, opts.Kernels)
+	if err != nil {
+		return err
+	}
+	u := &userImages{parts: map[string]string{}, disks: map[string][]guestDisk{}, parallel: opts.GuestParallel}
+	module, _ := ModuleRoot(opts.Module)
+	for _, g := range goarches {
+		arch, err := vm.ArchByGOARCH(g)
+		if err != nil {
+			return err
+		}
+		shared, err := execDisks(ctx, r, arch, ExecOptions{Dir: module, GoRoot: opts.GoRoot})
+		if err != nil {
+			return err
+		}
+		var programs []string
+		for _, b := range bins[g] {
+			programs = append(programs, b)
+		}
+		slices.Sort(programs)
+		incs, err := shellInclude(ctx, opts.Store, arch, nil)
+		if err != nil {
+			return err
+		}
+		if u.parts[g], err = hostArchive(filepath.Join(opts.RunDir, "usertests-"+g+".cpio"), g, incs, programs...); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		d, err := diskimage.Dir(ctx, filepath.Join(r.CacheDir, "disks"), filepath.Join(opts.RunDir, "tests-"+g), nil)
+		if err != nil {
+			return fmt.Errorf("harness: test: the test binaries for %s: %w", g, err)
+		}
+		r.logf("%d test binaries for %s on a disk image (%.1fs)", len(programs), g, time.Since(t0).Seconds())
+		tests := guestDisk{
+			VM:    vm.Disk{Path: d, Serial: "tests"},
+			Guest: wire.Disk{Serial: "tests", FSType: diskimage.FSType, Binds: []wire.Bind{{Target: wire.UserTestsDir}}},
+		}
+		u.disks[g] = append([]guestDisk{tests}, shared...)
+		if opts.GoRoot != "" {
+			u.disks[g] = append(u.disks[g], r.goCacheDisks(ctx, opts.GoRoot, g)...)
+		}
+	}
+	var covMu sync.Mutex
+	var profiles [][]byte
+	u.onEvents = func(kr *results.KernelResult, ev *collect.Events) {
+		markBroken(kr, run.Broken)
+		covMu.Lock()
+		defer covMu.Unlock()
+		for _, p := range ev.Coverage {
+			profiles = append(profiles, p)
+		}
+	}
+	if opts.GoRoot != "" {
+		opts.Env = append(opts.Env, "GOROOT="+opts.GoRoot, "GOCACHE="+wire.GoCacheDir)
+	}
+	opts.user = u
+	res, err := runWith(ctx, r, opts.Options)
+	if err != nil {
+		return err
+	}
+	run.Result = res
+	if opts.CoverProfile != "" && len(profiles) > 0 {
+		merged, err := MergeProfiles(profiles...)
+		if err != nil {
+			return fmt.Errorf("harness: test: coverage: %w", err)
+		}
+		if err := os.WriteFile(opts.CoverProfile, merged, 0o644); err != nil {
+			return fmt.Errorf("harness: test: coverage: %w", err)
+		}
+	}
+	return nil
+}
+
+// markBroken replaces the cells of each package that did not build for
+// the column's architecture with one failed BuildCell holding the
+// compiler's message.
+func markBroken(kr *results.KernelResult, broken []*BuildError) {
+	for _, b := range broken {
+		if b.GOARCH != kr.Kernel.Arch {
+			continue
+		}
+		kr.Tests = slices.DeleteFunc(kr.Tests, func(t results.TestResult) bool { return t.Suite == b.Package })
+		kr.Tests = append(kr.Tests, results.TestResult{
+			Suite: b.Package, Name: BuildCell, Result: results.Fail,
+			Reason: "the package's test binary does not build for " + b.GOARCH, Output: b.Output,
+		})
+	}
+}
