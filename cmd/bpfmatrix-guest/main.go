@@ -79,6 +79,11 @@ func run(probe string) error {
 	if err := guest.SetModprobe(); err != nil {
 		enc.Encode(wire.Event{Type: wire.TypeLog, Log: fmt.Sprintf("modprobe: %v", err)})
 	}
+	if cfg.Exec == nil || cfg.Exec.Console == "" {
+		// One line on the console, which a quiet kernel leaves empty: the
+		// console log of a VM that hangs or times out says init ran.
+		log.Printf("%s", cfg.Summary())
+	}
 	r := &guest.Runner{Config: cfg, Enc: enc, KernelLog: "/dev/kmsg"}
 	if err := r.Run(context.Background()); err != nil {
 		return err

@@ -199,3 +199,11 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	return &c, nil
 }
+
+// Summary says in a line what the guest was asked to do, for its console.
+func (c *Config) Summary() string {
+	if c.Exec != nil {
+		return fmt.Sprintf("running %s, results on %s", c.Exec.Path, c.Channel)
+	}
+	return fmt.Sprintf("running %d suite(s), results on %s", len(c.Suites), c.Channel)
+}
