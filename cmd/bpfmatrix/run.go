@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -81,6 +82,14 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if *knownFlaky != "" {
 		if flakes, err = flaky.Load(*knownFlaky); err != nil {
 			return fmt.Errorf("%w: --known-flaky: %v", errUsage, err)
+		}
+	}
+	if project != nil {
+		// The project's bpfmatrix.yaml: its known flakes too, and its
+		// retries unless --retries says otherwise.
+		flakes = append(flakes, project.KnownFlaky...)
+		if !flagSet(fs, "retries") {
+			*retries = project.Retries
 		}
 	}
 	if *retries < 0 {
@@ -241,4 +250,11 @@ func selectKernels(list string) ([]catalog.Spec, error) {
 		return cat.Defaults(), nil
 	}
 	return cat.Lookup(splitList(list))
+}
+
+// flagSet reports whether the command line set the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

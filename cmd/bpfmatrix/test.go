@@ -142,6 +142,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	}
 	if project != nil {
 		opts.Model = project.Model()
+		opts.Retries, opts.KnownFlaky = project.Retries, project.KnownFlaky
 		fmt.Fprintf(logw, "bpfmatrix: %s: %d rule(s)\n", project.Path, len(project.Rules))
 	}
 	opts.OnBuild = func(b harness.Build) {

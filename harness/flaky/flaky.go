@@ -84,17 +84,23 @@ func Parse(b []byte) (List, error) {
 	if err := yaml.Unmarshal(b, &l); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadList, err)
 	}
+	return l, l.Check()
+}
+
+// Check reports the first entry of l without a test or a reason, or with
+// a pattern that is not one.
+func (l List) Check() error {
 	for i, e := range l {
 		if e.Test == "" || e.Reason == "" {
-			return nil, fmt.Errorf("%w: entry %d: needs a test and a reason", ErrBadList, i+1)
+			return fmt.Errorf("%w: entry %d: needs a test and a reason", ErrBadList, i+1)
 		}
 		for _, p := range append(Globs{e.Test}, e.Kernels...) {
 			if _, err := path.Match(p, ""); err != nil {
-				return nil, fmt.Errorf("%w: entry %d: pattern %q: %v", ErrBadList, i+1, p, err)
+				return fmt.Errorf("%w: entry %d: pattern %q: %v", ErrBadList, i+1, p, err)
 			}
 		}
 	}
-	return l, nil
+	return nil
 }
 
 // Match returns the first entry that lists test (a row ID) on column k.

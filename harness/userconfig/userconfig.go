@@ -44,6 +44,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/flaky"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
 
@@ -73,6 +74,11 @@ type Config struct {
 	// Rules are the expectations, in file order; Model turns them into an
 	// expect.Model.
 	Rules []Rule
+	// Retries is how many times a failing test runs again, as --retries.
+	Retries int
+	// KnownFlaky are the tests known to be flaky on given kernels, as the
+	// file of --known-flaky lists them.
+	KnownFlaky flaky.List
 }
 
 // Rule is the expectation for one test: the first case whose condition
@@ -231,8 +237,22 @@ func kind(n *yaml.Node) string {
 }
 
 func (p *parser) config(n *yaml.Node, c *Config) {
-	p.mapping(n, "the file", []string{"kernels", "profiles", "includes", "env", "modules", "rules"}, func(key string, v *yaml.Node) {
+	p.mapping(n, "the file", []string{"kernels", "profiles", "includes", "env", "modules", "rules", "retries", "known_flaky"}, func(key string, v *yaml.Node) {
 		switch key {
+		case "retries":
+			n, err := strconv.Atoi(p.scalar(v, key))
+			if err != nil || n < 0 {
+				p.errorf(v, "retries: want a whole number, 0 or more")
+			}
+			c.Retries = n
+		case "known_flaky":
+			var l flaky.List
+			if err := v.Decode(&l); err != nil {
+				p.errorf(v, "known_flaky: %v", err)
+			} else if err := l.Check(); err != nil {
+				p.errorf(v, "known_flaky: %v", err)
+			}
+			c.KnownFlaky = l
 		case "kernels":
 			c.Kernels = p.strings(v, key)
 		case "profiles":

@@ -70,7 +70,7 @@ func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, want string
 	}{
-		{"unknown key", "kernels: [a]\nkernal: [b]\n", `bpfmatrix.yaml:2: invalid bpfmatrix.yaml: unknown key "kernal" in the file (known: kernels, profiles, includes, env, modules, rules)`},
+		{"unknown key", "kernels: [a]\nkernal: [b]\n", `bpfmatrix.yaml:2: invalid bpfmatrix.yaml: unknown key "kernal" in the file (known: kernels, profiles, includes, env, modules, rules, retries, known_flaky)`},
 		{"unknown case key", "rules:\n  - test: p/T\n    cases:\n      - outcome: pass\n        mechanizm: x\n", `bpfmatrix.yaml:5: invalid bpfmatrix.yaml: unknown key "mechanizm" in a case`},
 		{"bad condition", "rules:\n  - test: p/T\n    cases:\n      - when: version ~ 6\n        outcome: pass\n", `bpfmatrix.yaml:4: invalid bpfmatrix.yaml: when "version ~ 6": "version ~ 6": want version OP VALUE`},
 		{"unknown feature", "rules:\n  - test: p/T\n    cases:\n      - when: trampolin\n        outcome: pass\n", `unknown condition "trampolin"`},
@@ -144,4 +144,25 @@ func TestFindAndUnknown(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{path + ":16: rule for tc/TestTCX, but no such test ran (a typo, or a test that -run left out?)"},
 		c.Unknown(map[string]bool{"probe/TestFentryPath": true}))
+}
+
+// TestParseVerdictKeys: the file carries --retries and the known-flaky
+// list, checked like the flags' values.
+func TestParseVerdictKeys(t *testing.T) {
+	c, err := Parse("bpfmatrix.yaml", []byte("retries: 2\nknown_flaky:\n  - {test: tc/TestTCX, kernels: [debian-5.10], reason: the veth race}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, 2, c.Retries)
+	require.Len(t, c.KnownFlaky, 1)
+	assert.Equal(t, "tc/TestTCX", c.KnownFlaky[0].Test)
+	assert.Equal(t, "the veth race", c.KnownFlaky[0].Reason)
+
+	for in, want := range map[string]string{
+		"retries: -1\n":                          "bpfmatrix.yaml:1",
+		"retries: many\n":                        "retries: want a whole number",
+		"known_flaky:\n  - {test: tc/TestTCX}\n": "needs a test and a reason",
+		"known_flaky: 3\n":                       "known_flaky",
+	} {
+		_, err := Parse("bpfmatrix.yaml", []byte(in))
+		assert.ErrorContains(t, err, want, "Parse(%q)", in)
+	}
 }
