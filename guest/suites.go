@@ -121,7 +121,9 @@ func (b *binaryRun) suite(name string) (wire.Suite, bool) {
 
 func (b *binaryRun) run(ctx context.Context) {
 	first := b.suites[0]
-	dir := filepath.Join("/tmp", fmt.Sprintf("%s-%d", b.binaryName(), b.attempt))
+	// One directory per run of a binary: binaries run at once, and two
+	// suites may share a binary's name (util.test of two packages).
+	dir := filepath.Join("/tmp", fmt.Sprintf("%s-%s-%d", b.binaryName(), strings.ReplaceAll(first.Name, "/", "_"), b.attempt))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.err = err
 		return
