@@ -3,9 +3,11 @@ package harness
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -115,4 +117,17 @@ func TestGoRootFor(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotZero(t, fi.Mode()&0o111, "the toolchain's go is executable")
 	assert.Contains(t, got, "linux-"+other)
+}
+
+// TestBuildLog: an image build is announced on BuildLog, once, even when
+// the log goes to the same writer.
+func TestBuildLog(t *testing.T) {
+	var b strings.Builder
+	r := &runner{Setup: Setup{BuildLog: &b, Log: io.Discard}}
+	r.builder("amd64").Logf("building %d test binaries for %s", 1, "amd64")
+	assert.Equal(t, "bpfmatrix: building 1 test binaries for amd64\n", b.String())
+	b.Reset()
+	r.Log = &b
+	r.buildf("building x")
+	assert.Equal(t, 1, strings.Count(b.String(), "building x"), "once: %q", b.String())
 }

@@ -71,7 +71,18 @@ func archOf(spec catalog.Spec) (vm.Arch, error) {
 
 // builder returns the image builder for goarch.
 func (r *runner) builder(goarch string) *initramfs.Builder {
-	return &initramfs.Builder{SourceDir: r.SourceDir, CacheDir: filepath.Join(r.CacheDir, "initramfs"), GOARCH: goarch, Logf: r.logf}
+	return &initramfs.Builder{SourceDir: r.SourceDir, CacheDir: filepath.Join(r.CacheDir, "initramfs"), GOARCH: goarch, Logf: r.buildf}
+}
+
+// buildf reports an image being built: in the log, and on BuildLog, which
+// a command shows even without --verbose (a first build takes minutes).
+func (r *runner) buildf(format string, args ...any) {
+	r.logf(format, args...)
+	if r.BuildLog != nil && r.BuildLog != r.Log { // not twice on one writer (--verbose)
+		r.logMu.Lock()
+		defer r.logMu.Unlock()
+		fmt.Fprintf(r.BuildLog, "bpfmatrix: "+format+"\n", args...)
+	}
 }
 
 // base returns the base archive for goarch (the guest program as /init on

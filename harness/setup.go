@@ -31,6 +31,11 @@ type Setup struct {
 	Include []hostfiles.Include
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// BuildLog, if set, receives a line for every image that has to be
+	// built (the guest program, the test binaries, a kernel's disk image),
+	// which a command shows even when it shows no log: a first build fills
+	// the Go build cache and takes minutes.
+	BuildLog io.Writer
 }
 
 // VMOptions configure each VM of a command.

@@ -101,6 +101,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		return err
 	}
 	setup.Log = logw
+	setup.BuildLog = stderr // a first build takes minutes: say so even without --verbose
 	opts := harness.ExecOptions{
 		Setup: setup, Kernels: specs, Program: program, Args: progArgs, Env: env,
 		Dir: *dir, GoRoot: goroot, Shell: goroot != "", Modules: splitList(*modules), AllowSplats: *allowSplats,

@@ -140,6 +140,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		return err
 	}
 	if display != nil {
+		opts.BuildLog = display.Log()
 		opts.OnProgress = display.Update
 		shard := ""
 		if *shardFlag != "" {

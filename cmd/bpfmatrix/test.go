@@ -131,6 +131,9 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if err != nil {
 		return err
 	}
+	if display != nil {
+		setup.BuildLog = display.Log()
+	}
 	opts := harness.TestOptions{
 		Options: harness.Options{
 			Setup: setup, Kernels: specs, Parallel: *parallel, Profiles: profiles,

@@ -86,7 +86,7 @@ func (b *Builder) Base(ctx context.Context) (path string, built bool, err error)
 	if _, err := os.Stat(path); err == nil {
 		return path, false, nil
 	}
-	b.logf("building u-root base archive for %s", b.GOARCH)
+	b.logf("building the guest program (u-root base) for %s: a first build fills the Go build cache and takes minutes", b.GOARCH)
 	out, err := b.tempDir(".build-base-*")
 	if err != nil {
 		return "", false, err
@@ -169,7 +169,7 @@ func (b *Builder) Tests(ctx context.Context, pkgs []TestPackage) (path string, b
 	if _, err := os.Stat(path); err == nil {
 		return path, false, nil
 	}
-	b.logf("building %d test binaries for %s", len(pkgs), b.GOARCH)
+	b.logf("building %d test binaries for %s (go test -c %s)", len(pkgs), b.GOARCH, testPackageList(pkgs))
 	out, err := b.tempDir(".build-tests-*")
 	if err != nil {
 		return "", false, err
@@ -264,4 +264,13 @@ func hashTree(h *hasher, root string, keep func(string) bool) error {
 		}
 	}
 	return nil
+}
+
+// testPackageList names the packages of pkgs, for progress lines.
+func testPackageList(pkgs []TestPackage) string {
+	var names []string
+	for _, p := range pkgs {
+		names = append(names, p.ImportPath)
+	}
+	return strings.Join(names, " ")
 }
