@@ -131,3 +131,10 @@ func TestBuildLog(t *testing.T) {
 	r.buildf("building x")
 	assert.Equal(t, 1, strings.Count(b.String(), "building x"), "once: %q", b.String())
 }
+
+func TestContainsModule(t *testing.T) {
+	list := []string{"virtio_pci", "sch-ingress"}
+	assert.True(t, containsModule(list, "virtio-pci"))
+	assert.True(t, containsModule(list, "sch_ingress"))
+	assert.False(t, containsModule(list, "overlay"))
+}

@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/internal/kmod"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -84,9 +84,11 @@ func (f *kernelFiles) apply(cfg *wire.Config, parts []string, disks []vm.Disk) (
 	return parts, disks
 }
 
+// containsModule reports whether list names module m, under the kernel's
+// own name rules (kmod.Name: "sch-ingress" is sch_ingress).
 func containsModule(list []string, m string) bool {
 	for _, l := range list {
-		if strings.ReplaceAll(l, "-", "_") == strings.ReplaceAll(m, "-", "_") {
+		if kmod.Name(l) == kmod.Name(m) {
 			return true
 		}
 	}
