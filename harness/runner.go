@@ -224,10 +224,10 @@ func (p *pulled) kernelConfig(r *runner) map[string]string {
 	return p.config
 }
 
-// pull fetches specs in the background: downloads two at a time, while a
-// cached kernel is only checked and does not wait behind them.
+// pull fetches specs in the background, all at once: the store reads
+// their indexes concurrently and downloads two at a time (Options.Downloads),
+// while a cached kernel is only checked and waits behind nothing.
 func (r *runner) pull(ctx context.Context, specs []catalog.Spec) []*pulled {
-	sem := make(chan struct{}, 2)
 	out := make([]*pulled, len(specs))
 	for i, spec := range specs {
 		p := &pulled{done: make(chan struct{})}
@@ -235,10 +235,6 @@ func (r *runner) pull(ctx context.Context, specs []catalog.Spec) []*pulled {
 		out[i] = p
 		go func() {
 			defer close(p.done)
-			if !p.cached {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-			}
 			t0 := time.Now()
 			r.progress(results.Progress{Column: spec.Name, Phase: results.PhaseFetching})
 			p.k, p.err = r.Store.Pull(ctx, spec)

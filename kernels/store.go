@@ -78,6 +78,9 @@ type Options struct {
 	Progress func(kernel string, phase string, done, total int64)
 	// Limits bounds the size of downloaded packages when extracting.
 	Limits deb.Limits
+	// Downloads is how many kernels are downloaded and extracted at once
+	// (default 2). Index reads and cache checks never wait for it.
+	Downloads int
 }
 
 // Store fetches kernels into a cache directory and pins them in a lock
@@ -89,6 +92,8 @@ type Store struct {
 	lockPath string
 	client   *http.Client
 	apt      *apt.Archives
+	// downloads holds a token per download and extraction in progress.
+	downloads chan struct{}
 }
 
 // Open returns a Store, creating the cache directory if needed and checking
@@ -127,7 +132,11 @@ func Open(opts Options) (*Store, error) {
 		client = http.DefaultClient
 	}
 	archives := apt.New(apt.Options{Mirror: opts.Mirror, SecurityMirror: opts.SecurityMirror, UbuntuMirror: opts.UbuntuMirror, APTRoot: opts.APTRoot, HTTPClient: client})
-	return &Store{opts: opts, cacheDir: dir, lockPath: lockPath, client: client, apt: archives}, nil
+	n := opts.Downloads
+	if n <= 0 {
+		n = 2
+	}
+	return &Store{opts: opts, cacheDir: dir, lockPath: lockPath, client: client, apt: archives, downloads: make(chan struct{}, n)}, nil
 }
 
 func checkWritable(dir string) error {
@@ -237,15 +246,11 @@ func entryMatches(spec catalog.Spec, e lock.Entry) bool {
 
 // pin returns the lock entry for spec, resolving it from the mirror (and
 // saving the lock) if there is none or force is set. pinned reports
-// whether the entry came from the lock file.
+// whether the entry came from the lock file. A kernel's index is read
+// under a lock of that kernel's own, so different kernels resolve
+// concurrently while one kernel is resolved once across processes; only
+// the read-modify-write of the lock file is serialized.
 func (s *Store) pin(ctx context.Context, spec catalog.Spec, force bool) (lock.Entry, bool, error) {
-	sum := sha256.Sum256([]byte(s.lockPath))
-	unlock, err := flock.Lock(ctx, filepath.Join(s.cacheDir, "kernels", ".lockfile-"+hex.EncodeToString(sum[:6])+".lock"))
-	if err != nil {
-		return lock.Entry{}, false, err
-	}
-	defer unlock()
-
 	l, err := lock.Load(s.lockPath)
 	if err != nil {
 		return lock.Entry{}, false, err
@@ -253,9 +258,29 @@ func (s *Store) pin(ctx context.Context, spec catalog.Spec, force bool) (lock.En
 	if e, ok := l.Kernels[spec.Name]; ok && !force && entryMatches(spec, e) {
 		return e, true, nil
 	}
+	sum := sha256.Sum256([]byte(s.lockPath + "\x00" + spec.Name))
+	unlockKernel, err := flock.Lock(ctx, filepath.Join(s.cacheDir, "kernels", ".pin-"+hex.EncodeToString(sum[:6])+".lock"))
+	if err != nil {
+		return lock.Entry{}, false, err
+	}
+	defer unlockKernel()
+	if l, err = lock.Load(s.lockPath); err != nil {
+		return lock.Entry{}, false, err
+	}
+	if e, ok := l.Kernels[spec.Name]; ok && !force && entryMatches(spec, e) {
+		return e, true, nil // pinned by another process while we waited
+	}
 	s.progress(spec.Name, PhaseIndex, 0, -1)
 	e, err := s.apt.Resolve(ctx, spec)
 	if err != nil {
+		return lock.Entry{}, false, err
+	}
+	unlock, err := s.lockMutex(ctx)
+	if err != nil {
+		return lock.Entry{}, false, err
+	}
+	defer unlock()
+	if l, err = lock.Load(s.lockPath); err != nil {
 		return lock.Entry{}, false, err
 	}
 	l.Kernels[spec.Name] = e
@@ -374,6 +399,12 @@ func (s *Store) build(ctx context.Context, spec catalog.Spec, dir string, e lock
 		return nil, fmt.Errorf("%w: %v; set %s to a writable directory", ErrCache, err, EnvCache)
 	}
 	defer os.RemoveAll(work)
+	select {
+	case s.downloads <- struct{}{}:
+		defer func() { <-s.downloads }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	out := filepath.Join(work, "out")
 	if err := os.Mkdir(out, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCache, err)

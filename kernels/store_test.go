@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -387,4 +388,29 @@ func TestChildPull(t *testing.T) {
 	k, err := s.Pull(context.Background(), spec(t, "debian-7.2"))
 	require.NoError(t, err)
 	assert.Equal(t, sidNew, k.Release)
+}
+
+// TestIndexesReadConcurrently checks that kernels that are not pinned
+// resolve their indexes at once, not one after another behind the lock
+// file's lock: each index request waits (up to 3 s) for the other.
+func TestIndexesReadConcurrently(t *testing.T) {
+	e := newEnv(t)
+	e.mirror.MeetAtIndexes(2, 3*time.Second)
+	s := e.open(t)
+	var wg sync.WaitGroup
+	names := []string{"debian-7.2", "debian-6.12"}
+	errs := make([]error, len(names))
+	t0 := time.Now()
+	for i, name := range names {
+		wg.Go(func() { _, errs[i] = s.Pull(context.Background(), spec(t, name)) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 2, e.mirror.MaxConcurrentIndexes(), "the two kernels' indexes are read at once")
+	assert.Less(t, time.Since(t0), 3*time.Second, "no index request waited out the rendezvous")
+	l, err := s.LoadLock()
+	require.NoError(t, err)
+	assert.Len(t, l.Kernels, 2, "both pins saved: the lock file's read-modify-write lost neither")
 }

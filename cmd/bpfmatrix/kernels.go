@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
@@ -53,7 +54,11 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	available := fs.Bool("available", false, "with list: what the Debian mirror offers (fetches every suite's index)")
 	accel := fs.String("accel", "tcg", "with show: the accelerator to assume (kvm or tcg): it decides whether a PMU is there")
 	configFile := fs.String("config", "", "with show: explain the rules of this bpfmatrix.yaml `FILE` instead of the built-in suites' model")
-	names, err := parseInterspersed(fs, args[1:])
+	rest := args[1:]
+	if sub == "-h" || sub == "-help" || sub == "--help" || sub == "help" {
+		rest = []string{"-h"} // usage and flags, exit 0
+	}
+	names, err := parseInterspersed(fs, rest)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -129,17 +134,30 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		}
 		var errs []error
 		lock, _ := store.LoadLock()
-		for _, s := range specs {
-			var k *kernels.Kernel
-			if sub == "update" {
-				var ks []*kernels.Kernel
-				ks, err = store.Update(ctx, []catalog.Spec{s})
-				if len(ks) > 0 {
-					k = ks[0]
+		// All at once: the store reads the indexes concurrently and
+		// limits the downloads; the lines come out in the order asked.
+		type pulled struct {
+			k   *kernels.Kernel
+			err error
+		}
+		res := make([]pulled, len(specs))
+		var wg sync.WaitGroup
+		for i, s := range specs {
+			wg.Go(func() {
+				if sub == "update" {
+					ks, err := store.Update(ctx, []catalog.Spec{s})
+					if len(ks) > 0 {
+						res[i].k = ks[0]
+					}
+					res[i].err = err
+					return
 				}
-			} else {
-				k, err = store.Pull(ctx, s)
-			}
+				res[i].k, res[i].err = store.Pull(ctx, s)
+			})
+		}
+		wg.Wait()
+		for i, s := range specs {
+			k, err := res[i].k, res[i].err
 			if err != nil {
 				if ctx.Err() != nil {
 					return errInterrupted

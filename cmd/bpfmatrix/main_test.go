@@ -49,6 +49,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bench unknown kernel", []string{"bench", "--kernels", "nope"}, exitUsage, []string{`"nope"`}},
 		{"help", []string{"help"}, exitOK, nil},
 		{"run help", []string{"run", "-h"}, exitOK, []string{"-inject-wrong", "-kernels", "Examples:"}},
+		{"kernels help", []string{"kernels", "--help"}, exitOK, []string{"kernels pull", "-mirror"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

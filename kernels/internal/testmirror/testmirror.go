@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/kernels/debian"
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/debtest"
@@ -37,6 +38,13 @@ type Mirror struct {
 	truncate map[string]bool
 	requests map[string]int // GET requests
 	heads    int
+
+	// Index rendezvous (see MeetAtIndexes).
+	meet        int
+	meetTimeout time.Duration
+	inIndex     int
+	maxInIndex  int
+	indexCond   *sync.Cond
 }
 
 // New starts a mirror that is closed when the test ends.
@@ -49,6 +57,7 @@ func New(t testing.TB) *Mirror {
 		truncate: map[string]bool{},
 		requests: map[string]int{},
 	}
+	m.indexCond = sync.NewCond(&m.mu)
 	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
 	t.Cleanup(m.Close)
 	return m
@@ -65,6 +74,10 @@ func (m *Mirror) serve(w http.ResponseWriter, r *http.Request) {
 	code, hasCode := m.status[p]
 	data, ok := m.files[p]
 	trunc := m.truncate[p]
+	if strings.HasSuffix(p, "/Packages.xz") {
+		m.enterIndexLocked()
+		defer m.leaveIndex()
+	}
 	m.mu.Unlock()
 	if hasCode {
 		http.Error(w, http.StatusText(code), code)
@@ -186,6 +199,52 @@ func (m *Mirror) Remove(path string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.files, path)
+}
+
+// MeetAtIndexes makes every request for a Packages index wait, up to
+// timeout, until n index requests are in flight at once, so a test can
+// tell indexes read concurrently (no wait) from indexes read one after
+// another (each waits out the timeout). MaxConcurrentIndexes reports what
+// was reached.
+func (m *Mirror) MeetAtIndexes(n int, timeout time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.meet, m.meetTimeout = n, timeout
+}
+
+// MaxConcurrentIndexes returns the most Packages index requests that were
+// in flight at once.
+func (m *Mirror) MaxConcurrentIndexes() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.maxInIndex
+}
+
+// enterIndexLocked counts an index request in and waits for the
+// rendezvous; m.mu is held.
+func (m *Mirror) enterIndexLocked() {
+	m.inIndex++
+	m.maxInIndex = max(m.maxInIndex, m.inIndex)
+	m.indexCond.Broadcast()
+	if m.meet <= 1 {
+		return
+	}
+	deadline := time.Now().Add(m.meetTimeout)
+	timer := time.AfterFunc(m.meetTimeout, func() {
+		m.mu.Lock()
+		m.indexCond.Broadcast()
+		m.mu.Unlock()
+	})
+	defer timer.Stop()
+	for m.maxInIndex < m.meet && time.Now().Before(deadline) {
+		m.indexCond.Wait()
+	}
+}
+
+func (m *Mirror) leaveIndex() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.inIndex--
 }
 
 // Heads returns the number of HEAD requests served.
