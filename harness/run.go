@@ -275,6 +275,7 @@ func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Ke
 	var disks []guestDisk
 	if u := m.opts.user; u != nil {
 		disks = u.disks[arch.GOARCH]
+		cfg.Binds = append(cfg.Binds, u.binds[arch.GOARCH]...)
 		cfg.Parallel = u.parallel
 	}
 	b := m.boot(ctx, bootRequest{

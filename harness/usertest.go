@@ -22,6 +22,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/diskimage"
+	"github.com/bpfmatrix/bpfmatrix/vm/hostfiles"
 )
 
 // TestTimeout is how long one test binary of [Test] may run, as go
@@ -113,7 +114,9 @@ func (p TestPackage) BinaryName() string { return strings.ReplaceAll(p.Name, "/"
 // interpreter and libraries, /bin/bash) and the disks (the test binaries,
 // the module, GOROOT).
 type userImages struct {
-	parts    map[string]string
+	parts map[string]string
+	// binds put parts' staged files (/bin/bash, libraries) at their paths.
+	binds    map[string][]wire.Bind
 	disks    map[string][]guestDisk
 	parallel int
 	// onEvents, if set, sees each finished column and what its guest sent.
@@ -333,7 +336,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 	if err != nil {
 		return err
 	}
-	u := &userImages{parts: map[string]string{}, disks: map[string][]guestDisk{}, parallel: opts.GuestParallel}
+	u := &userImages{parts: map[string]string{}, binds: map[string][]wire.Bind{}, disks: map[string][]guestDisk{}, parallel: opts.GuestParallel}
 	module, _ := ModuleRoot(opts.Module)
 	for _, g := range goarches {
 		arch, err := vm.ArchByGOARCH(g)
@@ -356,6 +359,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 		if u.parts[g], err = hostArchive(filepath.Join(opts.RunDir, "usertests-"+g+".cpio"), g, incs, programs...); err != nil {
 			return err
 		}
+		u.binds[g] = hostfiles.Binds(wire.IncludeDir, incs)
 		t0 := time.Now()
 		d, err := diskimage.Dir(ctx, filepath.Join(r.CacheDir, "disks"), filepath.Join(opts.RunDir, "tests-"+g), nil)
 		if err != nil {

@@ -85,6 +85,7 @@ func TestTestCommand(t *testing.T) {
 	assert.Equal(t, results.Pass, c["pass/TestSub/one"].Result, "subtests are rows")
 	assert.Equal(t, results.Pass, c["pass/TestSub/two"].Result)
 	assert.Equal(t, results.Skip, c["pass/TestShort"].Result, "-short reached the binary")
+	assert.Equal(t, results.Pass, c["pass/TestBash"].Result, "the guest has /bin/bash: %s", c["pass/TestBash"].Output)
 
 	fail := c["fail/TestFail"]
 	assert.Equal(t, results.Fail, fail.Result)

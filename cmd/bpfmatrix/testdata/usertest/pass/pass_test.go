@@ -4,6 +4,7 @@ package pass
 
 import (
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -32,5 +33,17 @@ func TestSub(t *testing.T) {
 func TestShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped with -short")
+	}
+}
+
+// TestBash runs /bin/bash, as cilium/ebpf's link tests attach uprobes to
+// it: the guest has one, as a distribution machine does.
+func TestBash(t *testing.T) {
+	out, err := exec.Command("/bin/bash", "-c", "echo $((6*7))").CombinedOutput()
+	if err != nil {
+		t.Fatalf("/bin/bash: %v: %s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != "42" {
+		t.Fatalf("bash said %q, want 42", got)
 	}
 }
