@@ -42,13 +42,16 @@ bench: deps ## Time every phase against the boot floor: one trivial test, then e
 	$(GO) run ./cmd/bpfmatrix bench --kernels debian-5.10,debian-6.1,debian-6.12,debian-7.2 $(if $(BENCH_COLD),--cold)
 	$(GO) run ./cmd/bpfmatrix bench --kernels debian-5.10-arm64,debian-6.1-arm64,debian-6.12-arm64 --floor-runs 1
 	$(if $(BENCH_COLD),$(MAKE) --no-print-directory bench-cold)
+	$(if $(EBPF),$(MAKE) --no-print-directory bench-test)
+
+MATRIX ?= debian-5.10,debian-6.1,debian-6.12,debian-7.2
 
 .PHONY: bench-test
-bench-test: deps ## Time bpfmatrix test -- -short against go test -short -exec 'bpfmatrix exec' on a copy of EBPF=DIR (a cilium/ebpf git checkout) on KERNEL (debian-6.12), and compare pass/fail per test
+bench-test: deps ## Time bpfmatrix test -- -short against go test -short -exec 'bpfmatrix exec' on a copy of EBPF=DIR (a cilium/ebpf git checkout) on KERNEL (debian-6.12), compare pass/fail per test, print the harness overhead, then time it on MATRIX (the four x86 kernels); make bench runs it when EBPF is set
 	@test -n "$(EBPF)" || { echo "bench-test: EBPF=DIR, a git checkout of cilium/ebpf (the module proxy's zip drops testdata symlinks)"; exit 2; }
 	@work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; cp -a "$(EBPF)" "$$work/ebpf" && \
 	$(GO) build -o "$$work/bpfmatrix" ./cmd/bpfmatrix && \
-	$(GO) run ./internal/cmd/benchtest -bpfmatrix "$$work/bpfmatrix" -kernel $(or $(KERNEL),debian-6.12) -dir "$$work/ebpf"
+	$(GO) run ./internal/cmd/benchtest -bpfmatrix "$$work/bpfmatrix" -kernel $(or $(KERNEL),debian-6.12) -matrix "$(MATRIX)" -dir "$$work/ebpf"
 
 .PHONY: bench-cold
 bench-cold: deps ## Time a cold run of the default matrix: empty cache, so downloads (about 200 MB) and image builds count

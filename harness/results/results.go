@@ -77,9 +77,14 @@ func (o Outcome) Final() Outcome {
 
 // Result is one whole run: the JSON file written by --json.
 type Result struct {
-	Schema    string         `json:"schema"`
-	Started   time.Time      `json:"started"`
-	Seconds   float64        `json:"seconds"`
+	Schema  string    `json:"schema"`
+	Started time.Time `json:"started"`
+	// Seconds is the run's wall time from Started; Prepare what the
+	// host did before it.
+	Seconds float64 `json:"seconds"`
+	// Prepare is the host's work before the VMs of a bpfmatrix test run:
+	// building the test binaries and their disk images (nil for run).
+	Prepare   *Prepare       `json:"prepare,omitempty"`
 	Accel     Verdict        `json:"accel"`
 	Suites    []string       `json:"suites"`
 	RunDir    string         `json:"run_dir"`
@@ -101,6 +106,15 @@ type Result struct {
 	// passed on every listed kernel of this run and of the runs before
 	// it, enough times in a row to take them off the list.
 	NoLongerFlaky []StaleFlake `json:"no_longer_flaky,omitempty"`
+}
+
+// Prepare are the seconds a bpfmatrix test run spent on the host before
+// its first VM: Build is go test -c of every package for every
+// architecture, Images the disk images of the binaries, the module and
+// GOROOT.
+type Prepare struct {
+	Build  float64 `json:"build"`
+	Images float64 `json:"images"`
 }
 
 // StaleFlake is a known-flaky entry that has stopped failing on a column.

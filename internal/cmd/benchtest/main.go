@@ -1,9 +1,17 @@
 // Command benchtest times `bpfmatrix test -- -short` against `go test
 // -short -exec 'bpfmatrix exec'` on one kernel in a Go module (make
-// bench-test: a copy of cilium/ebpf), side by side in the same run, and
-// checks that both give every test the same pass, fail or skip.
+// bench-test: a copy of cilium/ebpf), side by side in the same run, checks
+// that both give every test the same pass, fail or skip, and prints where
+// bpfmatrix test's time went: the harness's overhead (images, boots,
+// power-off, collection) against the tests' own time. With -matrix it
+// also times bpfmatrix test on several kernels at once.
 //
-//	go run ./internal/cmd/benchtest -bpfmatrix BIN -kernel debian-6.12 -dir MODULE
+//	go run ./internal/cmd/benchtest -bpfmatrix BIN -kernel debian-6.12 -dir MODULE \
+//		[-matrix debian-5.10,debian-6.1,debian-6.12,debian-7.2]
+//
+// Both commands start warm: the kernels are pulled and every package is
+// compiled once before the clock starts (the copy of the module is new to
+// the Go build cache).
 package main
 
 import (
@@ -18,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +45,7 @@ func run(stdout io.Writer, args ...string) error {
 	bin := fs.String("bpfmatrix", "bpfmatrix", "the bpfmatrix `BINARY`")
 	kernel := fs.String("kernel", "debian-6.12", "the kernel `NAME`")
 	dir := fs.String("dir", ".", "the Go module `DIR` to test")
+	matrix := fs.String("matrix", "", "also time bpfmatrix test on these comma-separated kernel `NAMES`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,6 +58,22 @@ func run(stdout io.Writer, args ...string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+
+	// Warm up, untimed: the kernels in the cache and pinned in the
+	// module's lock file, every package compiled.
+	kernels := *kernel
+	if *matrix != "" {
+		kernels += "," + *matrix
+	}
+	pull := exec.Command(abs, append([]string{"kernels", "pull"}, strings.Split(kernels, ",")...)...)
+	if _, _, err := timed(*dir, pull); err != nil {
+		return err
+	}
+	warm := exec.Command("go", "test", "-short", "-count", "1", "-run", "^$", "-exec", "/bin/true", "./...")
+	warm.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if _, _, err := timed(*dir, warm); err != nil {
+		return err
+	}
 
 	resPath := filepath.Join(tmp, "results.json")
 	testCmd := exec.Command(abs, "test", "--kernels", *kernel, "--quiet", "--json", resPath, "--", "-short")
@@ -62,10 +88,11 @@ func run(stdout io.Writer, args ...string) error {
 		return err
 	}
 
-	viaTest, err := fromResults(resPath)
+	res, err := readResults(resPath)
 	if err != nil {
 		return err
 	}
+	viaTest := fromResults(res)
 	viaExec := fromGoTestJSON(execOut)
 	var differ []string
 	for id, a := range viaExec {
@@ -81,7 +108,47 @@ func run(stdout io.Writer, args ...string) error {
 	for _, d := range differ {
 		fmt.Fprintln(stdout, "  "+d)
 	}
+	printOverhead(stdout, res, testSecs)
+
+	if *matrix == "" {
+		return nil
+	}
+	mPath := filepath.Join(tmp, "matrix.json")
+	mCmd := exec.Command(abs, "test", "--kernels", *matrix, "--quiet", "--json", mPath, "--", "-short")
+	mSecs, _, err := timed(*dir, mCmd)
+	if err != nil {
+		return err
+	}
+	mRes, err := readResults(mPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\n%-44s %8.1f\n", "bpfmatrix test -- -short on "+strconv.Itoa(len(mRes.Kernels))+" kernels", mSecs)
+	for _, k := range mRes.Kernels {
+		fmt.Fprintf(stdout, "  %-42s %8.1f  (boot %.1f, tests %.1f)\n", k.Column(), k.Seconds, k.Phases.Boot, k.Phases.Tests)
+	}
+	printOverhead(stdout, mRes, mSecs)
 	return nil
+}
+
+// printOverhead splits a one-kernel bpfmatrix test run's wall time into
+// the tests' own work (building the binaries; running them, the VM's
+// hello to done) and what the harness added around it (listing the
+// packages, the disk images and initramfs, the boot, the power-off,
+// collecting and writing the results).
+func printOverhead(w io.Writer, r *results.Result, wall float64) {
+	if len(r.Kernels) != 1 {
+		return
+	}
+	k := r.Kernels[0]
+	var build, images float64
+	if r.Prepare != nil {
+		build, images = r.Prepare.Build, r.Prepare.Images
+	}
+	over := wall - build - k.Phases.Tests
+	fmt.Fprintf(w, "  build %.1f s, disk images %.1f s, initramfs %.1f s, boot %.1f s, tests %.1f s, power-off %.1f s\n",
+		build, images, k.Phases.Image, k.Phases.Boot, k.Phases.Tests, k.Phases.PowerOff)
+	fmt.Fprintf(w, "  harness overhead: %.1f s of %.1f s = %.0f%% (wall - build - tests; target <= 15%%)\n", over, wall, 100*over/wall)
 }
 
 // timed runs cmd in dir and returns its wall seconds and stdout; a non-zero
@@ -99,9 +166,8 @@ func timed(dir string, cmd *exec.Cmd) (float64, []byte, error) {
 	return time.Since(t0).Seconds(), out.Bytes(), nil
 }
 
-// fromResults is package/Test -> pass|fail|skip of a bpfmatrix results
-// file (unsupported counts as skip), with the package as bpfmatrix names it.
-func fromResults(path string) (map[string]string, error) {
+// readResults reads a bpfmatrix results file.
+func readResults(path string) (*results.Result, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -110,6 +176,12 @@ func fromResults(path string) (map[string]string, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, err
 	}
+	return &r, nil
+}
+
+// fromResults is package/Test -> pass|fail|skip of a bpfmatrix results
+// file (unsupported counts as skip), with the package as bpfmatrix names it.
+func fromResults(r *results.Result) map[string]string {
 	out := map[string]string{}
 	for _, k := range r.Kernels {
 		for _, t := range k.Tests {
@@ -120,7 +192,7 @@ func fromResults(path string) (map[string]string, error) {
 			out[t.Package+"/"+t.Name] = res
 		}
 	}
-	return out, nil
+	return out
 }
 
 // fromGoTestJSON is import path/Test -> pass|fail|skip of go test -json.
