@@ -45,7 +45,7 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 	fs := newFlagSet("report", reportUsage, stderr)
 	format := fs.String("format", "text", "output `FORMAT`: text, json, junit, markdown or html")
 	out := fs.String("o", "", "write to `FILE` instead of stdout")
-	showFlag := fs.String("show", "all", "rows of the text matrix to show: `WHICH` of "+showNames())
+	showFlag := fs.String("show", "auto", "rows of the text matrix to show: `WHICH` of "+showNames())
 	if help, err := parseReportFlags(fs, args); help || err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func showNames() string {
 	for i, s := range matrix.Shows {
 		names[i] = string(s)
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(names, ", ") + fmt.Sprintf(" (auto: every row of a matrix of up to %d rows, else the rows with a failure, a fallback, an unexpected cell or kernels that differ)", matrix.AutoRows)
 }
 
 func reportMerge(stdout, stderr io.Writer, args []string) error {

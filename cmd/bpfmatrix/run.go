@@ -55,7 +55,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	junitOut := fs.String("junit", "", "write the results as JUnit XML to `FILE` (one testsuite per kernel)")
 	markdownOut := fs.String("markdown", "", "write the matrix as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to `FILE`")
-	showFlag := fs.String("show", "all", "rows of the terminal matrix to show: `WHICH` of "+showNames())
+	showFlag := fs.String("show", "auto", "rows of the terminal matrix to show: `WHICH` of "+showNames())
 	retries := fs.Int("retries", 0, "run a failing test again up to `N` times, each time in a fresh VM; one that then passes is flaky (BPFMATRIX_ATTEMPT tells the test which attempt it is)")
 	knownFlaky := fs.String("known-flaky", "", "YAML `FILE` listing tests known to be flaky: - {test: suite/TestX, kernels: GLOB or [GLOBS], reason: WHY}; such a test that fails is known-flaky (reported, not failing the run)")
 	failOnFlaky := fs.Bool("fail-on-flaky", false, "a flaky test fails the run (default: it is listed first, and the run passes)")

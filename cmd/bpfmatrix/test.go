@@ -220,7 +220,7 @@ func registerOutputs(fs interface {
 		junit:    fs.String("junit", "", "write the results as JUnit XML to `FILE` (one testsuite per kernel)"),
 		markdown: fs.String("markdown", "", "write the matrix as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)"),
 		html:     fs.String("html", "", "write a self-contained HTML report to `FILE`"),
-		showFlag: fs.String("show", "all", "rows of the terminal matrix to show: `WHICH` of "+showNames()),
+		showFlag: fs.String("show", "auto", "rows of the terminal matrix to show: `WHICH` of "+showNames()),
 	}
 }
 

@@ -119,6 +119,10 @@ func TestHTMLFitsTheScreen(t *testing.T) {
 	writeHTML(t, def, fixture.Load(t, fixture.Default))
 	bad := filepath.Join(dir, "broken.html")
 	writeHTML(t, bad, fixture.Broken(t))
+	// A Go project's own suite: subtest names of 130 characters wrap in
+	// the test column instead of pushing the kernels out of view.
+	long := filepath.Join(dir, "longnames.html")
+	writeHTML(t, long, fixture.LongNames(t))
 
 	// The cell with the longest output line.
 	m := matrix.Build(fixture.Load(t, fixture.Default))
@@ -135,7 +139,7 @@ func TestHTMLFitsTheScreen(t *testing.T) {
 	// 960 px wide: the panel goes below the matrix.
 	for _, size := range []string{"1280,800", "1600,1000", "960,800"} {
 		// The broken run opens its first unexpected cell by itself.
-		for _, page := range []string{def + "#cell=" + cell, bad} {
+		for _, page := range []string{def + "#cell=" + cell, bad, long} {
 			t.Run(size+"/"+filepath.Base(page), func(t *testing.T) {
 				dom, log := runChromium(t, bin, "file://"+page, "--window-size="+size, "--dump-dom")
 				assert.Empty(t, consoleProblems(log))

@@ -25,10 +25,18 @@ const (
 	ShowUnexpected Show = "unexpected"
 	// ShowDiffers shows the rows where the kernels do not all agree.
 	ShowDiffers Show = "differs"
+	// ShowAuto shows every row of a matrix of at most AutoRows rows; of
+	// a bigger one (a Go project's whole test suite), the rows with
+	// something to see: a failure, a fallback, an unexpected cell or
+	// kernels that do not agree.
+	ShowAuto Show = "auto"
 )
 
 // Shows lists every selection, for usage texts.
-var Shows = []Show{ShowAll, ShowFail, ShowFallback, ShowUnexpected, ShowDiffers}
+var Shows = []Show{ShowAuto, ShowAll, ShowFail, ShowFallback, ShowUnexpected, ShowDiffers}
+
+// AutoRows is the most rows ShowAuto shows all of.
+const AutoRows = 60
 
 // ParseShow checks a selection name; "" is ShowAll.
 func ParseShow(s string) (Show, error) {
@@ -94,8 +102,23 @@ func (m *Matrix) Selects(s Show, i int) bool {
 		return some(func(c Cell) bool { return c.Unexpected })
 	case ShowDiffers:
 		return !m.Agrees(i)
+	case ShowAuto:
+		if len(m.Rows) <= AutoRows {
+			return true
+		}
+		for _, sub := range []Show{ShowFail, ShowFallback, ShowUnexpected, ShowDiffers} {
+			if m.Selects(sub, i) {
+				return true
+			}
+		}
+		return false
 	}
 	return true
+}
+
+// ShowsAll reports whether the selection s shows every row of m.
+func (m *Matrix) ShowsAll(s Show) bool {
+	return s == ShowAll || s == ShowAuto && len(m.Rows) <= AutoRows
 }
 
 // Select returns the indexes of the rows the selection shows.

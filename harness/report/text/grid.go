@@ -11,6 +11,10 @@ import (
 // groupSep separates the arch groups of the matrix.
 const groupSep = " │ "
 
+// minTestWidth is how narrow long test names get before the columns are
+// paged instead.
+const minTestWidth = 32
+
 // page is the columns of the matrix that fit side by side, by arch group.
 type page struct {
 	groups []matrix.ArchGroup
@@ -123,11 +127,17 @@ func writeGrid(p *printer, m *matrix.Matrix, lay *matrix.Layout, codes *matrix.C
 	for _, w := range colW {
 		widest = max(widest, w)
 	}
-	// The test names give way (cut with "…") before a single column
-	// would not fit.
+	// Long test names (a Go project's subtests run to 100 characters and
+	// more) give way before the columns are paged: cut in the middle with
+	// "…", so that the test and the end of the subtest stay, down to
+	// minTestWidth (the full names are in the failure and reason
+	// sections); and always before a single column would not fit.
+	all := page{groups: lay.Groups}
+	if room := p.width - pageWidth(all, colW, 0, 1); testW > room {
+		testW = max(room, min(testW, minTestWidth))
+	}
 	testW = min(testW, max(p.width-width(groupSep)-widest, 8))
 
-	all := page{groups: lay.Groups}
 	gap := 2
 	if pageWidth(all, colW, testW, gap) > p.width {
 		gap = 1
@@ -192,7 +202,7 @@ func writePage(p *printer, m *matrix.Matrix, lay *matrix.Layout, codes *matrix.C
 
 	row := func(label, labelColor string, cells func(j int) (string, string)) {
 		b.Reset()
-		b.WriteString(p.paint(labelColor, pad(truncate(label, testW), testW)))
+		b.WriteString(p.paint(labelColor, pad(truncateMiddle(label, testW), testW)))
 		for _, g := range pg.groups {
 			b.WriteString(groupSep)
 			for k, j := range g.Columns {
@@ -218,7 +228,7 @@ func writePage(p *printer, m *matrix.Matrix, lay *matrix.Layout, codes *matrix.C
 				}
 			}
 			b.Reset()
-			b.WriteString(pad(truncate(m.Rows[i], testW), testW) + groupSep)
+			b.WriteString(pad(truncateMiddle(m.Rows[i], testW), testW) + groupSep)
 			b.WriteString(p.paint(cellColor(c), s))
 			b.WriteString(p.paint(sgrDim, note))
 			p.line(b.String())

@@ -29,7 +29,7 @@ type Options struct {
 	// Width is the widest line Text prints, in terminal cells (see
 	// OutputWidth); 0 means DefaultWidth, and at least MinWidth.
 	Width int
-	// Show selects the rows of the matrix; "" is ShowAll.
+	// Show selects the rows of the matrix; "" is ShowAuto.
 	Show matrix.Show
 }
 
@@ -170,15 +170,19 @@ func Write(w io.Writer, r *results.Result, opts Options) error {
 	p.width = max(p.width, MinWidth)
 	show := opts.Show
 	if show == "" {
-		show = matrix.ShowAll
+		show = matrix.ShowAuto
 	}
 	lay := matrix.NewLayout(m)
 	codes := matrix.MechanismCodes(m)
 	rows := m.Select(show)
 
 	writeGrid(p, m, lay, codes, rows)
-	if show != matrix.ShowAll {
-		p.para("", "", "", "  ", fmt.Sprintf("%d of %d rows (--show %s; --show all for every row)", len(rows), len(m.Rows), show))
+	if !m.ShowsAll(show) {
+		what := ""
+		if show == matrix.ShowAuto {
+			what = ": the rows with a failure, a fallback, an unexpected cell or kernels that differ"
+		}
+		p.para("", "", "", "  ", fmt.Sprintf("%d of %d rows (--show %s%s; --show all for every row)", len(rows), len(m.Rows), show, what))
 	}
 	writeColumns(p, m, lay)
 	legend := legendItems

@@ -20,6 +20,9 @@ import (
 // wrapped over several lines can be searched as one line.
 func flat(s string) string { return strings.Join(strings.Fields(s), " ") }
 
+// squash removes every space of s.
+func squash(s string) string { return strings.Join(strings.Fields(s), "") }
+
 // assertFits checks that no line of out is wider than limit cells.
 func assertFits(t *testing.T, out string, limit int) {
 	t.Helper()
@@ -85,6 +88,8 @@ func TestTextFitsTheWidth(t *testing.T) {
 		{"default/80", func(t *testing.T) *results.Result { return fixture.Load(t, fixture.Default) }, 80, 2},
 		{"broken/120", fixture.Broken, 120, 1},
 		{"broken/72", fixture.Broken, 72, 2},
+		{"longnames/120", fixture.LongNames, 120, 1},
+		{"longnames/80", fixture.LongNames, 80, 2},
 		{"expect/120", func(t *testing.T) *results.Result { return fixture.Load(t, fixture.Expect) }, 120, 1},
 		{"expect/50", func(t *testing.T) *results.Result { return fixture.Load(t, fixture.Expect) }, 50, 1},
 	}
@@ -98,6 +103,11 @@ func TestTextFitsTheWidth(t *testing.T) {
 				assertFits(t, out, tt.width)
 				plain := flat(stripSGR(out))
 				for _, want := range mustShow(t, r) {
+					if width(want) > tt.width {
+						// A word wider than a line is cut where the line ends.
+						assert.Contains(t, squash(plain), squash(want))
+						continue
+					}
 					assert.Contains(t, plain, flat(want))
 				}
 				pages := regexp.MustCompile(`page (\d+) of (\d+): columns`).FindAllStringSubmatch(plain, -1)
@@ -349,4 +359,31 @@ func TestTextSplats(t *testing.T) {
 	require.NoError(t, Write(&b, r, Options{Width: 120}))
 	assert.Contains(t, b.String(), "(--allow-splats)")
 	assert.NotContains(t, b.String(), "FAIL: ")
+}
+
+// TestTextLongNames: a Go project's matrix, with many rows and subtest
+// names of 130 characters. The names give way (cut in the middle, the
+// test and the last subtest kept) before the columns are paged, and
+// --show auto (the default) prints the rows with something to see.
+func TestTextLongNames(t *testing.T) {
+	r := fixture.LongNames(t)
+	var b bytes.Buffer
+	require.NoError(t, Write(&b, r, Options{Width: 120}))
+	out := b.String()
+	assertFits(t, out, 120)
+	assert.NotContains(t, out, "page 1 of", "nine columns and cut names fit one page")
+	assert.Regexp(t, `(?m)^testutils/TestIg.*….*provided_007\s+│ ✗ `, out, "the failing row, its name cut in the middle")
+	assert.NotContains(t, out, "provided_008", "a row where every kernel passes is not shown")
+	assert.Contains(t, flat(out), "of 150 rows (--show auto: the rows with a failure, a fallback, an unexpected cell or kernels that differ; --show all for every row)")
+	assert.Contains(t, squash(out), "TestIgnoreKernelVersionCheck/should_match_test_name_when_multiple_comma_separated_names_list_is_provided_007", "the full name in the failure section")
+
+	b.Reset()
+	require.NoError(t, Write(&b, r, Options{Width: 120, Show: matrix.ShowAll}))
+	assertFits(t, b.String(), 120)
+	assert.Contains(t, b.String(), "provided_008")
+	assert.NotContains(t, b.String(), "--show all for every row")
+
+	b.Reset()
+	require.NoError(t, Write(&b, fixture.Load(t, fixture.Default), Options{Width: 120}))
+	assert.NotContains(t, b.String(), "--show all for every row", "the default matrix (30 rows) is shown whole by auto")
 }

@@ -21,6 +21,22 @@ func truncate(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
+// truncateMiddle cuts s to at most n cells by replacing its middle with
+// "…": half of what is kept from the start, half from the end (a test
+// ID's package and test, and its last subtest).
+func truncateMiddle(s string, n int) string {
+	if width(s) <= n {
+		return s
+	}
+	if n < 8 {
+		return truncate(s, n)
+	}
+	r := []rune(s)
+	head := (n - 1) / 2
+	tail := n - 1 - head
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
+}
+
 // wrap breaks text into lines of at most limit cells: the first starts
 // with first, the others with indent. It breaks at spaces, and inside a
 // word only when the word alone is wider than a line.
