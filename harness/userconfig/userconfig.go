@@ -320,6 +320,12 @@ func (p *parser) rule(n *yaml.Node) Rule {
 	if len(r.Cases) == 0 && r.Test != "" {
 		p.errorf(n, "rule %s has no cases", r.Test)
 	}
+	for i, c := range r.Cases {
+		if c.When == "" && i < len(r.Cases)-1 {
+			p.errorf(n, "rule %s: the case on line %d has no when, so it always applies and the cases after it (line %d) never do: put it last", r.Test, c.Line, r.Cases[i+1].Line)
+			break
+		}
+	}
 	return r
 }
 
@@ -333,6 +339,8 @@ func (p *parser) ruleCase(n *yaml.Node) Case {
 			cond, err := ParseCondition(s)
 			if err != nil {
 				p.errorf(v, "when %q: %v", s, err)
+			} else if why := Unsatisfiable(s); why != "" {
+				p.errorf(v, "when %q: no kernel can satisfy it (%s): fix the condition or drop the case", s, why)
 			}
 			c.cond = cond
 		case "outcome":
@@ -440,6 +448,74 @@ func ParseCondition(s string) (func(expect.Facts) bool, error) {
 		}
 		return true
 	}, nil
+}
+
+// Unsatisfiable says why no kernel can meet the condition s (a valid
+// one, see [ParseCondition]), or "" if some kernel can: its version and
+// arch terms exclude each other (checked on every version from 2.0 to
+// 12.99, on both architectures), or it asks for a feature, an LSM or a
+// config option and for its opposite (or for two values of one option).
+func Unsatisfiable(s string) string {
+	type literal struct{ key, value, text string }
+	var vterms []func(expect.Facts) bool
+	var vtexts []string
+	var pos, neg []literal
+	for _, part := range splitAnd(s) {
+		part = strings.TrimSpace(part)
+		term, negated := part, false
+		if rest, ok := strings.CutPrefix(part, "not "); ok {
+			term, negated = strings.TrimSpace(rest), true
+		} else if rest, ok := strings.CutPrefix(part, "!"); ok && !strings.HasPrefix(part, "!=") {
+			term, negated = strings.TrimSpace(rest), true
+		}
+		if strings.HasPrefix(term, "version") || strings.HasPrefix(term, "arch") {
+			t, err := parseTerm(part)
+			if err != nil {
+				return ""
+			}
+			vterms, vtexts = append(vterms, t), append(vtexts, part)
+			continue
+		}
+		l := literal{key: term, value: "y", text: part}
+		if opt, v, ok := strings.Cut(term, "="); ok && strings.HasPrefix(term, "CONFIG_") {
+			l.key, l.value = strings.TrimSpace(opt), strings.TrimSpace(v)
+		}
+		if negated {
+			neg = append(neg, l)
+		} else {
+			pos = append(pos, l)
+		}
+	}
+	for i, p := range pos {
+		for _, q := range pos[:i] {
+			if p.key == q.key && p.value != q.value {
+				return fmt.Sprintf("%q and %q exclude each other", q.text, p.text)
+			}
+		}
+		for _, q := range neg {
+			if p.key == q.key && p.value == q.value {
+				return fmt.Sprintf("%q and %q exclude each other", p.text, q.text)
+			}
+		}
+	}
+	if len(vterms) == 0 {
+		return ""
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		for major := 2; major <= 12; major++ {
+			for minor := 0; minor <= 99; minor++ {
+				f := expect.Facts{Arch: arch, Major: major, Minor: minor}
+				all := true
+				for _, t := range vterms {
+					all = all && t(f)
+				}
+				if all {
+					return ""
+				}
+			}
+		}
+	}
+	return strings.Join(vtexts, " and ") + " exclude each other"
 }
 
 func splitAnd(s string) []string {

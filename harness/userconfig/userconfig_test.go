@@ -83,6 +83,10 @@ func TestParseErrors(t *testing.T) {
 		{"not yaml", "kernels: [a\n", `bpfmatrix.yaml:1: invalid bpfmatrix.yaml: did not find expected`},
 		{"unquoted colon", "rules:\n  - test: p/T\n    cases:\n      - outcome: pass\n        mechanism: kprobe (fallback: fentry\n", `bpfmatrix.yaml:5: invalid bpfmatrix.yaml: mapping values are not allowed in this context (quote a value that holds ": ")`},
 		{"bad arch", "rules:\n  - test: p/T\n    cases: [{when: arch == x86, outcome: pass}]\n", `arch is amd64 or arm64`},
+		{"impossible condition", "rules:\n  - test: p/T\n    cases:\n      - when: version < 5.4 and version >= 6.1\n        outcome: unsupported\n      - outcome: pass\n",
+			`bpfmatrix.yaml:4: invalid bpfmatrix.yaml: when "version < 5.4 and version >= 6.1": no kernel can satisfy it (version < 5.4 and version >= 6.1 exclude each other): fix the condition or drop the case`},
+		{"unreachable case", "rules:\n  - test: p/T\n    cases:\n      - outcome: pass\n      - when: version < 6.6\n        outcome: unsupported\n",
+			`bpfmatrix.yaml:2: invalid bpfmatrix.yaml: rule p/T: the case on line 4 has no when, so it always applies and the cases after it (line 5) never do: put it last`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("bpfmatrix.yaml", []byte(tc.in))
@@ -90,6 +94,37 @@ func TestParseErrors(t *testing.T) {
 			assert.True(t, errors.Is(err, ErrInvalid), "%v wraps ErrInvalid", err)
 			assert.Contains(t, err.Error(), tc.want)
 		})
+	}
+}
+
+func TestUnsatisfiable(t *testing.T) {
+	for _, tc := range []struct {
+		cond string
+		why  string // "" if some kernel can satisfy it
+	}{
+		{"version < 6.6", ""},
+		{"version >= 6.6 and arch == arm64", ""},
+		{"version < 5.4 and version >= 6.1", "version < 5.4 and version >= 6.1 exclude each other"},
+		{"version == 6.1 and version != 6.1", "exclude each other"},
+		{"arch == amd64 and arch == arm64", "arch == amd64 and arch == arm64 exclude each other"},
+		{"arch == amd64 and arch != arm64", ""},
+		{"trampoline and not trampoline", `"trampoline" and "not trampoline" exclude each other`},
+		{"lsm bpf and !lsm bpf", "exclude each other"},
+		{"lsm bpf and not lsm selinux", ""},
+		{"CONFIG_FOO and CONFIG_FOO=m", `"CONFIG_FOO" and "CONFIG_FOO=m" exclude each other`},
+		{"CONFIG_FOO=m and not CONFIG_FOO", ""},
+		{"CONFIG_FOO and not CONFIG_FOO=y", "exclude each other"},
+		{"CONFIG_A and not CONFIG_B", ""},
+		{"tcx and version < 6.6", ""}, // the model would say no, but the file cannot know the kernel's config
+	} {
+		_, err := ParseCondition(tc.cond)
+		require.NoError(t, err, tc.cond)
+		got := Unsatisfiable(tc.cond)
+		if tc.why == "" {
+			assert.Empty(t, got, "%q", tc.cond)
+		} else {
+			assert.Contains(t, got, tc.why, "%q", tc.cond)
+		}
 	}
 }
 
