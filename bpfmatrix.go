@@ -18,6 +18,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -71,7 +72,7 @@ func WithAccel(a vm.Accel) Option { return func(c *config) { c.accel = a } }
 func WithLog(w io.Writer) Option { return func(c *config) { c.log = w } }
 
 // setup resolves the options into the command's setup and the kernels.
-func setup(ctx context.Context, names []string, kind string, opts []Option) (harness.Setup, []catalog.Spec, error) {
+func setup(ctx context.Context, names []string, kind string, opts []Option) (runner.Setup, []catalog.Spec, error) {
 	c := &config{}
 	for _, o := range opts {
 		o(c)
@@ -81,21 +82,21 @@ func setup(ctx context.Context, names []string, kind string, opts []Option) (har
 	if len(names) > 0 {
 		var err error
 		if specs, err = cat.Lookup(names); err != nil {
-			return harness.Setup{}, nil, fmt.Errorf("bpfmatrix: %w", err)
+			return runner.Setup{}, nil, fmt.Errorf("bpfmatrix: %w", err)
 		}
 	}
 	src, err := host.FindSource(ctx, c.source)
 	if err != nil {
-		return harness.Setup{}, nil, err
+		return runner.Setup{}, nil, err
 	}
 	store, err := kernels.Open(kernels.Options{CacheDir: c.cache, LockPath: c.lock, Mirror: c.mirror})
 	if err != nil {
-		return harness.Setup{}, nil, err
+		return runner.Setup{}, nil, err
 	}
-	return harness.Setup{
+	return runner.Setup{
 		Store: store, SourceDir: src, CacheDir: store.CacheDir(),
 		RunDir: filepath.Join(store.CacheDir(), "runs", fmt.Sprintf("%s-%s-%d", kind, time.Now().Format("20060102-150405"), os.Getpid())),
-		VM:     harness.VMOptions{Timeout: c.timeout, Accel: c.accel},
+		VM:     runner.VMOptions{Timeout: c.timeout, Accel: c.accel},
 		Log:    c.log,
 	}, specs, nil
 }

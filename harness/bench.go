@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -40,7 +41,7 @@ const floorTimeout = 2 * time.Minute
 type FloorOptions struct {
 	// Setup is shared with the other commands; RunDir receives the
 	// console logs. VM.Accel is ignored: see Accel.
-	Setup
+	runner.Setup
 	// Kernels are measured one after the other; they must be cached.
 	Kernels []catalog.Spec
 	// Accel is the accelerator of each kernel, by name (the one its run
@@ -54,14 +55,14 @@ type FloorOptions struct {
 // base archive and reports how long each boot took, in the order of
 // Kernels.
 func MeasureFloor(ctx context.Context, opts FloorOptions) ([]FloorResult, error) {
-	opts.Setup.defaults(floorTimeout, RunCPUs)
-	r, err := newRunner(opts.Setup, opts.Kernels)
+	opts.Setup.Defaults(floorTimeout, runner.RunCPUs)
+	r, err := runner.New(opts.Setup, opts.Kernels)
 	if err != nil {
 		return nil, err
 	}
 	var out []FloorResult
 	for _, spec := range opts.Kernels {
-		f, err := r.floor(ctx, spec, opts.Accel[spec.Name], max(opts.Runs, 1))
+		f, err := floor(ctx, r, spec, opts.Accel[spec.Name], max(opts.Runs, 1))
 		if err != nil {
 			return nil, err
 		}
@@ -71,7 +72,7 @@ func MeasureFloor(ctx context.Context, opts FloorOptions) ([]FloorResult, error)
 }
 
 // floor boots spec n times with the floor image, under accel.
-func (r *runner) floor(ctx context.Context, spec catalog.Spec, accel vm.Accel, n int) (FloorResult, error) {
+func floor(ctx context.Context, r *runner.Runner, spec catalog.Spec, accel vm.Accel, n int) (FloorResult, error) {
 	res := FloorResult{Kernel: spec.Name}
 	if accel == "" {
 		accel = vm.AccelTCG
@@ -80,11 +81,11 @@ func (r *runner) floor(ctx context.Context, spec catalog.Spec, accel vm.Accel, n
 	if !ok {
 		return res, fmt.Errorf("%s is not cached after the run", spec.Name)
 	}
-	arch, err := archOf(spec)
+	arch, err := runner.ArchOf(spec)
 	if err != nil {
 		return res, err
 	}
-	base, err := r.base(ctx, arch.GOARCH)
+	base, err := r.Base(ctx, arch.GOARCH)
 	if err != nil {
 		return res, err
 	}
@@ -93,7 +94,7 @@ func (r *runner) floor(ctx context.Context, spec catalog.Spec, accel vm.Accel, n
 		return res, fmt.Errorf("floor image: %w", err)
 	}
 	for i := range n {
-		b := r.boot(ctx, bootRequest{
+		b := r.Boot(ctx, runner.Request{
 			Dir: filepath.Join(r.RunDir, fmt.Sprintf("floor-%s-%d", spec.Name, i)), Kernel: k, Arch: arch,
 			Initrd: floor, Append: initramfs.FloorArgs, Accel: accel, Timeout: floorTimeout,
 		})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
@@ -27,7 +28,7 @@ import (
 type ExecOptions struct {
 	// Setup is shared with the other commands; VM.Timeout defaults to 10m
 	// and VM.CPUs to 2.
-	Setup
+	runner.Setup
 	// Kernels to run the program on.
 	Kernels []catalog.Spec
 	// Program is the host path of a Linux binary for the guest's
@@ -130,7 +131,7 @@ func (k *ExecKernel) WriteOutput(stdout, stderr io.Writer) error {
 }
 
 func (o *ExecOptions) defaults() {
-	o.Setup.defaults(ExecTimeout, ExecCPUs)
+	o.Setup.Defaults(runner.ExecTimeout, runner.ExecCPUs)
 	if o.Parallel <= 0 {
 		o.Parallel = len(o.Kernels)
 	}
@@ -157,12 +158,12 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 			return nil, err
 		}
 	}
-	r, err := newRunner(opts.Setup, opts.Kernels)
+	r, err := runner.New(opts.Setup, opts.Kernels)
 	if err != nil {
 		return nil, err
 	}
-	pulls := r.pull(ctx, opts.Kernels)
-	base, err := r.base(ctx, arch.GOARCH)
+	pulls := r.Pull(ctx, opts.Kernels)
+	base, err := r.Base(ctx, arch.GOARCH)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +176,7 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 		return nil, err
 	}
 	if opts.GoRoot != "" {
-		disks = append(disks, r.goCacheDisks(ctx, opts.GoRoot, arch.GOARCH)...)
+		disks = append(disks, goCacheDisks(ctx, r, opts.GoRoot, arch.GOARCH)...)
 	}
 	res := &ExecResult{Kernels: make([]ExecKernel, len(opts.Kernels))}
 	sem := make(chan struct{}, opts.Parallel)
@@ -192,9 +193,9 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 				}
 			}()
 			p := pulls[i]
-			p.wait()
-			if p.err != nil {
-				ek.Status, ek.Error = results.StatusError, p.err.Error()
+			p.Wait()
+			if p.Err != nil {
+				ek.Status, ek.Error = results.StatusError, p.Err.Error()
 				return
 			}
 			select {
@@ -204,14 +205,14 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 				return
 			}
 			defer func() { <-sem }()
-			ek.Release = p.k.Release
-			b := r.boot(ctx, bootRequest{
-				Column: spec.Name, Dir: filepath.Join(opts.RunDir, spec.Name), Kernel: p.k, Arch: arch,
+			ek.Release = p.Kernel.Release
+			b := r.Boot(ctx, runner.Request{
+				Column: spec.Name, Dir: filepath.Join(opts.RunDir, spec.Name), Kernel: p.Kernel, Arch: arch,
 				Config: execConfig(opts, spec.Name), Parts: []string{base, payload}, Disks: disks,
 			})
 			ek.fill(b)
-			if major, minor, err := expect.ParseRelease(p.k.Release); err == nil {
-				f := expect.Facts{Arch: spec.Arch, Major: major, Minor: minor, Config: p.kernelConfig(r), Accel: string(b.Accel), ModuleTree: p.k.ModulesDir != ""}
+			if major, minor, err := expect.ParseRelease(p.Kernel.Release); err == nil {
+				f := expect.Facts{Arch: spec.Arch, Major: major, Minor: minor, Config: p.KernelConfig(r), Accel: string(b.Accel), ModuleTree: p.Kernel.ModulesDir != ""}
 				expect.JudgeSplats(expect.KnownSplats, ek.Splats, f)
 			}
 		})
@@ -239,7 +240,7 @@ func execConfig(opts ExecOptions, kernel string) *wire.Config {
 }
 
 // fill records how the VM b ended and what the program did.
-func (k *ExecKernel) fill(b *booted) {
+func (k *ExecKernel) fill(b *runner.Booted) {
 	k.ConsoleLog = b.ConsoleLog
 	k.Reproduce = b.Reproduce
 	k.Status, k.Error = b.Status, b.Error
@@ -252,18 +253,18 @@ func (k *ExecKernel) fill(b *booted) {
 	if b.Events.Hello != nil {
 		k.Release = b.Events.Hello.Hello.Release
 	}
-	k.ExitCode, k.Error = b.programExit()
+	k.ExitCode, k.Error = b.ProgramExit()
 }
 
 // execArch returns the one guest architecture of specs: the program is
 // built for one.
 func execArch(specs []catalog.Spec) (vm.Arch, error) {
-	arch, err := archOf(specs[0])
+	arch, err := runner.ArchOf(specs[0])
 	if err != nil {
 		return arch, err
 	}
 	for _, s := range specs[1:] {
-		a, err := archOf(s)
+		a, err := runner.ArchOf(s)
 		if err != nil {
 			return a, err
 		}
@@ -341,8 +342,8 @@ func shellInclude(ctx context.Context, store *kernels.Store, arch vm.Arch, incs 
 // its working directory (writable, through an overlay) and GOROOT
 // (read-only; for a guest of another architecture, the same Go version
 // built for it, at GOROOT's path).
-func execDisks(ctx context.Context, r *runner, arch vm.Arch, opts ExecOptions) ([]guestDisk, error) {
-	var disks []guestDisk
+func execDisks(ctx context.Context, r *runner.Runner, arch vm.Arch, opts ExecOptions) ([]runner.Disk, error) {
+	var disks []runner.Disk
 	if opts.Dir != "" {
 		dir, err := filepath.Abs(opts.Dir)
 		if err != nil {
@@ -352,11 +353,11 @@ func execDisks(ctx context.Context, r *runner, arch vm.Arch, opts ExecOptions) (
 			dir = root
 		}
 		t0 := time.Now()
-		d, err := r.dirDisk(ctx, "module", dir, dir, true)
+		d, err := r.DirDisk(ctx, "module", dir, dir, true)
 		if err != nil {
 			return nil, err
 		}
-		r.logf("module %s on a disk image (%.1fs)", dir, time.Since(t0).Seconds())
+		r.Logf("module %s on a disk image (%.1fs)", dir, time.Since(t0).Seconds())
 		disks = append(disks, d)
 	}
 	if opts.GoRoot != "" {
@@ -364,7 +365,7 @@ func execDisks(ctx context.Context, r *runner, arch vm.Arch, opts ExecOptions) (
 		if err != nil {
 			return nil, err
 		}
-		d, err := r.dirDisk(ctx, "goroot", src, opts.GoRoot, false)
+		d, err := r.DirDisk(ctx, "goroot", src, opts.GoRoot, false)
 		if err != nil {
 			return nil, err
 		}

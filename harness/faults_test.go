@@ -25,6 +25,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -48,9 +49,9 @@ func runFault(t *testing.T, fault string, timeout time.Duration, onProgress func
 	store := newStore(t)
 	start := time.Now()
 	res, err := harness.Run(context.Background(), harness.Options{
-		Setup: harness.Setup{
+		Setup: runner.Setup{
 			Store: store, SourceDir: sourceDir(t), CacheDir: store.CacheDir(), RunDir: t.TempDir(),
-			VM: harness.VMOptions{Timeout: timeout}, Log: testWriter{t},
+			VM: runner.VMOptions{Timeout: timeout}, Log: testWriter{t},
 		},
 		Kernels: faultKernel(t), Suites: []plan.Suite{faultSuite}, OnProgress: onProgress,
 		Env: []string{"BPFMATRIX_FAULT=" + fault},
@@ -119,9 +120,9 @@ func TestFaultBootNeverComesUp(t *testing.T) {
 	const deadline = 15 * time.Second
 	start := time.Now()
 	res, err := harness.Run(context.Background(), harness.Options{
-		Setup: harness.Setup{
+		Setup: runner.Setup{
 			Store: store, SourceDir: sourceDir(t), CacheDir: store.CacheDir(), RunDir: t.TempDir(),
-			VM: harness.VMOptions{Timeout: 5 * time.Minute, BootTimeout: deadline}, Log: testWriter{t},
+			VM: runner.VMOptions{Timeout: 5 * time.Minute, BootTimeout: deadline}, Log: testWriter{t},
 		},
 		Kernels: faultKernel(t), Profiles: []expect.Profile{noInit}, Suites: []plan.Suite{faultSuite},
 	})
@@ -285,9 +286,9 @@ func TestConcurrentRunsShareCache(t *testing.T) {
 				return
 			}
 			results[i], errs[i] = harness.Run(context.Background(), harness.Options{
-				Setup: harness.Setup{
+				Setup: runner.Setup{
 					Store: store, SourceDir: sourceDir(t), CacheDir: cache, RunDir: t.TempDir(),
-					VM: harness.VMOptions{Timeout: 5 * time.Minute}, Log: testWriter{t},
+					VM: runner.VMOptions{Timeout: 5 * time.Minute}, Log: testWriter{t},
 				},
 				Kernels: faultKernel(t), Suites: []plan.Suite{plan.Builtin[0]}, Parallel: 1,
 			})
@@ -318,7 +319,7 @@ func TestRunRefusesFullOrReadOnlyCache(t *testing.T) {
 	store := newStore(t)
 	opts := func(cache string) harness.Options {
 		return harness.Options{
-			Setup: harness.Setup{
+			Setup: runner.Setup{
 				Store: store, SourceDir: sourceDir(t), CacheDir: cache, RunDir: filepath.Join(cache, "run"), Log: testWriter{t},
 			},
 			Kernels: faultKernel(t), Suites: []plan.Suite{plan.Builtin[0]},
@@ -355,9 +356,9 @@ func TestFaultFlaky(t *testing.T) {
 	run := func(t *testing.T, retries int, known flaky.List) *results.Result {
 		t.Helper()
 		res, err := harness.Run(context.Background(), harness.Options{
-			Setup: harness.Setup{
+			Setup: runner.Setup{
 				Store: store, SourceDir: sourceDir(t), CacheDir: store.CacheDir(), RunDir: t.TempDir(),
-				VM: harness.VMOptions{Timeout: 3 * time.Minute}, Log: testWriter{t},
+				VM: runner.VMOptions{Timeout: 3 * time.Minute}, Log: testWriter{t},
 			},
 			Kernels: faultKernel(t), Suites: []plan.Suite{faultSuite},
 			Env: []string{"BPFMATRIX_FAULT=flaky"}, Retries: retries, KnownFlaky: known,

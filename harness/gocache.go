@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/internal/atomicfile"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 )
@@ -24,11 +25,11 @@ import (
 // the same settings the guest's go command has: GOOS=linux, no C
 // compiler so no cgo, no GOFLAGS), then reused as it is, so its image is
 // too.
-func (r *runner) stdCacheDisk(ctx context.Context, goroot, goarch string) (guestDisk, error) {
+func stdCacheDisk(ctx context.Context, r *runner.Runner, goroot, goarch string) (runner.Disk, error) {
 	gobin := filepath.Join(goroot, "bin", "go")
 	version, err := exec.CommandContext(ctx, gobin, "env", "GOVERSION").Output()
 	if err != nil {
-		return guestDisk{}, fmt.Errorf("harness: %s env GOVERSION: %w", gobin, err)
+		return runner.Disk{}, fmt.Errorf("harness: %s env GOVERSION: %w", gobin, err)
 	}
 	v := strings.TrimSpace(string(version))
 	dir := filepath.Join(r.CacheDir, "gocache", v+"-linux-"+goarch)
@@ -39,16 +40,16 @@ func (r *runner) stdCacheDisk(ctx context.Context, goroot, goarch string) (guest
 		cmd.Dir = filepath.Join(goroot, "src")
 		cmd.Env = append(cleanGoEnv(os.Environ()), "GOCACHE="+dir, "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0", "GOROOT="+goroot)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return guestDisk{}, fmt.Errorf("harness: compiling the standard library for the guest's Go build cache: %w: %s", err, out)
+			return runner.Disk{}, fmt.Errorf("harness: compiling the standard library for the guest's Go build cache: %w: %s", err, out)
 		}
 		if err := atomicfile.WriteBytes(marker, []byte(v+"\n"), 0o644); err != nil {
-			return guestDisk{}, err
+			return runner.Disk{}, err
 		}
-		r.logf("standard library of %s for linux/%s compiled into the guest's Go build cache (%.1fs)", v, goarch, time.Since(t0).Seconds())
+		r.Logf("standard library of %s for linux/%s compiled into the guest's Go build cache (%.1fs)", v, goarch, time.Since(t0).Seconds())
 	}
-	d, err := r.dirDisk(ctx, "gocache", dir, wire.GoCacheDir, true) // one path for every architecture's cache
+	d, err := r.DirDisk(ctx, "gocache", dir, wire.GoCacheDir, true) // one path for every architecture's cache
 	if err != nil {
-		return guestDisk{}, err
+		return runner.Disk{}, err
 	}
 	return d, nil
 }
@@ -56,13 +57,13 @@ func (r *runner) stdCacheDisk(ctx context.Context, goroot, goarch string) (guest
 // goCacheDisks is the guest's Go build cache as a list of at most one
 // disk: without one (it could not be built, which is logged) the guest's
 // go command compiles what it needs itself, slowly but correctly.
-func (r *runner) goCacheDisks(ctx context.Context, goroot, goarch string) []guestDisk {
-	d, err := r.stdCacheDisk(ctx, goroot, goarch)
+func goCacheDisks(ctx context.Context, r *runner.Runner, goroot, goarch string) []runner.Disk {
+	d, err := stdCacheDisk(ctx, r, goroot, goarch)
 	if err != nil {
-		r.logf("no Go build cache for the guest: %v", err)
+		r.Logf("no Go build cache for the guest: %v", err)
 		return nil
 	}
-	return []guestDisk{d}
+	return []runner.Disk{d}
 }
 
 // cleanGoEnv drops the go command's settings from env, which the guest

@@ -14,22 +14,8 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/vm"
-	"github.com/bpfmatrix/bpfmatrix/vm/diskimage"
-	"github.com/bpfmatrix/bpfmatrix/vm/hostfiles"
-	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
-
-// guestDisk is a host directory as a disk image and where the guest
-// mounts it.
-type guestDisk struct {
-	VM    vm.Disk
-	Guest wire.Disk
-}
-
-// overlayModule lets the guest write over a read-only disk.
-const overlayModule = "overlay"
 
 // ModuleRoot is the directory of the Go module that dir belongs to: the
 // nearest parent (or dir itself) with a go.mod. ok is false when there is
@@ -47,20 +33,6 @@ func ModuleRoot(dir string) (root string, ok bool) {
 			return "", false
 		}
 	}
-}
-
-// dirDisk returns the image of the host directory dir (less .git) and its
-// guest mount at target: writable through an overlay whose writes stay in
-// the guest's memory, or read-only.
-func (r *runner) dirDisk(ctx context.Context, serial, dir, target string, writable bool) (guestDisk, error) {
-	path, err := diskimage.Dir(ctx, filepath.Join(r.CacheDir, "disks"), dir, []string{`^\.git(/|$)`})
-	if err != nil {
-		return guestDisk{}, err
-	}
-	return guestDisk{
-		VM:    vm.Disk{Path: path, Serial: serial},
-		Guest: wire.Disk{Serial: serial, FSType: diskimage.FSType, Binds: []wire.Bind{{Target: target, Writable: writable}}},
-	}, nil
 }
 
 // goRootFor returns a Go installation of the same version as goroot for
@@ -168,22 +140,4 @@ func GoRoot() string {
 	}
 	//lint:ignore SA1019 the last resort: the toolchain bpfmatrix was built with
 	return runtime.GOROOT()
-}
-
-// hostArchive writes an initramfs part of host files for a guest of
-// goarch: the includes, and the interpreter and libraries of each
-// dynamically linked program among programs (see hostfiles.Entries). It
-// returns "" when there is nothing to add.
-func hostArchive(path, goarch string, includes []hostfiles.Include, programs ...string) (string, error) {
-	entries, err := hostfiles.Entries(goarch, wire.IncludeDir, includes, programs...)
-	if err != nil {
-		return "", fmt.Errorf("harness: %w", err)
-	}
-	if len(entries) == 0 {
-		return "", nil
-	}
-	if err := initramfs.WriteArchive(path, entries); err != nil {
-		return "", err
-	}
-	return path, nil
 }

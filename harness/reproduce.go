@@ -7,6 +7,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -14,7 +15,7 @@ import (
 
 // ReproduceOptions are the run of cell c alone (bpfmatrix reproduce), on
 // top of setup.
-func ReproduceOptions(c *plan.Cell, setup Setup) Options {
+func ReproduceOptions(c *plan.Cell, setup runner.Setup) Options {
 	return Options{
 		Setup: setup, Kernels: []catalog.Spec{c.Spec}, Profiles: []expect.Profile{c.Profile},
 		Suites: []plan.Suite{c.Suite}, Run: c.Run, InjectWrong: c.InjectWrong, Parallel: 1,
@@ -24,7 +25,7 @@ func ReproduceOptions(c *plan.Cell, setup Setup) Options {
 // ReproduceShell is a shell session whose console first runs the test of
 // cell c (bpfmatrix reproduce --shell): verbose, in a directory of its own
 // under /tmp that stays for the shell after it.
-func ReproduceShell(c *plan.Cell, setup Setup) ShellOptions {
+func ReproduceShell(c *plan.Cell, setup runner.Setup) ShellOptions {
 	return ShellOptions{
 		Setup: setup, Kernel: c.Spec, Modules: c.Suite.Modules, Append: c.Column.Cmdline,
 		Tests: []plan.Suite{c.Suite}, Before: shellCommand(c),

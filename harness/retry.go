@@ -12,6 +12,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 )
@@ -31,14 +32,14 @@ func (m *matrixRun) retryColumn(ctx context.Context, c plan.Column, k *kernels.K
 	if m.opts.Retries <= 0 || kr.Status != results.StatusOK {
 		return
 	}
-	arch, err := archOf(c.Spec)
+	arch, err := runner.ArchOf(c.Spec)
 	if err != nil {
 		return
 	}
 	t0 := time.Now()
 	defer func() {
 		kr.Seconds += time.Since(t0).Seconds()
-		m.progress(results.Progress{Column: kr.Column(), Phase: results.PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
+		m.Progress(results.Progress{Column: kr.Column(), Phase: results.PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
 	}()
 	shared := images[arch.GOARCH]
 	var console io.Writer
@@ -51,13 +52,13 @@ func (m *matrixRun) retryColumn(ctx context.Context, c plan.Column, k *kernels.K
 			return
 		}
 		cfg := m.retryConfig(failing, attempt)
-		m.logf("%s: running %d failing test(s) again, attempt %d of %d, in a fresh VM", kr.Column(), len(failing), attempt, 1+m.opts.Retries)
-		b := m.boot(ctx, bootRequest{
+		m.Logf("%s: running %d failing test(s) again, attempt %d of %d, in a fresh VM", kr.Column(), len(failing), attempt, 1+m.opts.Retries)
+		b := m.Boot(ctx, runner.Request{
 			Column: kr.Column(), Dir: filepath.Join(m.RunDir, kr.Column(), fmt.Sprintf("attempt-%d", attempt)), Kernel: k, Arch: arch,
 			Config: cfg, Parts: []string{shared.base, shared.tests}, Append: kr.Cmdline, Console: console,
 		})
 		if b.Err != nil || b.Status != results.StatusOK {
-			m.logf("%s: attempt %d: %s %s: no more retries", kr.Column(), attempt, b.Status, b.Error)
+			m.Logf("%s: attempt %d: %s %s: no more retries", kr.Column(), attempt, b.Status, b.Error)
 			return
 		}
 		mergeAttempt(kr.Tests, b.Events.Tests(b.Status))

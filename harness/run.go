@@ -17,6 +17,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/flaky"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/harness/schedule"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
@@ -28,7 +29,7 @@ import (
 type Options struct {
 	// Setup is shared with the other commands; VM.Timeout defaults to 5m
 	// and VM.CPUs to 1.
-	Setup
+	runner.Setup
 	// Kernels are the matrix columns.
 	Kernels []catalog.Spec
 	// Suites run in every kernel, in one VM per kernel.
@@ -82,9 +83,9 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
-	o.Setup.defaults(RunTimeout, RunCPUs)
+	o.Setup.Defaults(runner.RunTimeout, runner.RunCPUs)
 	if o.Parallel <= 0 {
-		o.Parallel = DefaultParallel()
+		o.Parallel = runner.DefaultParallel()
 	}
 	if o.Model == nil {
 		o.Model = plan.DefaultModel
@@ -105,22 +106,22 @@ func Run(ctx context.Context, opts Options) (*results.Result, error) {
 }
 
 // runWith is [Run] with the runner r, or a new one if r is nil.
-func runWith(ctx context.Context, r *runner, opts Options) (*results.Result, error) {
+func runWith(ctx context.Context, r *runner.Runner, opts Options) (*results.Result, error) {
 	opts.defaults()
 	p, err := opts.Plan()
 	if err != nil {
 		return nil, err
 	}
 	if r == nil {
-		if r, err = newRunner(opts.Setup, p.Kernels); err != nil {
+		if r, err = runner.New(opts.Setup, p.Kernels); err != nil {
 			return nil, err
 		}
 	}
-	r.onProgress = opts.OnProgress
-	m := &matrixRun{runner: r, opts: &opts, plan: p, hist: schedule.LoadHistory(opts.CacheDir)}
+	r.OnProgress = opts.OnProgress
+	m := &matrixRun{Runner: r, opts: &opts, plan: p, hist: schedule.LoadHistory(opts.CacheDir)}
 
 	// Fetch the kernels while the shared images build.
-	pulls := r.pull(ctx, p.Kernels)
+	pulls := r.Pull(ctx, p.Kernels)
 	images, err := m.buildShared(ctx)
 	if err != nil {
 		return nil, err
@@ -130,7 +131,7 @@ func runWith(ctx context.Context, r *runner, opts Options) (*results.Result, err
 	// first, once every column of a cached kernel has queued.
 	cached := 0
 	for _, c := range p.Columns {
-		if pulls[c.Kernel].cached {
+		if pulls[c.Kernel].Cached {
 			cached++
 		}
 	}
@@ -145,7 +146,7 @@ func runWith(ctx context.Context, r *runner, opts Options) (*results.Result, err
 	res := m.assemble(ctx, cols)
 	// The whole result next to the columns' own, for reproduce and report.
 	if err := res.WriteJSON(filepath.Join(m.RunDir, ResultsFile)); err != nil {
-		m.logf("%v", err)
+		m.Logf("%v", err)
 	}
 	return res, nil
 }
@@ -156,7 +157,7 @@ const ResultsFile = "results.json"
 
 // matrixRun is the state of one Run.
 type matrixRun struct {
-	*runner
+	*runner.Runner
 	opts *Options
 	plan *plan.Plan
 	hist schedule.History
@@ -169,9 +170,9 @@ type sharedImages struct{ base, tests string }
 // the plan.
 func (m *matrixRun) buildShared(ctx context.Context) (map[string]sharedImages, error) {
 	out := map[string]sharedImages{}
-	pkgs := TestPackages(m.plan.Suites)
+	pkgs := runner.TestPackages(m.plan.Suites)
 	for _, spec := range m.plan.Kernels {
-		arch, err := archOf(spec)
+		arch, err := runner.ArchOf(spec)
 		if err != nil {
 			return nil, err
 		}
@@ -182,17 +183,17 @@ func (m *matrixRun) buildShared(ctx context.Context) (map[string]sharedImages, e
 		var base, tests string
 		var baseErr, testsErr error
 		var wg sync.WaitGroup
-		wg.Go(func() { base, baseErr = m.base(ctx, arch.GOARCH) })
+		wg.Go(func() { base, baseErr = m.Base(ctx, arch.GOARCH) })
 		if u := m.opts.user; u != nil {
 			tests = u.parts[arch.GOARCH]
 		} else {
-			wg.Go(func() { tests, _, testsErr = m.builder(arch.GOARCH).Tests(ctx, pkgs) })
+			wg.Go(func() { tests, _, testsErr = m.Builder(arch.GOARCH).Tests(ctx, pkgs) })
 		}
 		wg.Wait()
 		if err := errors.Join(baseErr, testsErr); err != nil {
 			return nil, err
 		}
-		m.logf("images for %s ready in %.1fs", arch.GOARCH, time.Since(t0).Seconds())
+		m.Logf("images for %s ready in %.1fs", arch.GOARCH, time.Since(t0).Seconds())
 		out[arch.GOARCH] = sharedImages{base: base, tests: tests}
 	}
 	return out, nil
@@ -202,36 +203,36 @@ func (m *matrixRun) buildShared(ctx context.Context) (map[string]sharedImages, e
 // boot profile, waits for a VM slot, boots and judges the result. It
 // returns nil for a column that does not run (its profile boots the kernel
 // like an earlier one, or the kernel failed and an earlier column says so).
-func (m *matrixRun) column(ctx context.Context, c plan.Column, p *pulled, images map[string]sharedImages, sched *schedule.Scheduler) *results.KernelResult {
-	settle := sync.OnceFunc(func() { sched.Settled(p.cached) })
+func (m *matrixRun) column(ctx context.Context, c plan.Column, p *runner.Pulled, images map[string]sharedImages, sched *schedule.Scheduler) *results.KernelResult {
+	settle := sync.OnceFunc(func() { sched.Settled(p.Cached) })
 	defer settle()
-	p.wait()
+	p.Wait()
 	info := results.KernelInfo{Name: c.Spec.Name, Distro: c.Spec.Distro, Suite: c.Spec.Suite, Arch: c.Spec.Arch, Flavour: c.Spec.Flavour, Version: c.Spec.Version}
-	if p.err != nil {
+	if p.Err != nil {
 		if c.ProfileIndex > 0 {
 			return nil // the kernel's first column reports it
 		}
-		kr := &results.KernelResult{Kernel: info, Status: results.StatusError, Error: p.err.Error(), Profile: results.DefaultProfile}
-		kr.Phases.Fetch = p.seconds
+		kr := &results.KernelResult{Kernel: info, Status: results.StatusError, Error: p.Err.Error(), Profile: results.DefaultProfile}
+		kr.Phases.Fetch = p.Seconds
 		if ctx.Err() != nil {
 			kr.Status = results.StatusInterrupted
 		}
-		m.logf("%s: %v", c.Spec.Name, p.err)
-		m.progress(results.Progress{Column: c.Spec.Name, Phase: results.PhaseDone, Status: kr.Status, Message: kr.Error})
+		m.Logf("%s: %v", c.Spec.Name, p.Err)
+		m.Progress(results.Progress{Column: c.Spec.Name, Phase: results.PhaseDone, Status: kr.Status, Message: kr.Error})
 		return kr
 	}
-	info.Release = p.k.Release
-	for _, pkg := range p.k.Packages {
+	info.Release = p.Kernel.Release
+	for _, pkg := range p.Kernel.Packages {
 		info.Packages = append(info.Packages, results.PackageInfo{Name: pkg.Name, Version: pkg.Version, SHA256: pkg.SHA256})
 	}
-	config := p.kernelConfig(m.runner)
+	config := p.KernelConfig(m.Runner)
 	args, ok := m.plan.Resolve(c, config)
 	if !ok {
 		return nil
 	}
 	kr := &results.KernelResult{Kernel: info, Profile: c.Profile.Name, Cmdline: args}
-	kr.Phases.Fetch = p.seconds
-	arch, _ := archOf(c.Spec)
+	kr.Phases.Fetch = p.Seconds
+	arch, _ := runner.ArchOf(c.Spec)
 	expected, known := m.hist.Expected(m.plan.SelectionKey(), kr.Column())
 	t := sched.Enqueue(schedule.Ticket{Known: known, Seconds: expected, Foreign: !arch.Native(), Order: c.Index})
 	settle()
@@ -240,9 +241,9 @@ func (m *matrixRun) column(ctx context.Context, c plan.Column, p *pulled, images
 		return kr
 	}
 	defer sched.Release()
-	m.bootColumn(ctx, c, p.k, images, kr)
-	m.retryColumn(ctx, c, p.k, images, kr)
-	m.judge(kr, config, p.k.ModulesDir != "")
+	m.bootColumn(ctx, c, p.Kernel, images, kr)
+	m.retryColumn(ctx, c, p.Kernel, images, kr)
+	m.judge(kr, config, p.Kernel.ModulesDir != "")
 	m.opts.KnownFlaky.Mark(kr)
 	m.saveColumn(kr)
 	return kr
@@ -253,12 +254,12 @@ func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Ke
 	t0 := time.Now()
 	defer func() {
 		kr.Seconds = time.Since(t0).Seconds() + kr.Phases.Fetch
-		m.progress(results.Progress{Column: kr.Column(), Phase: results.PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
+		m.Progress(results.Progress{Column: kr.Column(), Phase: results.PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
 	}()
-	arch, err := archOf(c.Spec)
+	arch, err := runner.ArchOf(c.Spec)
 	if err != nil {
 		kr.Status, kr.Error = results.StatusError, err.Error()
-		m.logf("%s: %v", kr.Column(), err)
+		m.Logf("%s: %v", kr.Column(), err)
 		return
 	}
 	var console io.Writer
@@ -272,13 +273,13 @@ func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Ke
 	}
 	cfg := m.guestConfig()
 	cfg.Env = append(cfg.Env, wire.EnvKernel+"="+c.Spec.Name)
-	var disks []guestDisk
+	var disks []runner.Disk
 	if u := m.opts.user; u != nil {
 		disks = u.disks[arch.GOARCH]
 		cfg.Binds = append(cfg.Binds, u.binds[arch.GOARCH]...)
 		cfg.Parallel = u.parallel
 	}
-	b := m.boot(ctx, bootRequest{
+	b := m.Boot(ctx, runner.Request{
 		Column: kr.Column(), Dir: filepath.Join(m.RunDir, kr.Column()), Kernel: k, Arch: arch,
 		Config: cfg, Parts: parts, Disks: disks, Append: kr.Cmdline, Console: console,
 	})
@@ -287,7 +288,7 @@ func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Ke
 	kr.ConsoleLog = b.ConsoleLog
 	if b.Err != nil {
 		kr.Status, kr.Error = b.Status, b.Error
-		m.logf("%s: %v", kr.Column(), b.Err)
+		m.Logf("%s: %v", kr.Column(), b.Err)
 		return
 	}
 	kr.Reproduce = b.Reproduce
@@ -325,7 +326,7 @@ func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Ke
 	if kr.Status == results.StatusOK && len(kr.Tests) == 0 {
 		kr.Error = "the guest ran no tests"
 	}
-	m.logf("%s: %s in %.1fs (%s)", kr.Column(), kr.Status, b.Exit.Duration.Seconds(), summarize(kr.Tests))
+	m.Logf("%s: %s in %.1fs (%s)", kr.Column(), kr.Status, b.Exit.Duration.Seconds(), summarize(kr.Tests))
 }
 
 // guestConfig is the guest's request in every column: the suites, their
@@ -358,7 +359,7 @@ func (m *matrixRun) judge(kr *results.KernelResult, config map[string]string, mo
 	f := expect.Facts{Arch: kr.Kernel.Arch, Config: config, Accel: kr.Accel, ModuleTree: moduleTree}
 	var err error
 	if f.Major, f.Minor, err = expect.ParseRelease(kr.Kernel.Release); err != nil {
-		m.logf("%s: %v: no expectations", kr.Column(), err)
+		m.Logf("%s: %v: no expectations", kr.Column(), err)
 		return
 	}
 	if kr.Guest != nil {
@@ -393,14 +394,14 @@ func (m *matrixRun) saveColumn(kr *results.KernelResult) {
 		err = os.WriteFile(filepath.Join(dir, "result.json"), append(b, '\n'), 0o644)
 	}
 	if err != nil {
-		m.logf("%s: %v", kr.Column(), err)
+		m.Logf("%s: %v", kr.Column(), err)
 	}
 }
 
 // assemble puts the finished columns in plan order into the run's result
 // and remembers the VM times for the next run's schedule.
 func (m *matrixRun) assemble(ctx context.Context, cols []*results.KernelResult) *results.Result {
-	res := &results.Result{Schema: results.Schema, Started: m.start, RunDir: m.RunDir, Accel: m.verdict(),
+	res := &results.Result{Schema: results.Schema, Started: m.Started(), RunDir: m.RunDir, Accel: m.Verdict(),
 		Retries: m.opts.Retries, FailOnFlaky: m.opts.FailOnFlaky, InjectWrong: m.opts.InjectWrong, AllowSplats: m.opts.AllowSplats}
 	for _, s := range m.plan.Suites {
 		res.Suites = append(res.Suites, s.Name)
@@ -416,14 +417,14 @@ func (m *matrixRun) assemble(ctx context.Context, cols []*results.KernelResult) 
 		}
 	}
 	if err := m.hist.Record(m.CacheDir, m.plan.SelectionKey(), measured, time.Now()); err != nil {
-		m.logf("remembering VM times for scheduling: %v", err)
+		m.Logf("remembering VM times for scheduling: %v", err)
 	}
-	res.Seconds = time.Since(m.start).Seconds()
+	res.Seconds = time.Since(m.Started()).Seconds()
 	res.Complete = ctx.Err() == nil
 	if res.Complete {
 		stale, err := flaky.LoadHistory(m.CacheDir).Record(m.CacheDir, m.opts.KnownFlaky, res)
 		if err != nil {
-			m.logf("remembering the known-flaky tests' passes: %v", err)
+			m.Logf("remembering the known-flaky tests' passes: %v", err)
 		}
 		res.NoLongerFlaky = stale
 	}
@@ -440,4 +441,25 @@ func summarize(tests []results.TestResult) string {
 		s += fmt.Sprintf(", %d flaky", n[results.Flaky])
 	}
 	return s
+}
+
+// prefixWriter prefixes every line with a label.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line == "" {
+			continue
+		}
+		if _, err := io.WriteString(p.w, p.prefix+line); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
 }

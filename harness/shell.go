@@ -9,6 +9,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -18,7 +19,7 @@ import (
 type ShellOptions struct {
 	// Setup is shared with the other commands; VM.Timeout defaults to 1h
 	// and VM.CPUs to 2. RunDir receives the console log.
-	Setup
+	runner.Setup
 	// Kernel to boot.
 	Kernel catalog.Spec
 	// Modules are packed and loaded before the shell starts; more can be
@@ -59,18 +60,18 @@ type ShellExit struct {
 // Stdin and Stdout until the shell exits, the VM times out or ctx is
 // canceled.
 func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
-	opts.Setup.defaults(ShellTimeout, ShellCPUs)
+	opts.Setup.Defaults(runner.ShellTimeout, runner.ShellCPUs)
 	if opts.Rows <= 0 || opts.Cols <= 0 {
 		opts.Rows, opts.Cols = 24, 80
 	}
 	if opts.Stdin == nil || opts.Stdout == nil {
 		return nil, errors.New("harness: shell: Stdin and Stdout are required")
 	}
-	r, err := newRunner(opts.Setup, []catalog.Spec{opts.Kernel})
+	r, err := runner.New(opts.Setup, []catalog.Spec{opts.Kernel})
 	if err != nil {
 		return nil, err
 	}
-	arch, err := archOf(opts.Kernel)
+	arch, err := runner.ArchOf(opts.Kernel)
 	if err != nil {
 		return nil, err
 	}
@@ -78,17 +79,17 @@ func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := r.base(ctx, arch.GOARCH)
+	base, err := r.Base(ctx, arch.GOARCH)
 	if err != nil {
 		return nil, err
 	}
-	sh, err := r.builder(arch.GOARCH).Shell(ctx, urootVersion())
+	sh, err := r.Builder(arch.GOARCH).Shell(ctx, urootVersion())
 	if err != nil {
 		return nil, err
 	}
 	parts := []string{base, sh}
 	if len(opts.Tests) > 0 {
-		tests, _, err := r.builder(arch.GOARCH).Tests(ctx, TestPackages(opts.Tests))
+		tests, _, err := r.Builder(arch.GOARCH).Tests(ctx, runner.TestPackages(opts.Tests))
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +101,7 @@ func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
 		// terminal.
 		args = []string{"-c", opts.Before + "; exec " + initramfs.ShellPath}
 	}
-	b := r.boot(ctx, bootRequest{
+	b := r.Boot(ctx, runner.Request{
 		Dir: opts.RunDir, Kernel: k, Arch: arch, Parts: parts, Append: opts.Append,
 		Config: &wire.Config{
 			Modules: opts.Modules,
@@ -116,7 +117,7 @@ func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
 		return nil, b.Err
 	}
 	se := &ShellExit{Status: b.Status, ConsoleLog: b.ConsoleLog}
-	se.ExitCode, se.Error = b.programExit()
+	se.ExitCode, se.Error = b.ProgramExit()
 	return se, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/diskimage"
@@ -117,7 +118,7 @@ type userImages struct {
 	parts map[string]string
 	// binds put parts' staged files (/bin/bash, libraries) at their paths.
 	binds    map[string][]wire.Bind
-	disks    map[string][]guestDisk
+	disks    map[string][]runner.Disk
 	parallel int
 	// onEvents, if set, sees each finished column and what its guest sent.
 	onEvents func(*results.KernelResult, *collect.Events)
@@ -332,11 +333,11 @@ func Test(ctx context.Context, opts TestOptions) (*TestRun, error) {
 // with them.
 func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bins map[string]map[string]string, run *TestRun) error {
 	opts.Options.defaults()
-	r, err := newRunner(opts.Setup, opts.Kernels)
+	r, err := runner.New(opts.Setup, opts.Kernels)
 	if err != nil {
 		return err
 	}
-	u := &userImages{parts: map[string]string{}, binds: map[string][]wire.Bind{}, disks: map[string][]guestDisk{}, parallel: opts.GuestParallel}
+	u := &userImages{parts: map[string]string{}, binds: map[string][]wire.Bind{}, disks: map[string][]runner.Disk{}, parallel: opts.GuestParallel}
 	module, _ := ModuleRoot(opts.Module)
 	for _, g := range goarches {
 		arch, err := vm.ArchByGOARCH(g)
@@ -356,7 +357,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 		if err != nil {
 			return err
 		}
-		if u.parts[g], err = hostArchive(filepath.Join(opts.RunDir, "usertests-"+g+".cpio"), g, incs, programs...); err != nil {
+		if u.parts[g], err = runner.HostArchive(filepath.Join(opts.RunDir, "usertests-"+g+".cpio"), g, incs, programs...); err != nil {
 			return err
 		}
 		u.binds[g] = hostfiles.Binds(wire.IncludeDir, incs)
@@ -365,14 +366,14 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 		if err != nil {
 			return fmt.Errorf("harness: test: the test binaries for %s: %w", g, err)
 		}
-		r.logf("%d test binaries for %s on a disk image (%.1fs)", len(programs), g, time.Since(t0).Seconds())
-		tests := guestDisk{
+		r.Logf("%d test binaries for %s on a disk image (%.1fs)", len(programs), g, time.Since(t0).Seconds())
+		tests := runner.Disk{
 			VM:    vm.Disk{Path: d, Serial: "tests"},
 			Guest: wire.Disk{Serial: "tests", FSType: diskimage.FSType, Binds: []wire.Bind{{Target: wire.UserTestsDir}}},
 		}
-		u.disks[g] = append([]guestDisk{tests}, shared...)
+		u.disks[g] = append([]runner.Disk{tests}, shared...)
 		if opts.GoRoot != "" {
-			u.disks[g] = append(u.disks[g], r.goCacheDisks(ctx, opts.GoRoot, g)...)
+			u.disks[g] = append(u.disks[g], goCacheDisks(ctx, r, opts.GoRoot, g)...)
 		}
 	}
 	var covMu sync.Mutex

@@ -19,6 +19,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
@@ -44,13 +45,13 @@ Flags:
 func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("bench", benchUsage, stderr)
 	var vf vmFlags
-	vf.register(fs, vmDefaults{timeout: harness.RunTimeout, cpus: harness.RunCPUs})
+	vf.register(fs, vmDefaults{timeout: runner.RunTimeout, cpus: runner.RunCPUs})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix)")
 	suiteExpr := fs.String("suite", "", "suites matching `REGEXP` (default: all)")
 	testRun := fs.String("run", "", "only tests matching `REGEXP`")
 	floorRuns := fs.Int("floor-runs", 3, "boot the floor image `N` times per kernel and take the median")
 	cold := fs.Bool("cold", false, "also time downloads and image builds into a fresh cache (downloads every kernel again)")
-	parallel := fs.Int("parallel", harness.DefaultParallel(), "run at most `N` VMs at once (default: one per CPU, plus one)")
+	parallel := fs.Int("parallel", runner.DefaultParallel(), "run at most `N` VMs at once (default: one per CPU, plus one)")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 // bench is one `bpfmatrix bench`: what it measures, and its scratch
 // directory.
 type bench struct {
-	setup  harness.Setup
+	setup  runner.Setup
 	specs  []catalog.Spec
 	suites []plan.Suite
 	work   string
@@ -158,7 +159,7 @@ type imageTimes struct{ cold, warm time.Duration }
 // imageTimes times the shared images of every GOARCH: cold (an empty
 // image cache; Go's build cache stays warm) and warm (the real cache).
 func (b *bench) imageTimes(ctx context.Context) (map[string]imageTimes, error) {
-	pkgs := harness.TestPackages(b.suites)
+	pkgs := runner.TestPackages(b.suites)
 	images := map[string]imageTimes{}
 	for _, s := range b.specs {
 		goarch := s.GOARCH()

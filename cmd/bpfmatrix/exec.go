@@ -14,6 +14,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
@@ -47,7 +48,7 @@ func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("exec", execUsage, stderr)
 	var vf vmFlags
-	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)", cpus: harness.ExecCPUs, moduleLock: true, include: true})
+	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)", cpus: runner.ExecCPUs, moduleLock: true, include: true})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix, for the program's architecture)")
 	var envAdd, envExclude listFlag
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the guest, or pass the host's KEY even if excluded (repeatable)")
@@ -256,7 +257,7 @@ func execTimeout(args []string) time.Duration {
 		}
 		return d + 3*time.Minute
 	}
-	return harness.ExecTimeout
+	return runner.ExecTimeout
 }
 
 // execKernels returns the named kernels, or the default matrix's kernels of

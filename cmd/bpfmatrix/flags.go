@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/hostfiles"
@@ -115,7 +115,7 @@ type vmFlags struct {
 	// under the cache.
 	runDir string
 	// opts are the validated VM options (see validate).
-	opts harness.VMOptions
+	opts runner.VMOptions
 }
 
 func (f *vmFlags) register(fs *flag.FlagSet, d vmDefaults) {
@@ -130,7 +130,7 @@ func (f *vmFlags) register(fs *flag.FlagSet, d vmDefaults) {
 		help = "kill a VM that runs longer than `D`"
 	}
 	fs.DurationVar(&f.timeout, "timeout", d.timeout, help)
-	fs.DurationVar(&f.bootTimeout, "boot-timeout", harness.DefaultBootTimeout, "a VM whose guest has not reported in after `D` is killed as boot-failed (the console tail says why)")
+	fs.DurationVar(&f.bootTimeout, "boot-timeout", runner.DefaultBootTimeout, "a VM whose guest has not reported in after `D` is killed as boot-failed (the console tail says why)")
 	fs.StringVar(&f.accel, "accel", "auto", "QEMU accelerator: auto (KVM only if a test boot works), kvm or tcg")
 	fs.IntVar(&f.memory, "memory", 1024, "guest memory in `MB`")
 	fs.IntVar(&f.cpus, "cpus", d.cpus, "guest CPUs")
@@ -157,7 +157,7 @@ func (f *vmFlags) validate() error {
 	case f.cpus < 1:
 		return fmt.Errorf("%w: --cpus %d: a guest needs at least one CPU", errUsage, f.cpus)
 	}
-	f.opts = harness.VMOptions{Accel: acc, MemoryMB: f.memory, CPUs: f.cpus, Timeout: f.timeout, BootTimeout: f.bootTimeout}
+	f.opts = runner.VMOptions{Accel: acc, MemoryMB: f.memory, CPUs: f.cpus, Timeout: f.timeout, BootTimeout: f.bootTimeout}
 	for _, s := range f.include {
 		inc, err := hostfiles.ParseInclude(s)
 		if err != nil {
@@ -172,20 +172,20 @@ func (f *vmFlags) validate() error {
 // set, for downloads) and names the run directory, a new one under the
 // cache's runs/ (kind-TIME-PID) unless --run-dir; the VM options are the
 // validated ones (see validate).
-func (f *vmFlags) setup(ctx context.Context, kind string, progress func(kernel, phase string, done, total int64)) (harness.Setup, error) {
+func (f *vmFlags) setup(ctx context.Context, kind string, progress func(kernel, phase string, done, total int64)) (runner.Setup, error) {
 	if f.source != "" && !host.IsSource(f.source) {
-		return harness.Setup{}, fmt.Errorf("%w: --source %s: no go.mod of %s there", errUsage, f.source, host.Module)
+		return runner.Setup{}, fmt.Errorf("%w: --source %s: no go.mod of %s there", errUsage, f.source, host.Module)
 	}
 	src, err := host.FindSource(ctx, f.source)
 	if err != nil {
-		return harness.Setup{}, err
+		return runner.Setup{}, err
 	}
 	if f.defaults.moduleLock && f.lock == "" {
 		f.lock = host.ModuleLock()
 	}
 	store, err := f.openWithProgress(progress)
 	if err != nil {
-		return harness.Setup{}, err
+		return runner.Setup{}, err
 	}
 	runDir := f.runDir
 	if runDir == "" {
@@ -197,7 +197,7 @@ func (f *vmFlags) setup(ctx context.Context, kind string, progress func(kernel, 
 		}
 		runDir = filepath.Join(runs, name)
 	}
-	return harness.Setup{Store: store, SourceDir: src, CacheDir: store.CacheDir(), RunDir: runDir, VM: f.opts, Include: f.includes}, nil
+	return runner.Setup{Store: store, SourceDir: src, CacheDir: store.CacheDir(), RunDir: runDir, VM: f.opts, Include: f.includes}, nil
 }
 
 // newFlagSet returns the flag set of a command: errors and usage (usage,

@@ -9,6 +9,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
@@ -37,7 +38,7 @@ Flags:
 func reproduceCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("reproduce", reproduceUsage, stderr)
 	var vf vmFlags
-	vf.register(fs, vmDefaults{timeout: harness.RunTimeout, cpus: harness.RunCPUs})
+	vf.register(fs, vmDefaults{timeout: runner.RunTimeout, cpus: runner.RunCPUs})
 	shell := fs.Bool("shell", false, "run the test on a shell's console and stay in that shell")
 	var pos []string
 	for rest := args; ; {

@@ -15,6 +15,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/report/live"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
 
@@ -39,13 +40,13 @@ Flags:
 func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("run", runUsage, stderr)
 	var vf vmFlags
-	vf.register(fs, vmDefaults{timeout: harness.RunTimeout, cpus: harness.RunCPUs, include: true})
+	vf.register(fs, vmDefaults{timeout: runner.RunTimeout, cpus: runner.RunCPUs, include: true})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix; see `bpfmatrix kernels list`)")
 	profileList := fs.String("profiles", "default,lsm-bpf", "comma-separated boot `PROFILES` per kernel ("+profileNames()+"); a profile that boots a kernel exactly like an earlier one is not run twice")
 	suiteExpr := fs.String("suite", "", "run only suites matching `REGEXP` (suites: "+suiteNames()+")")
 	testRun := fs.String("run", "", "run only tests matching `REGEXP`, as go test -run (e.g. 'TestKprobe$', 'TestTC/netlink')")
 	jsonOut := fs.String("json", "", "write the results as JSON to `FILE` (schema bpfmatrix/v1, see docs/results.md)")
-	parallel := fs.Int("parallel", harness.DefaultParallel(), "run at most `N` VMs at once (default: one per CPU, plus one)")
+	parallel := fs.Int("parallel", runner.DefaultParallel(), "run at most `N` VMs at once (default: one per CPU, plus one)")
 	fs.StringVar(&vf.runDir, "run-dir", "", "`DIR` for console logs and images of this run (default: a new directory under the cache)")
 	allowSplats := fs.Bool("allow-splats", false, "report kernel splats (WARN, BUG, oops, KASAN, lockdep, RCU stall, hung task, soft lockup) without failing the run")
 	inject := fs.String("inject-wrong", "", "comma-separated suite `FAMILIES` (or \"all\") whose tests compare against deliberately wrong values; such a run must fail, which proves the checks can")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/internal/tty"
 )
 
@@ -29,7 +30,7 @@ Flags:
 func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
 	fs := newFlagSet("shell", shellUsage, stderr)
 	var vf vmFlags
-	vf.register(fs, vmDefaults{timeout: harness.ShellTimeout, timeoutHelp: "kill the VM after `D`", cpus: harness.ShellCPUs, moduleLock: true, include: true})
+	vf.register(fs, vmDefaults{timeout: runner.ShellTimeout, timeoutHelp: "kill the VM after `D`", cpus: runner.ShellCPUs, moduleLock: true, include: true})
 	kernel := fs.String("kernel", "", "kernel `NAME` to boot (see `bpfmatrix kernels list`)")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to pack and load (e.g. veth,sch_ingress,cls_bpf)")
 	var envAdd listFlag

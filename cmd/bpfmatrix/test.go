@@ -17,6 +17,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 )
 
 const testUsage = `Usage: bpfmatrix test [flags] [PACKAGES] [-- GO TEST FLAGS]
@@ -56,7 +57,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	}
 	fs := newFlagSet("test", testUsage, stderr)
 	var vf vmFlags
-	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the -timeout of each binary plus 10m)", cpus: harness.RunCPUs, moduleLock: true, include: true})
+	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the -timeout of each binary plus 10m)", cpus: runner.RunCPUs, moduleLock: true, include: true})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix; see `bpfmatrix kernels list`)")
 	profileList := fs.String("profiles", "default", "comma-separated boot `PROFILES` per kernel ("+profileNames()+")")
 	module := fs.String("C", ".", "run in the Go module of `DIR`, as go -C does")
@@ -64,7 +65,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the guest, or pass the host's KEY even if excluded (repeatable)")
 	fs.Var(&envExclude, "env-exclude", "do not pass host variables matching `REGEXP` (repeatable; always excluded: "+host.EnvExclude.String()+")")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to load before the tests start (e.g. veth,sch_ingress)")
-	parallel := fs.Int("parallel", harness.DefaultParallel(), "run at most `N` VMs at once")
+	parallel := fs.Int("parallel", runner.DefaultParallel(), "run at most `N` VMs at once")
 	fs.StringVar(&vf.runDir, "run-dir", "", "`DIR` for console logs, test binaries and images of this run (default: a new directory under the cache)")
 	allowSplats := fs.Bool("allow-splats", false, "report kernel splats without failing the run")
 	verbose := fs.Bool("verbose", false, "stream every guest console to stderr")

@@ -1,12 +1,8 @@
-package harness
+package runner
 
 import (
-	"context"
 	"errors"
 	"io"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -94,37 +90,12 @@ func TestMergeSplats(t *testing.T) {
 	assert.Equal(t, "bug", got[1].Kind)
 }
 
-func TestGoRootFor(t *testing.T) {
-	ctx := context.Background()
-	got, err := goRootFor(ctx, t.TempDir(), "/some/goroot", vm.Arch{GOARCH: runtime.GOARCH})
-	require.NoError(t, err)
-	assert.Equal(t, "/some/goroot", got, "the host's own GOROOT for a guest of its architecture")
-
-	other := map[string]string{"amd64": "arm64", "arm64": "amd64"}[runtime.GOARCH]
-	_, err = goRootFor(ctx, t.TempDir(), t.TempDir(), vm.Arch{Name: other, GOARCH: other})
-	assert.ErrorContains(t, err, "VERSION", "a GOROOT without a version cannot be matched")
-	if testing.Short() {
-		return
-	}
-	// The same Go, built for the other architecture, from the module proxy.
-	root := os.Getenv("GOROOT")
-	if root == "" {
-		root = GoRoot()
-	}
-	got, err = goRootFor(ctx, t.TempDir(), root, vm.Arch{Name: other, GOARCH: other})
-	require.NoError(t, err)
-	fi, err := os.Stat(filepath.Join(got, "bin", "go"))
-	require.NoError(t, err)
-	assert.NotZero(t, fi.Mode()&0o111, "the toolchain's go is executable")
-	assert.Contains(t, got, "linux-"+other)
-}
-
 // TestBuildLog: an image build is announced on BuildLog, once, even when
 // the log goes to the same writer.
 func TestBuildLog(t *testing.T) {
 	var b strings.Builder
-	r := &runner{Setup: Setup{BuildLog: &b, Log: io.Discard}}
-	r.builder("amd64").Logf("building %d test binaries for %s", 1, "amd64")
+	r := &Runner{Setup: Setup{BuildLog: &b, Log: io.Discard}}
+	r.Builder("amd64").Logf("building %d test binaries for %s", 1, "amd64")
 	assert.Equal(t, "bpfmatrix: building 1 test binaries for amd64\n", b.String())
 	b.Reset()
 	r.Log = &b

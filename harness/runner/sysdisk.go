@@ -1,4 +1,4 @@
-package harness
+package runner
 
 import (
 	"context"
@@ -32,7 +32,7 @@ type kernelFiles struct {
 }
 
 // kernelFiles prepares k's files for a guest with cpus CPUs.
-func (r *runner) kernelFiles(ctx context.Context, k *kernels.Kernel, cpus int, dir string) (*kernelFiles, error) {
+func (r *Runner) kernelFiles(ctx context.Context, k *kernels.Kernel, cpus int, dir string) (*kernelFiles, error) {
 	f := &kernelFiles{machine: wire.Machine{CPUs: cpus, Modules: k.ModulesDir != ""}}
 	var config []byte
 	if k.Config != "" {

@@ -1,4 +1,4 @@
-package harness
+package runner
 
 import (
 	"io"
@@ -70,9 +70,9 @@ const (
 	ShellCPUs    = 2
 )
 
-// defaults fills the zero fields of s, with the command's own timeout and
+// Defaults fills the zero fields of s, with the command's own timeout and
 // CPUs.
-func (s *Setup) defaults(timeout time.Duration, cpus int) {
+func (s *Setup) Defaults(timeout time.Duration, cpus int) {
 	if s.VM.Accel == "" {
 		s.VM.Accel = vm.AccelAuto
 	}

@@ -1,4 +1,4 @@
-package harness
+package runner
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/collect"
@@ -21,9 +20,9 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
-// bootRequest is one VM to boot: a kernel, what the guest is asked to do
+// Request is one VM to boot: a kernel, what the guest is asked to do
 // and the image parts.
-type bootRequest struct {
+type Request struct {
 	// Column names a column's VM in the log and the progress updates;
 	// empty for the VMs that are not columns (the probe, the floor), which
 	// report nothing.
@@ -41,7 +40,7 @@ type bootRequest struct {
 	Initrd string
 	// Disks are host directories the guest mounts (with Config only),
 	// after the kernel's own files.
-	Disks []guestDisk
+	Disks []Disk
 	// Append is added to the kernel command line.
 	Append []string
 	// Accel, if set, is used as it is instead of the command's verdict
@@ -56,8 +55,8 @@ type bootRequest struct {
 	RawConsole io.Writer
 }
 
-// booted is a VM that ended, or never started.
-type booted struct {
+// Booted is a VM that ended, or never started.
+type Booted struct {
 	// Err is why the VM could not be prepared or started; the other
 	// fields below are then partly empty.
 	Err error
@@ -80,18 +79,18 @@ type booted struct {
 	Splats []results.Splat
 }
 
-// boot boots one VM, reads its result channel to the end through the one
+// Boot boots one VM, reads its result channel to the end through the one
 // consumer (package collect, with every event in Dir/events.jsonl) and
 // waits for it. A VM that ended well leaves no image behind.
-func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
-	b := &booted{Events: collect.New(collect.Options{})}
+func (r *Runner) Boot(ctx context.Context, req Request) *Booted {
+	b := &Booted{Events: collect.New(collect.Options{})}
 	t0 := time.Now()
-	fail := func(err error) *booted {
+	fail := func(err error) *Booted {
 		b.Err, b.Status, b.Error = err, results.StatusError, err.Error()
 		return b
 	}
 	if req.Column != "" {
-		r.progress(results.Progress{Column: req.Column, Phase: results.PhaseImage})
+		r.Progress(results.Progress{Column: req.Column, Phase: results.PhaseImage})
 	}
 	b.Accel = req.Accel
 	if b.Accel == "" {
@@ -148,14 +147,14 @@ func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
 	b.ConsoleLog = filepath.Join(req.Dir, "console.log")
 	var onHello func()
 	if req.Column != "" {
-		r.logf("%s: booting %s (%s)", req.Column, req.Kernel.Release, b.Accel)
-		r.progress(results.Progress{Column: req.Column, Phase: results.PhaseBooting, Elapsed: time.Since(t0), Message: string(b.Accel)})
+		r.Logf("%s: booting %s (%s)", req.Column, req.Kernel.Release, b.Accel)
+		r.Progress(results.Progress{Column: req.Column, Phase: results.PhaseBooting, Elapsed: time.Since(t0), Message: string(b.Accel)})
 		onHello = func() {
 			msg := ""
 			if suites > 0 {
 				msg = ", running tests"
 			}
-			r.logf("%s: guest up after %.1fs%s", req.Column, time.Since(b.Start).Seconds(), msg)
+			r.Logf("%s: guest up after %.1fs%s", req.Column, time.Since(b.Start).Seconds(), msg)
 		}
 	}
 	// A guest program with a request says hello; the raw initramfs boots
@@ -172,7 +171,7 @@ func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
 	}}
 	if req.Column != "" {
 		copts.OnTest = func(suite string, index int, test string) {
-			r.progress(results.Progress{Column: req.Column, Phase: results.PhaseTesting, Suite: suite, SuiteIndex: index, Suites: suites, Test: test, Elapsed: time.Since(t0)})
+			r.Progress(results.Progress{Column: req.Column, Phase: results.PhaseTesting, Suite: suite, SuiteIndex: index, Suites: suites, Test: test, Elapsed: time.Since(t0)})
 		}
 	}
 	b.Start = time.Now()
@@ -197,7 +196,7 @@ func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
 	deadline.stop()
 	b.Splats = mergeSplats(b.Exit.Splats, b.Events.Splats)
 	for _, s := range b.Splats {
-		r.logf("%s: kernel %s: %s", req.Column, s.Kind, firstLine(s.Lines))
+		r.Logf("%s: kernel %s: %s", req.Column, s.Kind, firstLine(s.Lines))
 	}
 	switch {
 	case deadline.missed() && b.Events.Hello == nil && ctx.Err() == nil:
@@ -211,9 +210,9 @@ func (r *runner) boot(ctx context.Context, req bootRequest) *booted {
 	return b
 }
 
-// programExit is how a raw-exec program ended: its exit code (-1 if the
+// ProgramExit is how a raw-exec program ended: its exit code (-1 if the
 // guest never reported it) and the VM's error, else the program's.
-func (b *booted) programExit() (code int, msg string) {
+func (b *Booted) ProgramExit() (code int, msg string) {
 	code, msg = -1, b.Error
 	if x := b.Events.Exit; x != nil {
 		code = x.Code
@@ -319,27 +318,6 @@ func mergeSplats(console []splat.Splat, kmsg []wire.Splat) []results.Splat {
 		out = append(out, results.Splat{Kind: s.Kind, Lines: s.Lines})
 	}
 	return out
-}
-
-// prefixWriter prefixes every line with a label.
-type prefixWriter struct {
-	mu     sync.Mutex
-	w      io.Writer
-	prefix string
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, line := range strings.SplitAfter(string(b), "\n") {
-		if line == "" {
-			continue
-		}
-		if _, err := io.WriteString(p.w, p.prefix+line); err != nil {
-			return 0, err
-		}
-	}
-	return len(b), nil
 }
 
 // dropImage removes a finished VM's initramfs (its console log, events and
