@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/gotest"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
@@ -49,7 +50,7 @@ type ExecOptions struct {
 	Dir string
 	// GoRoot, if set, is a Go installation the guest sees read-only at
 	// the same path, with GOROOT set to it: what a test's go/build and
-	// go/importer read. See [GoRoot].
+	// go/importer read. See [gotest.GoRoot].
 	GoRoot string
 	// Shell puts /bin/bash in the guest, as a distribution machine has it
 	// (Go eBPF tests attach uprobes to it): the host's, with its libraries,
@@ -349,7 +350,7 @@ func execDisks(ctx context.Context, r *runner.Runner, arch vm.Arch, opts ExecOpt
 		if err != nil {
 			return nil, err
 		}
-		if root, ok := ModuleRoot(dir); ok {
+		if root, ok := gotest.ModuleRoot(dir); ok {
 			dir = root
 		}
 		t0 := time.Now()

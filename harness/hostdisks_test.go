@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/gotest"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 )
 
@@ -28,7 +29,7 @@ func TestGoRootFor(t *testing.T) {
 	// The same Go, built for the other architecture, from the module proxy.
 	root := os.Getenv("GOROOT")
 	if root == "" {
-		root = GoRoot()
+		root = gotest.GoRoot()
 	}
 	got, err = goRootFor(ctx, t.TempDir(), root, vm.Arch{Name: other, GOARCH: other})
 	require.NoError(t, err)

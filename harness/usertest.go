@@ -1,22 +1,19 @@
 package harness
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/collect"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/gotest"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
@@ -29,9 +26,6 @@ import (
 // TestTimeout is how long one test binary of [Test] may run, as go
 // test's -timeout default.
 const TestTimeout = 10 * time.Minute
-
-// ErrNotModule is returned by [Test] for a directory outside a Go module.
-var ErrNotModule = errors.New("not in a Go module")
 
 // ErrNoPackages is returned by [Test] when no package has test files, or
 // none of them builds.
@@ -67,48 +61,14 @@ type TestOptions struct {
 	// binaries must be built with -cover).
 	CoverProfile string
 	// GoRoot, if set, is the Go installation the guest sees read-only at
-	// the same path, with GOROOT set to it (see [GoRoot]).
+	// the same path, with GOROOT set to it (see [gotest.GoRoot]).
 	GoRoot string
 	// Modules are kernel modules loaded before the tests start.
 	Modules []string
 	// OnBuild, if set, is told about every package built (or not), from
 	// several goroutines.
-	OnBuild func(Build)
+	OnBuild func(gotest.Build)
 }
-
-// Build is one test binary built on the host.
-type Build struct {
-	// Package is the package's row name (see [TestPackage.Name]), GOARCH
-	// the architecture it was built for.
-	Package, GOARCH string
-	// Err, if set, is why it did not build: a [*BuildError].
-	Err     error
-	Seconds float64
-}
-
-// BuildError is a package whose test binary does not build, with the
-// compiler's message.
-type BuildError struct {
-	Package, GOARCH string
-	Output          string
-}
-
-func (e *BuildError) Error() string {
-	return fmt.Sprintf("package %s does not build for %s:\n%s", e.Package, e.GOARCH, strings.TrimRight(e.Output, "\n"))
-}
-
-// TestPackage is one package of the user's module with test files.
-type TestPackage struct {
-	// ImportPath and Dir are go list's.
-	ImportPath, Dir string
-	// Name is the package's row prefix in the matrix: its import path
-	// relative to the module's ("link", "internal/sys"), the module's
-	// last element for its root package.
-	Name string
-}
-
-// BinaryName is the file name of the package's test binary.
-func (p TestPackage) BinaryName() string { return strings.ReplaceAll(p.Name, "/", "-") + ".test" }
 
 // userImages are what the columns of a [Test] run boot with instead of the
 // built-in suites' image: per GOARCH, an initramfs part (the binaries'
@@ -124,126 +84,12 @@ type userImages struct {
 	onEvents func(*results.KernelResult, *collect.Events)
 }
 
-// ListTestPackages returns the packages matching patterns in the module of
-// dir that have test files (as a Linux build for goarch sees them), and
-// the module's path.
-func ListTestPackages(ctx context.Context, dir, goarch string, patterns []string) (pkgs []TestPackage, module string, err error) {
-	root, ok := ModuleRoot(dir)
-	if !ok {
-		return nil, "", fmt.Errorf("harness: test: %s: %w (no go.mod here or above): run bpfmatrix test in your module", dir, ErrNotModule)
-	}
-	out, err := goCmd(ctx, dir, goEnv(goarch, false), "list", "-m", "-f", "{{.Path}}")
-	if err != nil {
-		return nil, "", fmt.Errorf("harness: test: the module of %s: %w", root, err)
-	}
-	module = strings.TrimSpace(strings.Split(string(out), "\n")[0])
-	if len(patterns) == 0 {
-		patterns = []string{"./..."}
-	}
-	args := append([]string{"list", "-e", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{len .TestGoFiles}}\t{{len .XTestGoFiles}}"}, patterns...)
-	out, err = goCmd(ctx, dir, goEnv(goarch, false), args...)
-	if err != nil {
-		return nil, "", fmt.Errorf("harness: test: go list %s: %w", strings.Join(patterns, " "), err)
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Split(line, "\t")
-		if len(f) != 4 || (f[2] == "0" && f[3] == "0") {
-			continue // no test files: nothing to run, as go test says
-		}
-		p := TestPackage{ImportPath: f[0], Dir: f[1], Name: f[0]}
-		switch {
-		case f[0] == module:
-			p.Name = path.Base(module)
-		case strings.HasPrefix(f[0], module+"/"):
-			p.Name = strings.TrimPrefix(f[0], module+"/")
-		}
-		pkgs = append(pkgs, p)
-	}
-	return pkgs, module, nil
-}
-
-// goEnv is the environment of a go command that builds for a Linux guest
-// of goarch: cgo off unless race (which needs it).
-func goEnv(goarch string, race bool) []string {
-	cgo := "0"
-	if race {
-		cgo = "1"
-	}
-	return append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED="+cgo)
-}
-
-// goCmd runs the go command in dir and returns its standard output; the
-// error carries its standard error.
-func goCmd(ctx context.Context, dir string, env []string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir, cmd.Env = dir, env
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
-}
-
-// BuildTestBinaries builds the test binary of every package for goarch
-// into dir (go test -c, in parallel up to parallel), each named by
-// [TestPackage.BinaryName]. It returns the binaries' paths by package name
-// and the packages that do not build.
-func BuildTestBinaries(ctx context.Context, module, goarch, dir string, pkgs []TestPackage, flags []string, parallel int, onBuild func(Build)) (map[string]string, []*BuildError) {
-	if parallel <= 0 {
-		parallel = runtime.NumCPU()
-	}
-	race := slices.Contains(flags, "-race")
-	var mu sync.Mutex
-	bins := map[string]string{}
-	var failed []*BuildError
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for _, p := range pkgs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			t0 := time.Now()
-			bin := filepath.Join(dir, p.BinaryName())
-			args := append(append([]string{"test", "-c", "-o", bin}, flags...), p.ImportPath)
-			cmd := exec.CommandContext(ctx, "go", args...)
-			cmd.Dir, cmd.Env = module, goEnv(goarch, race)
-			out, err := cmd.CombinedOutput()
-			b := Build{Package: p.Name, GOARCH: goarch, Seconds: time.Since(t0).Seconds()}
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				if _, serr := os.Stat(bin); serr != nil {
-					err, out = serr, []byte("go test -c wrote no test binary")
-				}
-			}
-			if err != nil {
-				be := &BuildError{Package: p.Name, GOARCH: goarch, Output: string(out)}
-				if len(out) == 0 {
-					be.Output = err.Error()
-				}
-				failed = append(failed, be)
-				b.Err = be
-			} else {
-				bins[p.Name] = bin
-			}
-			if onBuild != nil {
-				onBuild(b)
-			}
-		})
-	}
-	wg.Wait()
-	slices.SortFunc(failed, func(a, b *BuildError) int { return strings.Compare(a.Package, b.Package) })
-	return bins, failed
-}
-
 // TestRun is the outcome of [Test]: the matrix, and the packages that did
 // not build (each also a failed "(build)" cell in its architecture's
 // columns).
 type TestRun struct {
 	Result *results.Result
-	Broken []*BuildError
+	Broken []*gotest.BuildError
 }
 
 // BuildCell is the test name of the failed cell that stands for a package
@@ -281,7 +127,7 @@ func Test(ctx context.Context, opts TestOptions) (*TestRun, error) {
 			goarches = append(goarches, g)
 		}
 	}
-	pkgs, _, err := ListTestPackages(ctx, opts.Module, goarches[0], opts.Packages)
+	pkgs, _, err := gotest.ListPackages(ctx, opts.Module, goarches[0], opts.Packages)
 	if err != nil {
 		return nil, err
 	}
@@ -300,8 +146,8 @@ func Test(ctx context.Context, opts TestOptions) (*TestRun, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
-		var broken []*BuildError
-		bins[g], broken = BuildTestBinaries(ctx, opts.Module, g, dir, pkgs, opts.BuildFlags, opts.BuildParallel, opts.OnBuild)
+		var broken []*gotest.BuildError
+		bins[g], broken = gotest.BuildBinaries(ctx, opts.Module, g, dir, pkgs, opts.BuildFlags, opts.BuildParallel, opts.OnBuild)
 		run.Broken = append(run.Broken, broken...)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -338,7 +184,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 		return err
 	}
 	u := &userImages{parts: map[string]string{}, binds: map[string][]wire.Bind{}, disks: map[string][]runner.Disk{}, parallel: opts.GuestParallel}
-	module, _ := ModuleRoot(opts.Module)
+	module, _ := gotest.ModuleRoot(opts.Module)
 	for _, g := range goarches {
 		arch, err := vm.ArchByGOARCH(g)
 		if err != nil {
@@ -396,7 +242,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 	}
 	run.Result = res
 	if opts.CoverProfile != "" && len(profiles) > 0 {
-		merged, err := MergeProfiles(profiles...)
+		merged, err := gotest.MergeProfiles(profiles...)
 		if err != nil {
 			return fmt.Errorf("harness: test: coverage: %w", err)
 		}
@@ -410,7 +256,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 // markBroken replaces the cells of each package that did not build for
 // the column's architecture with one failed BuildCell holding the
 // compiler's message.
-func markBroken(kr *results.KernelResult, broken []*BuildError) {
+func markBroken(kr *results.KernelResult, broken []*gotest.BuildError) {
 	for _, b := range broken {
 		if b.GOARCH != kr.Kernel.Arch {
 			continue

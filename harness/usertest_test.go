@@ -1,66 +1,20 @@
 package harness
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/gotest"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 )
-
-// fixture is bpfmatrix test's fixture module (see cmd/bpfmatrix's
-// integration test).
-const fixture = "../cmd/bpfmatrix/testdata/usertest"
-
-func TestListAndBuildTestPackages(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds test binaries")
-	}
-	sub, _, err := ListTestPackages(t.Context(), fixture+"/pass", "amd64", nil)
-	require.NoError(t, err)
-	require.Len(t, sub, 1, "./... is relative to the directory, as for go test")
-	assert.Equal(t, "pass", sub[0].Name)
-
-	pkgs, module, err := ListTestPackages(t.Context(), fixture, "amd64", nil)
-	require.NoError(t, err)
-	assert.Equal(t, "example.com/usertest", module)
-	var names []string
-	for _, p := range pkgs {
-		names = append(names, p.Name)
-	}
-	assert.Equal(t, []string{"broken", "expect", "fail", "pass"}, names, "./... of the module, without the package that has no tests")
-	abs, _ := filepath.Abs(fixture + "/pass")
-	assert.Equal(t, TestPackage{ImportPath: "example.com/usertest/pass", Dir: abs, Name: "pass"}, pkgs[3])
-
-	dir := t.TempDir()
-	var built []Build
-	bins, broken := BuildTestBinaries(t.Context(), fixture, "amd64", dir, pkgs, nil, 2, func(b Build) { built = append(built, b) })
-	assert.Len(t, built, 4, "a progress call per package")
-	assert.Equal(t, map[string]string{
-		"expect": filepath.Join(dir, "expect.test"), "fail": filepath.Join(dir, "fail.test"), "pass": filepath.Join(dir, "pass.test"),
-	}, bins)
-	require.Len(t, broken, 1)
-	assert.Equal(t, "broken", broken[0].Package)
-	assert.Contains(t, broken[0].Error(), "package broken does not build for amd64:")
-	assert.Contains(t, broken[0].Output, `cannot use "not an int"`)
-	_, err = os.Stat(filepath.Join(dir, "broken.test"))
-	assert.True(t, os.IsNotExist(err), "no binary for a broken package")
-}
-
-func TestListTestPackagesNotAModule(t *testing.T) {
-	_, _, err := ListTestPackages(t.Context(), t.TempDir(), "amd64", nil)
-	assert.ErrorIs(t, err, ErrNotModule)
-}
 
 func TestMarkBroken(t *testing.T) {
 	kr := &results.KernelResult{Kernel: results.KernelInfo{Arch: "arm64"}, Tests: []results.TestResult{
 		{Suite: "a", Name: "TestA", Result: results.Pass},
 		{Suite: "b", Name: "(suite)", Result: results.Fail, Reason: "the test binary ran no test of b"},
 	}}
-	markBroken(kr, []*BuildError{{Package: "b", GOARCH: "arm64", Output: "b.go:1: oops"}, {Package: "a", GOARCH: "amd64"}})
+	markBroken(kr, []*gotest.BuildError{{Package: "b", GOARCH: "arm64", Output: "b.go:1: oops"}, {Package: "a", GOARCH: "amd64"}})
 	assert.Equal(t, []results.TestResult{
 		{Suite: "a", Name: "TestA", Result: results.Pass},
 		{Suite: "b", Name: BuildCell, Result: results.Fail, Reason: "the package's test binary does not build for arm64", Output: "b.go:1: oops"},

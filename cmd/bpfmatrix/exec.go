@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
+	"github.com/bpfmatrix/bpfmatrix/harness/gotest"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
@@ -88,7 +89,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		}
 		// A Go test reads its toolchain's sources (go/build, go/importer)
 		// and expects the programs of a distribution machine.
-		goroot = harness.GoRoot()
+		goroot = gotest.GoRoot()
 	}
 	if vf.opts.Timeout <= 0 {
 		vf.opts.Timeout = execTimeout(progArgs)

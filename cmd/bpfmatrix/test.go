@@ -11,6 +11,7 @@ import (
 
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
+	"github.com/bpfmatrix/bpfmatrix/harness/gotest"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/live"
@@ -93,7 +94,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if err := out.validate(); err != nil {
 		return err
 	}
-	gf, err := parseGoTestFlags(goArgs, cwd)
+	gf, err := gotest.ParseFlags(goArgs, cwd)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -115,7 +116,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if *parallel < 1 {
 		return fmt.Errorf("%w: --parallel %d: must be at least 1", errUsage, *parallel)
 	}
-	if _, ok := harness.ModuleRoot(dir); !ok {
+	if _, ok := gotest.ModuleRoot(dir); !ok {
 		return fmt.Errorf("%w: %s is not in a Go module (no go.mod there or above): run bpfmatrix test in your module, or pass -C DIR", errUsage, dir)
 	}
 
@@ -138,18 +139,18 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	opts := harness.TestOptions{
 		Options: harness.Options{
 			Setup: setup, Kernels: specs, Parallel: *parallel, Profiles: profiles,
-			Run: gf.run, TestArgs: gf.testArgs, Env: env, AllowSplats: *allowSplats,
+			Run: gf.Run, TestArgs: gf.TestArgs, Env: env, AllowSplats: *allowSplats,
 		},
-		Module: dir, Packages: fs.Args(), BuildFlags: gf.build, Timeout: gf.timeout,
-		GuestParallel: gf.parallel, BuildParallel: gf.parallel, CoverProfile: gf.coverProfile,
-		GoRoot: harness.GoRoot(), Modules: splitList(*modules),
+		Module: dir, Packages: fs.Args(), BuildFlags: gf.BuildFlags, Timeout: gf.Timeout,
+		GuestParallel: gf.Parallel, BuildParallel: gf.Parallel, CoverProfile: gf.CoverProfile,
+		GoRoot: gotest.GoRoot(), Modules: splitList(*modules),
 	}
 	if project != nil {
 		opts.Model = project.Model()
 		opts.Retries, opts.KnownFlaky = project.Retries, project.KnownFlaky
 		fmt.Fprintf(logw, "bpfmatrix: %s: %d rule(s)\n", project.Path, len(project.Rules))
 	}
-	opts.OnBuild = func(b harness.Build) {
+	opts.OnBuild = func(b gotest.Build) {
 		if b.Err != nil {
 			fmt.Fprintf(stderr, "bpfmatrix: %v\n", b.Err)
 			return
@@ -168,7 +169,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	}
 	run, err := harness.Test(ctx, opts)
 	if err != nil {
-		if errors.Is(err, harness.ErrNotModule) {
+		if errors.Is(err, gotest.ErrNotModule) {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
 		return err

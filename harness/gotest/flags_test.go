@@ -1,4 +1,4 @@
-package main
+package gotest
 
 import (
 	"testing"
@@ -12,20 +12,20 @@ func TestParseGoTestFlags(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args []string
-		want goTestFlags
+		want Flags
 	}{
-		{"none", nil, goTestFlags{}},
+		{"none", nil, Flags{}},
 		{"test flags, both forms", []string{"-short", "-run", "TestA/b", "-count=2", "--skip", "TestB", "-v"},
-			goTestFlags{run: "TestA/b", testArgs: []string{"-test.short=true", "-test.count=2", "-test.skip=TestB"}}},
-		{"timeout and -p", []string{"-timeout", "90s", "-p=3"}, goTestFlags{timeout: 90 * time.Second, hasTimeout: true, parallel: 3}},
-		{"timeout 0 is none", []string{"-timeout=0"}, goTestFlags{timeout: 24 * time.Hour, hasTimeout: true}},
-		{"build flags", []string{"-race", "-tags", "integration", "-cover=false"}, goTestFlags{build: []string{"-race", "-tags=integration"}}},
+			Flags{Run: "TestA/b", TestArgs: []string{"-test.short=true", "-test.count=2", "-test.skip=TestB"}}},
+		{"timeout and -p", []string{"-timeout", "90s", "-p=3"}, Flags{Timeout: 90 * time.Second, HasTimeout: true, Parallel: 3}},
+		{"timeout 0 is none", []string{"-timeout=0"}, Flags{Timeout: 24 * time.Hour, HasTimeout: true}},
+		{"build flags", []string{"-race", "-tags", "integration", "-cover=false"}, Flags{BuildFlags: []string{"-race", "-tags=integration"}}},
 		{"coverprofile builds with -cover, absolute", []string{"-coverprofile", "c.out", "-covermode=atomic"},
-			goTestFlags{coverProfile: "/home/u/c.out", build: []string{"-cover", "-covermode=atomic"}}},
-		{"test. prefix", []string{"-test.run=X", "-test.short"}, goTestFlags{run: "X", testArgs: []string{"-test.short=true"}}},
+			Flags{CoverProfile: "/home/u/c.out", BuildFlags: []string{"-cover", "-covermode=atomic"}}},
+		{"test. prefix", []string{"-test.run=X", "-test.short"}, Flags{Run: "X", TestArgs: []string{"-test.short=true"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseGoTestFlags(tc.args, "/home/u")
+			got, err := ParseFlags(tc.args, "/home/u")
 			require.NoError(t, err)
 			assert.Equal(t, &tc.want, got)
 		})
@@ -46,7 +46,7 @@ func TestParseGoTestFlagsErrors(t *testing.T) {
 		{[]string{"-timeout", "soon"}, "want a duration"},
 		{[]string{"-p", "0"}, "at least 1"},
 	} {
-		_, err := parseGoTestFlags(tc.args, "/")
+		_, err := ParseFlags(tc.args, "/")
 		if assert.Error(t, err, "%q", tc.args) {
 			assert.Contains(t, err.Error(), tc.want, "%q", tc.args)
 		}

@@ -1,4 +1,4 @@
-package main
+package gotest
 
 import (
 	"fmt"
@@ -8,22 +8,22 @@ import (
 	"time"
 )
 
-// goTestFlags are the go test flags of `bpfmatrix test` (after --), sorted
+// Flags are the go test flags of `bpfmatrix test` (after --), sorted
 // into what builds the test binaries and what they run with.
-type goTestFlags struct {
-	// build are flags of go test -c (-race, -cover, -tags, ...).
-	build []string
-	// run is -run; testArgs are the other flags of the test binaries, as
+type Flags struct {
+	// BuildFlags are flags of go test -c (-race, -cover, -tags, ...).
+	BuildFlags []string
+	// Run is -run; TestArgs are the other flags of the test binaries, as
 	// -test.NAME=VALUE.
-	run      string
-	testArgs []string
-	// timeout is -timeout (0: not given).
-	timeout    time.Duration
-	hasTimeout bool
-	// parallel is -p (0: not given).
-	parallel int
-	// coverProfile is -coverprofile, absolute.
-	coverProfile string
+	Run      string
+	TestArgs []string
+	// Timeout is -timeout (0: not given); HasTimeout says it was given.
+	Timeout    time.Duration
+	HasTimeout bool
+	// Parallel is -p (0: not given).
+	Parallel int
+	// CoverProfile is -coverprofile, absolute.
+	CoverProfile string
 }
 
 // goFlagKind is how bpfmatrix test handles one go test flag.
@@ -61,10 +61,10 @@ var goFlagRefused = map[string]string{
 	"o":    "bpfmatrix test builds the binaries itself",
 }
 
-// parseGoTestFlags reads go test flags (each -name, -name=value or -name
+// ParseFlags reads go test flags (each -name, -name=value or -name
 // value; -- and --name work too). cwd makes -coverprofile absolute.
-func parseGoTestFlags(args []string, cwd string) (*goTestFlags, error) {
-	g := &goTestFlags{}
+func ParseFlags(args []string, cwd string) (*Flags, error) {
+	g := &Flags{}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if !strings.HasPrefix(a, "-") || a == "-" {
@@ -107,10 +107,10 @@ func parseGoTestFlags(args []string, cwd string) (*goTestFlags, error) {
 	return g, nil
 }
 
-func (g *goTestFlags) add(name string, kind goFlagKind, value, cwd string) error {
+func (g *Flags) add(name string, kind goFlagKind, value, cwd string) error {
 	switch {
 	case name == "run":
-		g.run = value
+		g.Run = value
 	case name == "timeout":
 		d, err := time.ParseDuration(value)
 		if err != nil || d < 0 {
@@ -119,38 +119,38 @@ func (g *goTestFlags) add(name string, kind goFlagKind, value, cwd string) error
 		if d == 0 {
 			d = 24 * time.Hour // go test: 0 is no timeout
 		}
-		g.timeout, g.hasTimeout = d, true
+		g.Timeout, g.HasTimeout = d, true
 	case name == "p":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 1 {
 			return fmt.Errorf("go test flag -p %q: want a number of at least 1", value)
 		}
-		g.parallel = n
+		g.Parallel = n
 	case name == "coverprofile":
 		if !filepath.IsAbs(value) {
 			value = filepath.Join(cwd, value)
 		}
-		g.coverProfile = value
+		g.CoverProfile = value
 		if !g.hasBuild("-cover") {
-			g.build = append(g.build, "-cover")
+			g.BuildFlags = append(g.BuildFlags, "-cover")
 		}
 	case kind == goFlagTest || kind == goFlagTestBool:
-		g.testArgs = append(g.testArgs, "-test."+name+"="+value)
+		g.TestArgs = append(g.TestArgs, "-test."+name+"="+value)
 	case kind == goFlagBuildBool:
 		if b, _ := strconv.ParseBool(value); b && !g.hasBuild("-"+name) {
-			g.build = append(g.build, "-"+name)
+			g.BuildFlags = append(g.BuildFlags, "-"+name)
 		}
 	case kind == goFlagBuild:
-		g.build = append(g.build, "-"+name+"="+value)
+		g.BuildFlags = append(g.BuildFlags, "-"+name+"="+value)
 		if (name == "covermode" || name == "coverpkg") && !g.hasBuild("-cover") {
-			g.build = append(g.build, "-cover")
+			g.BuildFlags = append(g.BuildFlags, "-cover")
 		}
 	}
 	return nil
 }
 
-func (g *goTestFlags) hasBuild(flag string) bool {
-	for _, b := range g.build {
+func (g *Flags) hasBuild(flag string) bool {
+	for _, b := range g.BuildFlags {
 		if b == flag {
 			return true
 		}
