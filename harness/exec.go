@@ -6,18 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
-	"github.com/bpfmatrix/bpfmatrix/harness/gotest"
+	"github.com/bpfmatrix/bpfmatrix/harness/guestgo"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
-	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/hostfiles"
@@ -155,7 +153,7 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 		return nil, err
 	}
 	if opts.Shell {
-		if opts.Include, err = shellInclude(ctx, opts.Store, arch, opts.Include); err != nil {
+		if opts.Include, err = guestgo.ShellInclude(ctx, opts.Store, arch, opts.Include); err != nil {
 			return nil, err
 		}
 	}
@@ -172,12 +170,12 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	disks, err := execDisks(ctx, r, arch, opts)
+	disks, err := guestgo.Disks(ctx, r, arch, opts.Dir, opts.GoRoot)
 	if err != nil {
 		return nil, err
 	}
 	if opts.GoRoot != "" {
-		disks = append(disks, goCacheDisks(ctx, r, opts.GoRoot, arch.GOARCH)...)
+		disks = append(disks, guestgo.CacheDisks(ctx, r, opts.GoRoot, arch.GOARCH)...)
 	}
 	res := &ExecResult{Kernels: make([]ExecKernel, len(opts.Kernels))}
 	sem := make(chan struct{}, opts.Parallel)
@@ -303,76 +301,6 @@ func writePayload(opts ExecOptions, arch vm.Arch, path string) (string, error) {
 		return "", err
 	}
 	return path, nil
-}
-
-// shellPath is the shell of ExecOptions.Shell.
-const shellPath = "/bin/bash"
-
-// shellInclude adds a /bin/bash for guests of arch to incs (see
-// ExecOptions.Shell).
-func shellInclude(ctx context.Context, store *kernels.Store, arch vm.Arch, incs []hostfiles.Include) ([]hostfiles.Include, error) {
-	for _, i := range incs {
-		if i.Guest == shellPath {
-			return incs, nil
-		}
-	}
-	if arch.Native() {
-		if _, err := os.Stat(shellPath); err == nil {
-			return append(incs, hostfiles.Include{Host: shellPath, Guest: shellPath}), nil
-		}
-	}
-	dir, err := store.Userland(ctx, arch.GOARCH, kernels.UserlandPackages...)
-	if err != nil {
-		return nil, fmt.Errorf("harness: a %s for the %s guest: %w", shellPath, arch.Name, err)
-	}
-	// Each entry of bin/ and lib/ on its own: a bind of all of /lib would
-	// hide the kernel's modules below it.
-	for _, d := range []string{"bin", "lib"} {
-		ents, err := os.ReadDir(filepath.Join(dir, d))
-		if err != nil {
-			return nil, fmt.Errorf("harness: %w", err)
-		}
-		for _, e := range ents {
-			incs = append(incs, hostfiles.Include{Host: filepath.Join(dir, d, e.Name()), Guest: "/" + d + "/" + e.Name(), Bundled: true})
-		}
-	}
-	return incs, nil
-}
-
-// execDisks are the host directories of a raw-exec run: the Go module of
-// its working directory (writable, through an overlay) and GOROOT
-// (read-only; for a guest of another architecture, the same Go version
-// built for it, at GOROOT's path).
-func execDisks(ctx context.Context, r *runner.Runner, arch vm.Arch, opts ExecOptions) ([]runner.Disk, error) {
-	var disks []runner.Disk
-	if opts.Dir != "" {
-		dir, err := filepath.Abs(opts.Dir)
-		if err != nil {
-			return nil, err
-		}
-		if root, ok := gotest.ModuleRoot(dir); ok {
-			dir = root
-		}
-		t0 := time.Now()
-		d, err := r.DirDisk(ctx, "module", dir, dir, true)
-		if err != nil {
-			return nil, err
-		}
-		r.Logf("module %s on a disk image (%.1fs)", dir, time.Since(t0).Seconds())
-		disks = append(disks, d)
-	}
-	if opts.GoRoot != "" {
-		src, err := goRootFor(ctx, r.CacheDir, opts.GoRoot, arch)
-		if err != nil {
-			return nil, err
-		}
-		d, err := r.DirDisk(ctx, "goroot", src, opts.GoRoot, false)
-		if err != nil {
-			return nil, err
-		}
-		disks = append(disks, d)
-	}
-	return disks, nil
 }
 
 func execBinary(program string) string { return wire.ExecBinDir + "/" + filepath.Base(program) }

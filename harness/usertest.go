@@ -14,6 +14,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/collect"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/gotest"
+	"github.com/bpfmatrix/bpfmatrix/harness/guestgo"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
@@ -190,7 +191,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 		if err != nil {
 			return err
 		}
-		shared, err := execDisks(ctx, r, arch, ExecOptions{Dir: module, GoRoot: opts.GoRoot})
+		shared, err := guestgo.Disks(ctx, r, arch, module, opts.GoRoot)
 		if err != nil {
 			return err
 		}
@@ -199,7 +200,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 			programs = append(programs, b)
 		}
 		slices.Sort(programs)
-		incs, err := shellInclude(ctx, opts.Store, arch, nil)
+		incs, err := guestgo.ShellInclude(ctx, opts.Store, arch, nil)
 		if err != nil {
 			return err
 		}
@@ -219,7 +220,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 		}
 		u.disks[g] = append([]runner.Disk{tests}, shared...)
 		if opts.GoRoot != "" {
-			u.disks[g] = append(u.disks[g], goCacheDisks(ctx, r, opts.GoRoot, g)...)
+			u.disks[g] = append(u.disks[g], guestgo.CacheDisks(ctx, r, opts.GoRoot, g)...)
 		}
 	}
 	var covMu sync.Mutex

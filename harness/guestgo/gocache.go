@@ -1,4 +1,4 @@
-package harness
+package guestgo
 
 import (
 	"context"
@@ -54,10 +54,10 @@ func stdCacheDisk(ctx context.Context, r *runner.Runner, goroot, goarch string) 
 	return d, nil
 }
 
-// goCacheDisks is the guest's Go build cache as a list of at most one
+// CacheDisks is the guest's Go build cache as a list of at most one
 // disk: without one (it could not be built, which is logged) the guest's
 // go command compiles what it needs itself, slowly but correctly.
-func goCacheDisks(ctx context.Context, r *runner.Runner, goroot, goarch string) []runner.Disk {
+func CacheDisks(ctx context.Context, r *runner.Runner, goroot, goarch string) []runner.Disk {
 	d, err := stdCacheDisk(ctx, r, goroot, goarch)
 	if err != nil {
 		r.Logf("no Go build cache for the guest: %v", err)
