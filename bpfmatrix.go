@@ -17,6 +17,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
+	"github.com/bpfmatrix/bpfmatrix/harness/rawexec"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
@@ -119,11 +120,11 @@ func Run(ctx context.Context, p Plan, opts ...Option) (*results.Result, error) {
 
 // Exec runs program (a static Linux binary) with args once on each named
 // kernel, with env as its environment, and returns what it wrote and how it
-// exited on each (see [harness.ExecResult.OK]).
-func Exec(ctx context.Context, kernelNames []string, program string, args, env []string, opts ...Option) (*harness.ExecResult, error) {
+// exited on each (see [rawexec.Result.OK]).
+func Exec(ctx context.Context, kernelNames []string, program string, args, env []string, opts ...Option) (*rawexec.Result, error) {
 	s, specs, err := setup(ctx, kernelNames, "exec", opts)
 	if err != nil {
 		return nil, err
 	}
-	return harness.Exec(ctx, harness.ExecOptions{Setup: s, Kernels: specs, Program: program, Args: args, Env: env})
+	return rawexec.Run(ctx, rawexec.Options{Setup: s, Kernels: specs, Program: program, Args: args, Env: env})
 }

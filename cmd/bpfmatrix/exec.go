@@ -8,13 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/gotest"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
-	"github.com/bpfmatrix/bpfmatrix/harness/results"
+	"github.com/bpfmatrix/bpfmatrix/harness/rawexec"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 )
@@ -81,7 +78,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	var goroot string
-	if isTestRun(progArgs) {
+	if rawexec.IsTestRun(progArgs) {
 		if *dir == "" {
 			if *dir, err = os.Getwd(); err != nil {
 				return err
@@ -92,7 +89,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		goroot = gotest.GoRoot()
 	}
 	if vf.opts.Timeout <= 0 {
-		vf.opts.Timeout = execTimeout(progArgs)
+		vf.opts.Timeout = rawexec.Timeout(progArgs)
 	}
 	var logw io.Writer
 	if *verbose {
@@ -104,13 +101,13 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	}
 	setup.Log = logw
 	setup.BuildLog = stderr // a first build takes minutes: say so even without --verbose
-	opts := harness.ExecOptions{
+	opts := rawexec.Options{
 		Setup: setup, Kernels: specs, Program: program, Args: progArgs, Env: env,
 		Dir: *dir, GoRoot: goroot, Shell: goroot != "", Modules: splitList(*modules), AllowSplats: *allowSplats,
 	}
-	pr := &orderedPrinter{stdout: stdout, stderr: stderr, done: make([]*harness.ExecKernel, len(specs))}
-	opts.OnDone = pr.add
-	res, err := harness.Exec(ctx, opts)
+	pr := rawexec.NewPrinter(stdout, stderr, len(specs))
+	opts.OnDone = pr.Add
+	res, err := rawexec.Run(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -120,7 +117,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	var failed []string
 	for _, k := range res.Kernels {
 		if !k.OK() {
-			failed = append(failed, describeFailure(&k))
+			failed = append(failed, rawexec.DescribeFailure(&k))
 		}
 	}
 	if len(failed) == 0 {
@@ -131,134 +128,6 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	}
 	fmt.Fprintf(stderr, "bpfmatrix: %s failed on %d of %d kernel(s): %s (logs in %s)\n", filepath.Base(program), len(failed), len(res.Kernels), strings.Join(failed, "; "), setup.RunDir)
 	return errFailed
-}
-
-// describeFailure names a kernel and how the program failed there.
-func describeFailure(k *harness.ExecKernel) string {
-	if k.Status == results.StatusOK && k.ExitCode == 0 {
-		for _, s := range k.Splats {
-			if s.Known == "" {
-				return fmt.Sprintf("%s (kernel %s: %s; --allow-splats to accept)", k.Kernel, s.Kind, strings.TrimSpace(s.Lines[0]))
-			}
-		}
-	}
-	if k.Status == results.StatusOK {
-		return fmt.Sprintf("%s (exit %d)", k.Kernel, k.ExitCode)
-	}
-	return fmt.Sprintf("%s (%s: %s)", k.Kernel, k.Status, k.Error)
-}
-
-// orderedPrinter prints each kernel's output as one labelled group, in the
-// order of the kernels, as soon as it and every kernel before it are done.
-type orderedPrinter struct {
-	mu             sync.Mutex
-	stdout, stderr io.Writer
-	done           []*harness.ExecKernel
-	next           int
-}
-
-func (p *orderedPrinter) add(i int, k *harness.ExecKernel) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.done[i] = k
-	for p.next < len(p.done) && p.done[p.next] != nil {
-		writeGroup(p.stdout, p.stderr, p.done[p.next])
-		p.next++
-	}
-}
-
-// writeGroup writes one kernel's output between label lines. The labels are
-// lines of their own that no test2json parser takes for a test event, and
-// the program's lines are written unchanged.
-func writeGroup(stdout, stderr io.Writer, k *harness.ExecKernel) {
-	release := ""
-	if k.Release != "" {
-		release = " (" + k.Release + ")"
-	}
-	fmt.Fprintf(stdout, "=== bpfmatrix: kernel %s%s\n", k.Kernel, release)
-	tw := &tailWriter{w: stdout}
-	k.WriteOutput(tw, &tailWriter{w: stderr})
-	if !tw.newline {
-		fmt.Fprintln(stdout)
-	}
-	if k.Status == results.StatusOK && k.Error != "" {
-		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: %s\n", k.Kernel, k.Error)
-	}
-	for _, s := range k.Splats {
-		known := ""
-		if s.Known != "" {
-			known = " (known: " + s.Known + "; does not fail the run)"
-		}
-		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: kernel %s%s:\n", k.Kernel, s.Kind, known)
-		for _, l := range s.Lines {
-			fmt.Fprintf(stderr, "bpfmatrix: splat| %s\n", l)
-		}
-	}
-	if k.Status != results.StatusOK {
-		fmt.Fprintf(stderr, "bpfmatrix: kernel %s: %s: %s\n", k.Kernel, k.Status, k.Error)
-		tail := k.ConsoleTail
-		if len(tail) > 20 {
-			tail = tail[len(tail)-20:]
-		}
-		for _, l := range tail {
-			fmt.Fprintf(stderr, "bpfmatrix: console| %s\n", l)
-		}
-		fmt.Fprintf(stderr, "bpfmatrix: console log %s\nbpfmatrix: reproduce: %s\n", k.ConsoleLog, k.Reproduce)
-	}
-	verdict := "ok"
-	if !k.OK() {
-		verdict = "FAILED"
-	}
-	fmt.Fprintf(stdout, "=== bpfmatrix: kernel %s: %s, exit %d, %.1fs\n", k.Kernel, verdict, k.ExitCode, k.Seconds)
-}
-
-// tailWriter remembers whether the last byte written was a newline.
-type tailWriter struct {
-	w       io.Writer
-	newline bool
-	any     bool
-}
-
-func (t *tailWriter) Write(b []byte) (int, error) {
-	if len(b) > 0 {
-		t.any = true
-		t.newline = b[len(b)-1] == '\n'
-	}
-	return t.w.Write(b)
-}
-
-// isTestRun reports whether args look like go test's: then the working
-// directory is the package directory and is packed.
-func isTestRun(args []string) bool {
-	for _, a := range args {
-		if strings.HasPrefix(a, "-test.") {
-			return true
-		}
-	}
-	return false
-}
-
-// execTimeout is the VM timeout for a program with args: its -test.timeout
-// plus time to boot, else 10m; 1h for -test.timeout=0 (no timeout).
-func execTimeout(args []string) time.Duration {
-	for i, a := range args {
-		v, ok := strings.CutPrefix(a, "-test.timeout=")
-		if !ok && a == "-test.timeout" && i+1 < len(args) {
-			v, ok = args[i+1], true
-		}
-		if !ok {
-			continue
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			break
-		}
-		if d == 0 {
-			return time.Hour
-		}
-		return d + 3*time.Minute
-	}
-	return runner.ExecTimeout
 }
 
 // execKernels returns the named kernels, or the default matrix's kernels of

@@ -1,4 +1,10 @@
-package harness
+// Package rawexec runs one program of the user's, once, in one VM per
+// kernel (bpfmatrix exec, go test -exec): the program and its libraries
+// in the image, its module and GOROOT on disks (package guestgo), its
+// output and exit code back from each kernel, and the kernels' output
+// printed group by group in the order of the kernels. No suite, no
+// matrix: the program's own exit code is the verdict.
+package rawexec
 
 import (
 	"context"
@@ -22,9 +28,9 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
-// ExecOptions configure one raw-exec run: one program run once in one VM
+// Options configure one raw-exec run: one program run once in one VM
 // per kernel (`bpfmatrix exec`, `go test -exec`).
-type ExecOptions struct {
+type Options struct {
 	// Setup is shared with the other commands; VM.Timeout defaults to 10m
 	// and VM.CPUs to 2.
 	runner.Setup
@@ -37,7 +43,7 @@ type ExecOptions struct {
 	Program string
 	// Args are its arguments, without the program name.
 	Args []string
-	// Env is its environment (KEY=VALUE); see [ExecEnv].
+	// Env is its environment (KEY=VALUE); see [host.ExecEnv].
 	Env []string
 	// Dir, if set, is the program's working directory, a host directory
 	// (a test's package directory, with testdata/). The whole Go module
@@ -64,18 +70,18 @@ type ExecOptions struct {
 	Parallel int
 	// OnDone, if set, is called as each kernel finishes, from several
 	// goroutines, with the kernel's index in Kernels.
-	OnDone func(i int, k *ExecKernel)
+	OnDone func(i int, k *Kernel)
 }
 
-// ExecResult is the outcome of [Exec], one entry per kernel in the order
-// of ExecOptions.Kernels.
-type ExecResult struct {
-	Kernels []ExecKernel `json:"kernels"`
+// Result is the outcome of [Run], one entry per kernel in the order
+// of Options.Kernels.
+type Result struct {
+	Kernels []Kernel `json:"kernels"`
 }
 
 // OK reports whether the program ran to completion and exited 0 on every
 // kernel.
-func (r *ExecResult) OK() bool {
+func (r *Result) OK() bool {
 	for _, k := range r.Kernels {
 		if !k.OK() {
 			return false
@@ -84,8 +90,8 @@ func (r *ExecResult) OK() bool {
 	return len(r.Kernels) > 0
 }
 
-// ExecKernel is the outcome of a raw-exec run on one kernel.
-type ExecKernel struct {
+// Kernel is the outcome of a raw-exec run on one kernel.
+type Kernel struct {
 	// Kernel is the catalog name, Release the booted kernel's release.
 	Kernel  string `json:"kernel"`
 	Release string `json:"release,omitempty"`
@@ -110,13 +116,13 @@ type ExecKernel struct {
 
 // OK reports whether the program ran and exited 0, and the kernel did not
 // splat (unless splats are allowed).
-func (k *ExecKernel) OK() bool {
+func (k *Kernel) OK() bool {
 	return k.Status == results.StatusOK && k.ExitCode == 0 && (results.UnknownSplats(k.Splats) == 0 || k.AllowSplats)
 }
 
 // WriteOutput writes the program's output: stdout chunks to stdout and
 // stderr chunks to stderr (both may be the same writer).
-func (k *ExecKernel) WriteOutput(stdout, stderr io.Writer) error {
+func (k *Kernel) WriteOutput(stdout, stderr io.Writer) error {
 	for _, o := range k.Output {
 		w := stdout
 		if o.Stream == wire.Stderr {
@@ -129,18 +135,18 @@ func (k *ExecKernel) WriteOutput(stdout, stderr io.Writer) error {
 	return nil
 }
 
-func (o *ExecOptions) defaults() {
+func (o *Options) defaults() {
 	o.Setup.Defaults(runner.ExecTimeout, runner.ExecCPUs)
 	if o.Parallel <= 0 {
 		o.Parallel = len(o.Kernels)
 	}
 }
 
-// Exec runs one program in one VM per kernel, in parallel, and returns
+// Run runs one program in one VM per kernel, in parallel, and returns
 // what it wrote and how it exited on each. The error is for problems that
 // prevent any run (bad options, a program that cannot run in the guest, a
 // failed image build); per-kernel failures are in the result.
-func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
+func Run(ctx context.Context, opts Options) (*Result, error) {
 	opts.defaults()
 	if len(opts.Kernels) == 0 {
 		return nil, errors.New("harness: exec: no kernels given")
@@ -177,7 +183,7 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 	if opts.GoRoot != "" {
 		disks = append(disks, guestgo.CacheDisks(ctx, r, opts.GoRoot, arch.GOARCH)...)
 	}
-	res := &ExecResult{Kernels: make([]ExecKernel, len(opts.Kernels))}
+	res := &Result{Kernels: make([]Kernel, len(opts.Kernels))}
 	sem := make(chan struct{}, opts.Parallel)
 	var wg sync.WaitGroup
 	for i, spec := range opts.Kernels {
@@ -221,7 +227,7 @@ func Exec(ctx context.Context, opts ExecOptions) (*ExecResult, error) {
 }
 
 // execConfig is the guest's request of a raw-exec run on kernel.
-func execConfig(opts ExecOptions, kernel string) *wire.Config {
+func execConfig(opts Options, kernel string) *wire.Config {
 	cfg := &wire.Config{
 		Modules: opts.Modules,
 		Exec: &wire.Exec{
@@ -239,7 +245,7 @@ func execConfig(opts ExecOptions, kernel string) *wire.Config {
 }
 
 // fill records how the VM b ended and what the program did.
-func (k *ExecKernel) fill(b *runner.Booted) {
+func (k *Kernel) fill(b *runner.Booted) {
 	k.ConsoleLog = b.ConsoleLog
 	k.Reproduce = b.Reproduce
 	k.Status, k.Error = b.Status, b.Error
@@ -291,7 +297,7 @@ func checkProgram(path string, arch vm.Arch) error {
 
 // writePayload writes the archive shared by every kernel: the program,
 // with its interpreter and libraries if it is dynamically linked.
-func writePayload(opts ExecOptions, arch vm.Arch, path string) (string, error) {
+func writePayload(opts Options, arch vm.Arch, path string) (string, error) {
 	entries, err := hostfiles.Entries(arch.GOARCH, "", nil, opts.Program)
 	if err != nil {
 		return "", fmt.Errorf("harness: exec: %w", err)
