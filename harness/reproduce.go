@@ -8,6 +8,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
+	"github.com/bpfmatrix/bpfmatrix/harness/shell"
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
@@ -25,8 +26,8 @@ func ReproduceOptions(c *plan.Cell, setup runner.Setup) Options {
 // ReproduceShell is a shell session whose console first runs the test of
 // cell c (bpfmatrix reproduce --shell): verbose, in a directory of its own
 // under /tmp that stays for the shell after it.
-func ReproduceShell(c *plan.Cell, setup runner.Setup) ShellOptions {
-	return ShellOptions{
+func ReproduceShell(c *plan.Cell, setup runner.Setup) shell.Options {
+	return shell.Options{
 		Setup: setup, Kernel: c.Spec, Modules: c.Suite.Modules, Append: c.Column.Cmdline,
 		Tests: []plan.Suite{c.Suite}, Before: shellCommand(c),
 	}

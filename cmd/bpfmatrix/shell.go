@@ -6,9 +6,9 @@ import (
 	"io"
 	"os"
 
-	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
+	"github.com/bpfmatrix/bpfmatrix/harness/shell"
 	"github.com/bpfmatrix/bpfmatrix/internal/tty"
 )
 
@@ -55,14 +55,14 @@ func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, ar
 	if err != nil {
 		return err
 	}
-	return interactive(ctx, stdin, stdout, stderr, harness.ShellOptions{
+	return interactive(ctx, stdin, stdout, stderr, shell.Options{
 		Setup: setup, Kernel: specs[0], Modules: splitList(*modules), Env: envAdd,
 	})
 }
 
 // interactive runs a shell session on the terminal (raw mode, Ctrl-]
 // quits) and says how it ended.
-func interactive(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, opts harness.ShellOptions) error {
+func interactive(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, opts shell.Options) error {
 	opts.Setup.Log = tty.CRLF(stderr)
 	ctx, quit := context.WithCancel(ctx)
 	defer quit()
@@ -78,7 +78,7 @@ func interactive(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer,
 	}
 	opts.Stdin, opts.Stdout = tty.QuitOn(stdin, quitKey, quit), stdout
 	fmt.Fprintf(stderr, "bpfmatrix: booting %s with a shell; type \"exit\" or press Ctrl-] to quit (VM timeout %s)\r\n", opts.Kernel.Name, opts.Setup.VM.Timeout)
-	se, err := harness.Shell(ctx, opts)
+	se, err := shell.Run(ctx, opts)
 	if err != nil {
 		return err
 	}

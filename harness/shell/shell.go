@@ -1,4 +1,9 @@
-package harness
+// Package shell is bpfmatrix shell: one VM of a kernel with u-root's shell
+// (gosh) on its console, the eBPF file systems mounted as for the suites,
+// its console connected to the user's terminal until the shell exits. The
+// test binaries of suites can be packed in, and a command run on the
+// console before the shell starts (bpfmatrix reproduce --shell).
+package shell
 
 import (
 	"context"
@@ -15,8 +20,8 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
-// ShellOptions configure an interactive shell in one VM ([Shell]).
-type ShellOptions struct {
+// Options configure an interactive shell in one VM ([Run]).
+type Options struct {
 	// Setup is shared with the other commands; VM.Timeout defaults to 1h
 	// and VM.CPUs to 2. RunDir receives the console log.
 	runner.Setup
@@ -43,8 +48,8 @@ type ShellOptions struct {
 	Stdout io.Writer
 }
 
-// ShellExit says how a shell session ended.
-type ShellExit struct {
+// Exit says how a shell session ended.
+type Exit struct {
 	// Status is StatusOK when the shell exited by itself and the VM
 	// powered off; StatusInterrupted when ctx was canceled (the quit key).
 	Status results.Status
@@ -55,11 +60,11 @@ type ShellExit struct {
 	ConsoleLog string
 }
 
-// Shell boots Kernel with u-root's shell (gosh) running on the console, the
+// Run boots Kernel with u-root's shell (gosh) running on the console, the
 // eBPF file systems mounted as for the suites, and connects the console to
 // Stdin and Stdout until the shell exits, the VM times out or ctx is
 // canceled.
-func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
+func Run(ctx context.Context, opts Options) (*Exit, error) {
 	opts.Setup.Defaults(runner.ShellTimeout, runner.ShellCPUs)
 	if opts.Rows <= 0 || opts.Cols <= 0 {
 		opts.Rows, opts.Cols = 24, 80
@@ -116,7 +121,7 @@ func Shell(ctx context.Context, opts ShellOptions) (*ShellExit, error) {
 	if b.Err != nil {
 		return nil, b.Err
 	}
-	se := &ShellExit{Status: b.Status, ConsoleLog: b.ConsoleLog}
+	se := &Exit{Status: b.Status, ConsoleLog: b.ConsoleLog}
 	se.ExitCode, se.Error = b.ProgramExit()
 	return se, nil
 }
@@ -138,7 +143,7 @@ func urootVersion() string {
 }
 
 // String describes the end of a session for the user.
-func (e *ShellExit) String() string {
+func (e *Exit) String() string {
 	if e.Status == results.StatusOK {
 		return fmt.Sprintf("shell exited with code %d", e.ExitCode)
 	}
