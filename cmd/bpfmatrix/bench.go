@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/cmd/bpfmatrix/internal/cmdflag"
 	"github.com/bpfmatrix/bpfmatrix/harness/bench"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
@@ -28,25 +29,25 @@ Flags:
 `
 
 func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("bench", benchUsage, stderr)
-	var vf vmFlags
-	vf.register(fs, vmDefaults{timeout: runner.RunTimeout, cpus: runner.RunCPUs})
+	fs := cmdflag.NewFlagSet("bench", benchUsage, stderr)
+	var vf cmdflag.VM
+	vf.Register(fs, cmdflag.VMDefaults{Timeout: runner.RunTimeout, CPUs: runner.RunCPUs})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix)")
 	suiteExpr := fs.String("suite", "", "suites matching `REGEXP` (default: all)")
 	testRun := fs.String("run", "", "only tests matching `REGEXP`")
 	floorRuns := fs.Int("floor-runs", 3, "boot the floor image `N` times per kernel and take the median")
 	cold := fs.Bool("cold", false, "also time downloads and image builds into a fresh cache (downloads every kernel again)")
 	parallel := fs.Int("parallel", runner.DefaultParallel(), "run at most `N` VMs at once (default: one per CPU, plus one)")
-	if help, err := parse(fs, args); help || err != nil {
+	if help, err := cmdflag.Parse(fs, args); help || err != nil {
 		return err
 	}
 	if *floorRuns < 1 || *parallel < 1 {
 		return fmt.Errorf("%w: --floor-runs and --parallel must be at least 1", errUsage)
 	}
-	if err := vf.validate(); err != nil {
+	if err := vf.Validate(); err != nil {
 		return err
 	}
-	specs, err := selectKernels(*kernelList)
+	specs, err := cmdflag.SelectKernels(*kernelList)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -55,13 +56,13 @@ func benchCmd(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	start := time.Now()
-	setup, err := vf.setup(ctx, "", nil)
+	setup, err := vf.Setup(ctx, "", nil)
 	if err != nil {
 		return err
 	}
 	res, err := bench.Run(ctx, stdout, bench.Options{
 		Setup: setup, Start: start, Kernels: specs, Suites: suites, Parallel: *parallel, Run: *testRun,
-		FloorRuns: *floorRuns, Cold: *cold, Mirror: vf.mirror,
+		FloorRuns: *floorRuns, Cold: *cold, Mirror: vf.Mirror,
 	})
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/cmd/bpfmatrix/internal/cmdflag"
 	"github.com/bpfmatrix/bpfmatrix/harness/gotest"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
 	"github.com/bpfmatrix/bpfmatrix/harness/rawexec"
@@ -37,18 +38,12 @@ PATH, HOME=/tmp, TMPDIR=/tmp, BPFMATRIX_GUEST=1 and BPFMATRIX_KERNEL.
 Flags:
 `
 
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
-
 func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("exec", execUsage, stderr)
-	var vf vmFlags
-	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)", cpus: runner.ExecCPUs, moduleLock: true, include: true})
+	fs := cmdflag.NewFlagSet("exec", execUsage, stderr)
+	var vf cmdflag.VM
+	vf.Register(fs, cmdflag.VMDefaults{TimeoutHelp: "kill a VM that runs longer than `D` (default: the program's -test.timeout plus 3m, else 10m)", CPUs: runner.ExecCPUs, ModuleLock: true, Include: true})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix, for the program's architecture)")
-	var envAdd, envExclude listFlag
+	var envAdd, envExclude cmdflag.List
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the guest, or pass the host's KEY even if excluded (repeatable)")
 	fs.Var(&envExclude, "env-exclude", "do not pass host variables matching `REGEXP` (repeatable; always excluded: "+host.EnvExclude.String()+")")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to load before the program starts (e.g. veth,sch_ingress)")
@@ -56,20 +51,20 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	allowSplats := fs.Bool("allow-splats", false, "report kernel splats (WARN, BUG, oops, KASAN, lockdep, RCU stall, hung task, soft lockup) without failing the kernel")
 	keep := fs.Bool("keep", false, "keep the run directory (console logs, images) even when everything passed")
 	verbose := fs.Bool("verbose", false, "print progress (image builds, downloads) on stderr")
-	if help, err := parse(fs, args); help || err != nil {
+	if help, err := cmdflag.Parse(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return fmt.Errorf("%w: exec needs a PROGRAM to run (bpfmatrix exec --kernels K -- PROGRAM ARGS...)", errUsage)
 	}
 	program, progArgs := fs.Arg(0), fs.Args()[1:]
-	if _, err := loadProject(fs, workDir(), projectFlags{kernels: kernelList, modules: modules, include: &vf.include, env: &envAdd}); err != nil {
+	if _, err := cmdflag.LoadProject(fs, cmdflag.WorkDir(), cmdflag.Project{Kernels: kernelList, Modules: modules, Include: &vf.Include, Env: &envAdd}); err != nil {
 		return err
 	}
-	if err := vf.validate(); err != nil {
+	if err := vf.Validate(); err != nil {
 		return err
 	}
-	env, err := guestEnv(envAdd, envExclude)
+	env, err := cmdflag.GuestEnv(envAdd, envExclude)
 	if err != nil {
 		return err
 	}
@@ -88,14 +83,14 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		// and expects the programs of a distribution machine.
 		goroot = gotest.GoRoot()
 	}
-	if vf.opts.Timeout <= 0 {
-		vf.opts.Timeout = rawexec.Timeout(progArgs)
+	if vf.Options.Timeout <= 0 {
+		vf.Options.Timeout = rawexec.Timeout(progArgs)
 	}
 	var logw io.Writer
 	if *verbose {
 		logw = stderr
 	}
-	setup, err := vf.setup(ctx, "exec", downloadProgress(logw))
+	setup, err := vf.Setup(ctx, "exec", cmdflag.DownloadProgress(logw))
 	if err != nil {
 		return err
 	}
@@ -103,7 +98,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	setup.BuildLog = stderr // a first build takes minutes: say so even without --verbose
 	opts := rawexec.Options{
 		Setup: setup, Kernels: specs, Program: program, Args: progArgs, Env: env,
-		Dir: *dir, GoRoot: goroot, Shell: goroot != "", Modules: splitList(*modules), AllowSplats: *allowSplats,
+		Dir: *dir, GoRoot: goroot, Shell: goroot != "", Modules: cmdflag.SplitList(*modules), AllowSplats: *allowSplats,
 	}
 	pr := rawexec.NewPrinter(stdout, stderr, len(specs))
 	opts.OnDone = pr.Add
@@ -134,7 +129,7 @@ func execCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 // the program's architecture.
 func execKernels(list, program string) ([]catalog.Spec, error) {
 	if list != "" {
-		return selectKernels(list)
+		return cmdflag.SelectKernels(list)
 	}
 	goarch := ""
 	if f, err := elf.Open(program); err == nil {

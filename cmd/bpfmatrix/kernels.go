@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/bpfmatrix/bpfmatrix/cmd/bpfmatrix/internal/cmdflag"
 	"github.com/bpfmatrix/bpfmatrix/harness/kernelinfo"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/userconfig"
@@ -40,9 +41,9 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		return fmt.Errorf("%w: kernels needs a subcommand (list, pull, update, show)", errUsage)
 	}
 	sub := args[0]
-	fs := newFlagSet("kernels "+sub, kernelsUsage, stderr)
-	var sf storeFlags
-	sf.register(fs)
+	fs := cmdflag.NewFlagSet("kernels "+sub, kernelsUsage, stderr)
+	var sf cmdflag.Store
+	sf.Register(fs)
 	all := fs.Bool("all", false, "with pull or update: every kernel of the catalog, not only the default matrix")
 	available := fs.Bool("available", false, "with list: what the Debian mirror offers (fetches every suite's index)")
 	accel := fs.String("accel", "tcg", "with show: the accelerator to assume (kvm or tcg): it decides whether a PMU is there")
@@ -70,7 +71,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 	}
 	switch sub {
 	case "list":
-		store, err := sf.open(nil)
+		store, err := sf.Open(nil)
 		if err != nil {
 			return err
 		}
@@ -83,7 +84,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 		}
 		return kernelinfo.List(stdout, store, cat)
 	case "pull", "update":
-		store, err := sf.open(stderr)
+		store, err := sf.Open(stderr)
 		if err != nil {
 			return err
 		}
@@ -107,7 +108,7 @@ func kernelsCmd(ctx context.Context, stdout, stderr io.Writer, args []string) er
 			}
 			model, title = project.Model(), project.Path
 		}
-		store, err := sf.open(stderr)
+		store, err := sf.Open(stderr)
 		if err != nil {
 			return err
 		}

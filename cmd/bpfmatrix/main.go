@@ -17,6 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/bpfmatrix/bpfmatrix/cmd/bpfmatrix/internal/cmdflag"
 )
 
 // Exit codes.
@@ -27,8 +29,9 @@ const (
 	exitInterrupted = 130
 )
 
-// errUsage marks an error in what the user typed.
-var errUsage = errors.New("usage")
+// errUsage marks an error in what the user typed (the shared flags'
+// cmdflag.ErrUsage).
+var errUsage = cmdflag.ErrUsage
 
 // errFailed marks a run whose results are not all good.
 var errFailed = errors.New("run failed")

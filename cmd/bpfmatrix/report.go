@@ -6,8 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/cmd/bpfmatrix/internal/cmdflag"
 	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
@@ -42,10 +42,10 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 			return reportDiff(stdout, stderr, args[1:])
 		}
 	}
-	fs := newFlagSet("report", reportUsage, stderr)
+	fs := cmdflag.NewFlagSet("report", reportUsage, stderr)
 	format := fs.String("format", "text", "output `FORMAT`: text, json, junit, markdown or html")
 	out := fs.String("o", "", "write to `FILE` instead of stdout")
-	showFlag := fs.String("show", "auto", "rows of the text matrix to show: `WHICH` of "+showNames())
+	showFlag := fs.String("show", "auto", "rows of the text matrix to show: `WHICH` of "+cmdflag.ShowNames())
 	if help, err := parseReportFlags(fs, args); help || err != nil {
 		return err
 	}
@@ -73,28 +73,13 @@ func reportCmd(_ context.Context, stdout, stderr io.Writer, args []string) error
 		return report.WriteFile(*out, res, f)
 	}
 	if f == report.FormatText {
-		return text.Write(stdout, res, textOptions(stdout, show))
+		return text.Write(stdout, res, cmdflag.TextOptions(stdout, show))
 	}
 	return report.Render(stdout, res, f)
 }
 
-// textOptions are the options of the text matrix on w: colour and width
-// of the terminal (or COLUMNS), and the rows --show selects.
-func textOptions(w io.Writer, show matrix.Show) text.Options {
-	return text.Options{Color: text.ColorEnabled(w), Width: text.OutputWidth(w), Show: show}
-}
-
-// showNames lists the values of --show.
-func showNames() string {
-	names := make([]string, len(matrix.Shows))
-	for i, s := range matrix.Shows {
-		names[i] = string(s)
-	}
-	return strings.Join(names, ", ") + fmt.Sprintf(" (auto: every row of a matrix of up to %d rows, else the rows with a failure, a fallback, an unexpected cell or kernels that differ)", matrix.AutoRows)
-}
-
 func reportMerge(stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("report merge", reportUsage, stderr)
+	fs := cmdflag.NewFlagSet("report merge", reportUsage, stderr)
 	out := fs.String("o", "", "write the merged results to `FILE` instead of stdout")
 	if help, err := parseReportFlags(fs, args); help || err != nil {
 		return err
@@ -121,7 +106,7 @@ func reportMerge(stdout, stderr io.Writer, args []string) error {
 }
 
 func reportDiff(stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("report diff", reportUsage, stderr)
+	fs := cmdflag.NewFlagSet("report diff", reportUsage, stderr)
 	if help, err := parseReportFlags(fs, args); help || err != nil {
 		return err
 	}

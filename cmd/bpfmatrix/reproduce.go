@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/cmd/bpfmatrix/internal/cmdflag"
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
@@ -36,13 +37,13 @@ Flags:
 `
 
 func reproduceCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("reproduce", reproduceUsage, stderr)
-	var vf vmFlags
-	vf.register(fs, vmDefaults{timeout: runner.RunTimeout, cpus: runner.RunCPUs})
+	fs := cmdflag.NewFlagSet("reproduce", reproduceUsage, stderr)
+	var vf cmdflag.VM
+	vf.Register(fs, cmdflag.VMDefaults{Timeout: runner.RunTimeout, CPUs: runner.RunCPUs})
 	shell := fs.Bool("shell", false, "run the test on a shell's console and stay in that shell")
 	var pos []string
 	for rest := args; ; {
-		if help, err := parse(fs, rest); help || err != nil {
+		if help, err := cmdflag.Parse(fs, rest); help || err != nil {
 			return err
 		}
 		if fs.NArg() == 0 {
@@ -53,7 +54,7 @@ func reproduceCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer
 	if len(pos) != 3 {
 		return fmt.Errorf("%w: reproduce needs RESULTS.json KERNEL TEST, got %q", errUsage, pos)
 	}
-	if err := vf.validate(); err != nil {
+	if err := vf.Validate(); err != nil {
 		return err
 	}
 	res, err := results.ReadJSON(pos[0])
@@ -64,7 +65,7 @@ func reproduceCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	setup, err := vf.setup(ctx, "reproduce", downloadProgress(stderr))
+	setup, err := vf.Setup(ctx, "reproduce", cmdflag.DownloadProgress(stderr))
 	if err != nil {
 		return err
 	}

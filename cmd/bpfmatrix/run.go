@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/cmd/bpfmatrix/internal/cmdflag"
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/flaky"
@@ -38,16 +39,16 @@ Flags:
 `
 
 func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("run", runUsage, stderr)
-	var vf vmFlags
-	vf.register(fs, vmDefaults{timeout: runner.RunTimeout, cpus: runner.RunCPUs, include: true})
+	fs := cmdflag.NewFlagSet("run", runUsage, stderr)
+	var vf cmdflag.VM
+	vf.Register(fs, cmdflag.VMDefaults{Timeout: runner.RunTimeout, CPUs: runner.RunCPUs, Include: true})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix; see `bpfmatrix kernels list`)")
-	profileList := fs.String("profiles", "default,lsm-bpf", "comma-separated boot `PROFILES` per kernel ("+profileNames()+"); a profile that boots a kernel exactly like an earlier one is not run twice")
+	profileList := fs.String("profiles", "default,lsm-bpf", "comma-separated boot `PROFILES` per kernel ("+cmdflag.ProfileNames()+"); a profile that boots a kernel exactly like an earlier one is not run twice")
 	suiteExpr := fs.String("suite", "", "run only suites matching `REGEXP` (suites: "+suiteNames()+")")
 	testRun := fs.String("run", "", "run only tests matching `REGEXP`, as go test -run (e.g. 'TestKprobe$', 'TestTC/netlink')")
 	jsonOut := fs.String("json", "", "write the results as JSON to `FILE` (schema bpfmatrix/v1, see docs/results.md)")
 	parallel := fs.Int("parallel", runner.DefaultParallel(), "run at most `N` VMs at once (default: one per CPU, plus one)")
-	fs.StringVar(&vf.runDir, "run-dir", "", "`DIR` for console logs and images of this run (default: a new directory under the cache)")
+	fs.StringVar(&vf.RunDir, "run-dir", "", "`DIR` for console logs and images of this run (default: a new directory under the cache)")
 	allowSplats := fs.Bool("allow-splats", false, "report kernel splats (WARN, BUG, oops, KASAN, lockdep, RCU stall, hung task, soft lockup) without failing the run")
 	inject := fs.String("inject-wrong", "", "comma-separated suite `FAMILIES` (or \"all\") whose tests compare against deliberately wrong values; such a run must fail, which proves the checks can")
 	verbose := fs.Bool("verbose", false, "stream every guest console to stderr")
@@ -56,23 +57,23 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	junitOut := fs.String("junit", "", "write the results as JUnit XML to `FILE` (one testsuite per kernel)")
 	markdownOut := fs.String("markdown", "", "write the matrix as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)")
 	htmlOut := fs.String("html", "", "write a self-contained HTML report to `FILE`")
-	showFlag := fs.String("show", "auto", "rows of the terminal matrix to show: `WHICH` of "+showNames())
+	showFlag := fs.String("show", "auto", "rows of the terminal matrix to show: `WHICH` of "+cmdflag.ShowNames())
 	retries := fs.Int("retries", 0, "run a failing test again up to `N` times, each time in a fresh VM; one that then passes is flaky (BPFMATRIX_ATTEMPT tells the test which attempt it is)")
 	knownFlaky := fs.String("known-flaky", "", "YAML `FILE` listing tests known to be flaky: - {test: suite/TestX, kernels: GLOB or [GLOBS], reason: WHY}; such a test that fails is known-flaky (reported, not failing the run)")
 	failOnFlaky := fs.Bool("fail-on-flaky", false, "a flaky test fails the run (default: it is listed first, and the run passes)")
 	shardFlag := fs.String("shard", "", "run only shard `I/N` of the kernels: kernel j (0-based, in --kernels order) goes to shard j%N+1; merge with \"bpfmatrix report merge\"")
-	if help, err := parse(fs, args); help || err != nil {
+	if help, err := cmdflag.Parse(fs, args); help || err != nil {
 		return err
 	}
-	var projectEnv listFlag
-	project, err := loadProject(fs, workDir(), projectFlags{kernels: kernelList, profiles: profileList, include: &vf.include, env: &projectEnv})
+	var projectEnv cmdflag.List
+	project, err := cmdflag.LoadProject(fs, cmdflag.WorkDir(), cmdflag.Project{Kernels: kernelList, Profiles: profileList, Include: &vf.Include, Env: &projectEnv})
 	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: run takes no arguments, got %q (did you mean --kernels %s?)", errUsage, fs.Args(), strings.Join(fs.Args(), ","))
 	}
-	if err := vf.validate(); err != nil {
+	if err := vf.Validate(); err != nil {
 		return err
 	}
 	show, err := matrix.ParseShow(*showFlag)
@@ -99,18 +100,18 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if *parallel < 1 {
 		return fmt.Errorf("%w: --parallel %d: must be at least 1", errUsage, *parallel)
 	}
-	specs, err := selectKernels(*kernelList)
+	specs, err := cmdflag.SelectKernels(*kernelList)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if specs, err = shardKernels(specs, *shardFlag); err != nil {
+	if specs, err = cmdflag.ShardKernels(specs, *shardFlag); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	suites, err := plan.SelectSuites(*suiteExpr)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	profiles, err := expect.SelectProfiles(splitList(*profileList))
+	profiles, err := expect.SelectProfiles(cmdflag.SplitList(*profileList))
 	if err != nil {
 		return fmt.Errorf("%w: --profiles: %v", errUsage, err)
 	}
@@ -127,7 +128,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 	if *dryRun {
 		return printPlan(stdout, &vf, p, *parallel)
 	}
-	opts.InjectWrong = splitList(*inject)
+	opts.InjectWrong = cmdflag.SplitList(*inject)
 	opts.AllowSplats = *allowSplats
 	opts.Retries, opts.FailOnFlaky, opts.KnownFlaky = *retries, *failOnFlaky, flakes
 	var display *live.Live
@@ -137,7 +138,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 		defer display.Close()
 		download = display.Download
 	}
-	if opts.Setup, err = vf.setup(ctx, "", download); err != nil {
+	if opts.Setup, err = vf.Setup(ctx, "", download); err != nil {
 		return err
 	}
 	if display != nil {
@@ -172,7 +173,7 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 			}
 		}
 	}
-	if err := text.Write(stdout, res, textOptions(stdout, show)); err != nil {
+	if err := text.Write(stdout, res, cmdflag.TextOptions(stdout, show)); err != nil {
 		return err
 	}
 	switch {
@@ -187,12 +188,12 @@ func runCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error 
 // printPlan prints the plan of a run (--dry-run): its columns in matrix
 // order, with the boot command line of each kernel whose config is in the
 // cache. It fetches, builds and boots nothing.
-func printPlan(w io.Writer, vf *vmFlags, p *plan.Plan, parallel int) error {
-	store, err := vf.open(nil)
+func printPlan(w io.Writer, vf *cmdflag.VM, p *plan.Plan, parallel int) error {
+	store, err := vf.Open(nil)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "bpfmatrix run: %d VM(s) at once, each %d MB, %d CPU(s), timeout %s, accelerator %s\n", parallel, vf.memory, vf.cpus, vf.timeout, vf.accel)
+	fmt.Fprintf(w, "bpfmatrix run: %d VM(s) at once, each %d MB, %d CPU(s), timeout %s, accelerator %s\n", parallel, vf.Memory, vf.CPUs, vf.Timeout, vf.Accel)
 	return p.Write(w, func(spec catalog.Spec) (map[string]string, bool) {
 		k, ok := store.Cached(spec)
 		if !ok {
@@ -203,55 +204,12 @@ func printPlan(w io.Writer, vf *vmFlags, p *plan.Plan, parallel int) error {
 	})
 }
 
-func profileNames() string {
-	var names []string
-	for _, p := range expect.Profiles {
-		names = append(names, p.Name)
-	}
-	return strings.Join(names, ", ")
-}
-
-// splitList splits a comma-separated flag value, dropping empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// shardKernels returns the kernels of shard ("i/n"; "" is every kernel).
-func shardKernels(specs []catalog.Spec, shard string) ([]catalog.Spec, error) {
-	if shard == "" {
-		return specs, nil
-	}
-	sh, err := plan.ParseShard(shard)
-	if err != nil {
-		return nil, fmt.Errorf("--shard: %w", err)
-	}
-	out := plan.SelectShard(sh, specs)
-	if len(out) == 0 {
-		return nil, fmt.Errorf("--shard %s: no kernel falls in this shard (%d kernels, %d shards): use at most %d shards", sh, len(specs), sh.N, len(specs))
-	}
-	return out, nil
-}
-
 func suiteNames() string {
 	var names []string
 	for _, s := range plan.Builtin {
 		names = append(names, s.Name)
 	}
 	return strings.Join(names, ", ")
-}
-
-func selectKernels(list string) ([]catalog.Spec, error) {
-	cat := catalog.Default()
-	if list == "" {
-		return cat.Defaults(), nil
-	}
-	return cat.Lookup(splitList(list))
 }
 
 // flagSet reports whether the command line set the flag name.

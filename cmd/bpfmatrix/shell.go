@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/bpfmatrix/bpfmatrix/cmd/bpfmatrix/internal/cmdflag"
 	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 	"github.com/bpfmatrix/bpfmatrix/harness/shell"
@@ -28,35 +29,35 @@ Flags:
 `
 
 func shellCmd(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("shell", shellUsage, stderr)
-	var vf vmFlags
-	vf.register(fs, vmDefaults{timeout: runner.ShellTimeout, timeoutHelp: "kill the VM after `D`", cpus: runner.ShellCPUs, moduleLock: true, include: true})
+	fs := cmdflag.NewFlagSet("shell", shellUsage, stderr)
+	var vf cmdflag.VM
+	vf.Register(fs, cmdflag.VMDefaults{Timeout: runner.ShellTimeout, TimeoutHelp: "kill the VM after `D`", CPUs: runner.ShellCPUs, ModuleLock: true, Include: true})
 	kernel := fs.String("kernel", "", "kernel `NAME` to boot (see `bpfmatrix kernels list`)")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to pack and load (e.g. veth,sch_ingress,cls_bpf)")
-	var envAdd listFlag
+	var envAdd cmdflag.List
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the shell (repeatable)")
-	if help, err := parse(fs, args); help || err != nil {
+	if help, err := cmdflag.Parse(fs, args); help || err != nil {
 		return err
 	}
-	if _, err := loadProject(fs, workDir(), projectFlags{kernels: kernel, modules: modules, include: &vf.include, env: &envAdd}); err != nil {
+	if _, err := cmdflag.LoadProject(fs, cmdflag.WorkDir(), cmdflag.Project{Kernels: kernel, Modules: modules, Include: &vf.Include, Env: &envAdd}); err != nil {
 		return err
 	}
 	if *kernel == "" || fs.NArg() > 0 {
 		return fmt.Errorf("%w: shell needs exactly one --kernel NAME and no arguments", errUsage)
 	}
-	if err := vf.validate(); err != nil {
+	if err := vf.Validate(); err != nil {
 		return err
 	}
-	specs, err := selectKernels(*kernel)
+	specs, err := cmdflag.SelectKernels(*kernel)
 	if err != nil || len(specs) != 1 {
 		return fmt.Errorf("%w: --kernel %s: %v", errUsage, *kernel, err)
 	}
-	setup, err := vf.setup(ctx, "shell", downloadProgress(stderr))
+	setup, err := vf.Setup(ctx, "shell", cmdflag.DownloadProgress(stderr))
 	if err != nil {
 		return err
 	}
 	return interactive(ctx, stdin, stdout, stderr, shell.Options{
-		Setup: setup, Kernel: specs[0], Modules: splitList(*modules), Env: envAdd,
+		Setup: setup, Kernel: specs[0], Modules: cmdflag.SplitList(*modules), Env: envAdd,
 	})
 }
 

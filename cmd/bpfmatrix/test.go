@@ -9,15 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bpfmatrix/bpfmatrix/cmd/bpfmatrix/internal/cmdflag"
 	"github.com/bpfmatrix/bpfmatrix/harness"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/gotest"
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
-	"github.com/bpfmatrix/bpfmatrix/harness/report"
 	"github.com/bpfmatrix/bpfmatrix/harness/report/live"
-	"github.com/bpfmatrix/bpfmatrix/harness/report/matrix"
-	"github.com/bpfmatrix/bpfmatrix/harness/report/text"
-	"github.com/bpfmatrix/bpfmatrix/harness/results"
 	"github.com/bpfmatrix/bpfmatrix/harness/runner"
 )
 
@@ -56,24 +53,24 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 			break
 		}
 	}
-	fs := newFlagSet("test", testUsage, stderr)
-	var vf vmFlags
-	vf.register(fs, vmDefaults{timeoutHelp: "kill a VM that runs longer than `D` (default: the -timeout of each binary plus 10m)", cpus: runner.RunCPUs, moduleLock: true, include: true})
+	fs := cmdflag.NewFlagSet("test", testUsage, stderr)
+	var vf cmdflag.VM
+	vf.Register(fs, cmdflag.VMDefaults{TimeoutHelp: "kill a VM that runs longer than `D` (default: the -timeout of each binary plus 10m)", CPUs: runner.RunCPUs, ModuleLock: true, Include: true})
 	kernelList := fs.String("kernels", "", "comma-separated kernel `NAMES` (default: the default matrix; see `bpfmatrix kernels list`)")
-	profileList := fs.String("profiles", "default", "comma-separated boot `PROFILES` per kernel ("+profileNames()+")")
+	profileList := fs.String("profiles", "default", "comma-separated boot `PROFILES` per kernel ("+cmdflag.ProfileNames()+")")
 	module := fs.String("C", ".", "run in the Go module of `DIR`, as go -C does")
-	var envAdd, envExclude listFlag
+	var envAdd, envExclude cmdflag.List
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the guest, or pass the host's KEY even if excluded (repeatable)")
 	fs.Var(&envExclude, "env-exclude", "do not pass host variables matching `REGEXP` (repeatable; always excluded: "+host.EnvExclude.String()+")")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to load before the tests start (e.g. veth,sch_ingress)")
 	parallel := fs.Int("parallel", runner.DefaultParallel(), "run at most `N` VMs at once")
-	fs.StringVar(&vf.runDir, "run-dir", "", "`DIR` for console logs, test binaries and images of this run (default: a new directory under the cache)")
+	fs.StringVar(&vf.RunDir, "run-dir", "", "`DIR` for console logs, test binaries and images of this run (default: a new directory under the cache)")
 	allowSplats := fs.Bool("allow-splats", false, "report kernel splats without failing the run")
 	verbose := fs.Bool("verbose", false, "stream every guest console to stderr")
 	quiet := fs.Bool("quiet", false, "print only the matrix (and build errors)")
-	out := registerOutputs(fs)
+	out := cmdflag.RegisterOutputs(fs)
 	shardFlag := fs.String("shard", "", "run only shard `I/N` of the kernels (see bpfmatrix run -h)")
-	if help, err := parse(fs, args); help || err != nil {
+	if help, err := cmdflag.Parse(fs, args); help || err != nil {
 		return err
 	}
 	cwd, err := os.Getwd()
@@ -84,32 +81,32 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if !filepath.IsAbs(dir) {
 		dir = filepath.Join(cwd, dir)
 	}
-	project, err := loadProject(fs, dir, projectFlags{kernels: kernelList, profiles: profileList, modules: modules, include: &vf.include, env: &envAdd})
+	project, err := cmdflag.LoadProject(fs, dir, cmdflag.Project{Kernels: kernelList, Profiles: profileList, Modules: modules, Include: &vf.Include, Env: &envAdd})
 	if err != nil {
 		return err
 	}
-	if err := vf.validate(); err != nil {
+	if err := vf.Validate(); err != nil {
 		return err
 	}
-	if err := out.validate(); err != nil {
+	if err := out.Validate(); err != nil {
 		return err
 	}
 	gf, err := gotest.ParseFlags(goArgs, cwd)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	env, err := guestEnv(envAdd, envExclude)
+	env, err := cmdflag.GuestEnv(envAdd, envExclude)
 	if err != nil {
 		return err
 	}
-	specs, err := selectKernels(*kernelList)
+	specs, err := cmdflag.SelectKernels(*kernelList)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if specs, err = shardKernels(specs, *shardFlag); err != nil {
+	if specs, err = cmdflag.ShardKernels(specs, *shardFlag); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	profiles, err := expect.SelectProfiles(splitList(*profileList))
+	profiles, err := expect.SelectProfiles(cmdflag.SplitList(*profileList))
 	if err != nil {
 		return fmt.Errorf("%w: --profiles: %v", errUsage, err)
 	}
@@ -129,7 +126,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		download = display.Download
 		logw = display.Log()
 	}
-	setup, err := vf.setup(ctx, "test", download)
+	setup, err := vf.Setup(ctx, "test", download)
 	if err != nil {
 		return err
 	}
@@ -143,7 +140,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		},
 		Module: dir, Packages: fs.Args(), BuildFlags: gf.BuildFlags, Timeout: gf.Timeout,
 		GuestParallel: gf.Parallel, BuildParallel: gf.Parallel, CoverProfile: gf.CoverProfile,
-		GoRoot: gotest.GoRoot(), Modules: splitList(*modules),
+		GoRoot: gotest.GoRoot(), Modules: cmdflag.SplitList(*modules),
 	}
 	if project != nil {
 		opts.Model = project.Model()
@@ -177,7 +174,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if display != nil {
 		display.Close()
 	}
-	if err := out.write(stdout, run.Result); err != nil {
+	if err := out.Write(stdout, run.Result); err != nil {
 		return err
 	}
 	if project != nil && run.Result != nil {
@@ -205,47 +202,4 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 		return errFailed
 	}
 	return nil
-}
-
-// outputs are the report flags of a command that prints a matrix: the
-// report files and the rows of the terminal matrix.
-type outputs struct {
-	json, junit, markdown, html, showFlag *string
-	show                                  matrix.Show
-}
-
-func registerOutputs(fs interface {
-	String(name, value, usage string) *string
-}) *outputs {
-	return &outputs{
-		json:     fs.String("json", "", "write the results as JSON to `FILE` (schema bpfmatrix/v1, see docs/results.md)"),
-		junit:    fs.String("junit", "", "write the results as JUnit XML to `FILE` (one testsuite per kernel)"),
-		markdown: fs.String("markdown", "", "write the matrix as Markdown to `FILE` (e.g. $GITHUB_STEP_SUMMARY)"),
-		html:     fs.String("html", "", "write a self-contained HTML report to `FILE`"),
-		showFlag: fs.String("show", "auto", "rows of the terminal matrix to show: `WHICH` of "+showNames()),
-	}
-}
-
-func (o *outputs) validate() error {
-	show, err := matrix.ParseShow(*o.showFlag)
-	if err != nil {
-		return fmt.Errorf("%w: --show: %v", errUsage, err)
-	}
-	o.show = show
-	return nil
-}
-
-// write writes the report files and prints the matrix on stdout.
-func (o *outputs) write(stdout io.Writer, res *results.Result) error {
-	for _, out := range []struct {
-		path   string
-		format report.Format
-	}{{*o.json, report.FormatJSON}, {*o.junit, report.FormatJUnit}, {*o.markdown, report.FormatMarkdown}, {*o.html, report.FormatHTML}} {
-		if out.path != "" {
-			if err := report.WriteFile(out.path, res, out.format); err != nil {
-				return err
-			}
-		}
-	}
-	return text.Write(stdout, res, textOptions(stdout, o.show))
 }

@@ -1,4 +1,4 @@
-package main
+package cmdflag
 
 import (
 	"errors"
@@ -27,23 +27,23 @@ func TestLoadProject(t *testing.T) {
 		args    []string
 		kernels string
 		mods    string
-		include listFlag
-		env     listFlag
+		include List
+		env     List
 	}{
-		{"the file fills unset flags", nil, "debian-5.10,debian-6.1", "veth", listFlag{"/bin/ip"}, listFlag{"A=1"}},
+		{"the file fills unset flags", nil, "debian-5.10,debian-6.1", "veth", List{"/bin/ip"}, List{"A=1"}},
 		{"flags win; lists add up", []string{"--kernels", "debian-7.2", "--modules", "cls_bpf", "--include", "/x", "--env", "A=2"},
-			"debian-7.2", "cls_bpf,veth", listFlag{"/bin/ip", "/x"}, listFlag{"A=1", "A=2"}},
+			"debian-7.2", "cls_bpf,veth", List{"/bin/ip", "/x"}, List{"A=1", "A=2"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fs := flag.NewFlagSet("x", flag.ContinueOnError)
 			kernels := fs.String("kernels", "", "")
 			profiles := fs.String("profiles", "default,lsm-bpf", "")
 			modules := fs.String("modules", "", "")
-			var include, env listFlag
+			var include, env List
 			fs.Var(&include, "include", "")
 			fs.Var(&env, "env", "")
 			require.NoError(t, fs.Parse(tc.args))
-			cfg, err := loadProject(fs, filepath.Join(dir), projectFlags{kernels: kernels, profiles: profiles, modules: modules, include: &include, env: &env})
+			cfg, err := LoadProject(fs, filepath.Join(dir), Project{Kernels: kernels, Profiles: profiles, Modules: modules, Include: &include, Env: &env})
 			require.NoError(t, err)
 			require.NotNil(t, cfg)
 			assert.Equal(t, tc.kernels, *kernels)
@@ -59,7 +59,7 @@ func TestLoadProjectShellTakesFirstKernel(t *testing.T) {
 	dir := projectModule(t, "kernels: [debian-5.10, debian-6.1]\n")
 	fs := flag.NewFlagSet("shell", flag.ContinueOnError)
 	kernel := fs.String("kernel", "", "")
-	_, err := loadProject(fs, dir, projectFlags{kernels: kernel})
+	_, err := LoadProject(fs, dir, Project{Kernels: kernel})
 	require.NoError(t, err)
 	assert.Equal(t, "debian-5.10", *kernel)
 }
@@ -68,15 +68,15 @@ func TestLoadProjectInvalid(t *testing.T) {
 	dir := projectModule(t, "kernels: [a]\nkernal: [b]\n")
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	_, err := loadProject(fs, dir, projectFlags{})
+	_, err := LoadProject(fs, dir, Project{})
 	require.Error(t, err)
-	assert.True(t, errors.Is(err, errUsage), "a bad file is a usage error (exit 2)")
+	assert.True(t, errors.Is(err, ErrUsage), "a bad file is a usage error (exit 2)")
 	assert.Contains(t, err.Error(), `bpfmatrix.yaml:2: invalid bpfmatrix.yaml: unknown key "kernal"`)
 }
 
 func TestLoadProjectNone(t *testing.T) {
 	dir := t.TempDir()
-	cfg, err := loadProject(flag.NewFlagSet("x", flag.ContinueOnError), dir, projectFlags{})
+	cfg, err := LoadProject(flag.NewFlagSet("x", flag.ContinueOnError), dir, Project{})
 	assert.NoError(t, err)
 	assert.Nil(t, cfg, "no module, no file")
 }
