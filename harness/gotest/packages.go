@@ -37,6 +37,8 @@ type BuildError struct {
 	Output          string
 }
 
+// Error names the package and the architecture, then the compiler's
+// message.
 func (e *BuildError) Error() string {
 	return fmt.Sprintf("package %s does not build for %s:\n%s", e.Package, e.GOARCH, strings.TrimRight(e.Output, "\n"))
 }

@@ -17,7 +17,7 @@ type Setup struct {
 	// Store fetches the kernels.
 	Store *kernels.Store
 	// SourceDir is the root of the bpfmatrix module: the guest (and the
-	// suites) are built from it; see [FindSource].
+	// suites) are built from it; see [host.FindSource].
 	SourceDir string
 	// CacheDir holds built images and the accelerator verdict.
 	CacheDir string

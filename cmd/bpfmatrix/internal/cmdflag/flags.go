@@ -127,7 +127,6 @@ type VM struct {
 }
 
 // Register registers the VM flags in fs, with the command's defaults d.
-
 func (f *VM) Register(fs *flag.FlagSet, d VMDefaults) {
 	f.defaults = d
 	if d.ModuleLock {
