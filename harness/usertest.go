@@ -40,7 +40,8 @@ type TestOptions struct {
 	// Options are the matrix run's: Kernels, Profiles, Parallel, Model,
 	// Env, Run and TestArgs (-test.* flags for every binary), AllowSplats,
 	// Console, OnProgress and Setup. Suites is filled in. VM.Timeout
-	// defaults to Timeout plus 10m.
+	// defaults to Timeout plus 10m, Parallel to
+	// runner.DefaultTestParallel.
 	Options
 	// Module is a directory of the user's Go module (default: the working
 	// directory); packages are listed and built there.
@@ -115,6 +116,9 @@ func Test(ctx context.Context, opts TestOptions) (*TestRun, error) {
 	if opts.Model == nil {
 		opts.Model = expect.Model{} // no rules: only a failure fails the run
 	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = runner.DefaultTestParallel()
+	}
 	if len(opts.Kernels) == 0 {
 		return nil, fmt.Errorf("harness: test: %w", plan.ErrEmpty)
 	}
@@ -142,6 +146,7 @@ func Test(ctx context.Context, opts TestOptions) (*TestRun, error) {
 	// One test binary per package and architecture.
 	bins := map[string]map[string]string{}
 	run := &TestRun{}
+	t0 := time.Now()
 	for _, g := range goarches {
 		dir := filepath.Join(opts.RunDir, "tests-"+g)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -173,13 +178,19 @@ func Test(ctx context.Context, opts TestOptions) (*TestRun, error) {
 		return run, fmt.Errorf("harness: test: %w: no package builds (%d broken)", ErrNoPackages, len(run.Broken))
 	}
 	opts.TestArgs = append([]string{fmt.Sprintf("-test.timeout=%s", opts.Timeout)}, opts.TestArgs...)
-	return run, runUserTests(ctx, &opts, goarches, bins, run)
+	build := time.Since(t0).Seconds()
+	err = runUserTests(ctx, &opts, goarches, bins, run)
+	if run.Result != nil {
+		run.Result.Prepare.Build = build
+	}
+	return run, err
 }
 
 // runUserTests makes the images of the built binaries and runs the matrix
 // with them.
 func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bins map[string]map[string]string, run *TestRun) error {
 	opts.Options.defaults()
+	t0 := time.Now()
 	r, err := runner.New(opts.Setup, opts.Kernels)
 	if err != nil {
 		return err
@@ -208,12 +219,12 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 			return err
 		}
 		u.binds[g] = hostfiles.Binds(wire.IncludeDir, incs)
-		t0 := time.Now()
+		t1 := time.Now()
 		d, err := diskimage.Dir(ctx, filepath.Join(r.CacheDir, "disks"), filepath.Join(opts.RunDir, "tests-"+g), nil)
 		if err != nil {
 			return fmt.Errorf("harness: test: the test binaries for %s: %w", g, err)
 		}
-		r.Logf("%d test binaries for %s on a disk image (%.1fs)", len(programs), g, time.Since(t0).Seconds())
+		r.Logf("%d test binaries for %s on a disk image (%.1fs)", len(programs), g, time.Since(t1).Seconds())
 		tests := runner.Disk{
 			VM:    vm.Disk{Path: d, Serial: "tests"},
 			Guest: wire.Disk{Serial: "tests", FSType: diskimage.FSType, Binds: []wire.Bind{{Target: wire.UserTestsDir}}},
@@ -237,10 +248,12 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 		opts.Env = append(opts.Env, "GOROOT="+opts.GoRoot, "GOCACHE="+wire.GoCacheDir)
 	}
 	opts.user = u
+	images := time.Since(t0).Seconds()
 	res, err := runWith(ctx, r, opts.Options)
 	if err != nil {
 		return err
 	}
+	res.Prepare = &results.Prepare{Images: images}
 	run.Result = res
 	if opts.CoverProfile != "" && len(profiles) > 0 {
 		merged, err := gotest.MergeProfiles(profiles...)

@@ -63,7 +63,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	fs.Var(&envAdd, "env", "set `KEY=VALUE` in the guest, or pass the host's KEY even if excluded (repeatable)")
 	fs.Var(&envExclude, "env-exclude", "do not pass host variables matching `REGEXP` (repeatable; always excluded: "+host.EnvExclude.String()+")")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to load before the tests start (e.g. veth,sch_ingress)")
-	parallel := fs.Int("parallel", runner.DefaultParallel(), "run at most `N` VMs at once")
+	parallel := fs.Int("parallel", runner.DefaultTestParallel(), "run at most `N` VMs at once (default: one per CPU: test binaries keep their VM's core busy)")
 	fs.StringVar(&vf.RunDir, "run-dir", "", "`DIR` for console logs, test binaries and images of this run (default: a new directory under the cache)")
 	allowSplats := fs.Bool("allow-splats", false, "report kernel splats without failing the run")
 	verbose := fs.Bool("verbose", false, "stream every guest console to stderr")

@@ -70,6 +70,10 @@ func TestTestCommand(t *testing.T) {
 
 	require.NotNil(t, res, "results written")
 	assert.Equal(t, results.Schema, res.Schema)
+	if assert.NotNil(t, res.Prepare, "the host's part before the VMs") {
+		assert.Greater(t, res.Prepare.Build, 0.0, "go test -c of the packages")
+		assert.Greater(t, res.Prepare.Images, 0.0, "the disk images")
+	}
 	assert.Equal(t, []string{"expect", "fail", "pass"}, res.Suites, "one suite per package with tests that builds (not notests)")
 	require.Len(t, res.Kernels, 1)
 	k := res.Kernels[0]
