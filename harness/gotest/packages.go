@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -119,53 +120,164 @@ func goCmd(ctx context.Context, dir string, env []string, args ...string) ([]byt
 }
 
 // BuildBinaries builds the test binary of every package for goarch
-// into dir (go test -c, in parallel up to parallel), each named by
-// [Package.BinaryName]. It returns the binaries' paths by package name
-// and the packages that do not build.
+// into dir, each named by [Package.BinaryName]. It returns the binaries'
+// paths by package name and the packages that do not build.
+//
+// One go command builds them all (go test -c -o DIR, up to parallel
+// packages at once): 26 cilium/ebpf packages took 4.6 s so against 6.5 s
+// as a go command each, two at a time, since each command loads the
+// module's packages again. go test -c -o DIR names a binary after its
+// package's last element, so packages that share one go to a second
+// command; a package that the command left without a binary (it does not
+// build, or the command failed before building) is built again on its
+// own, for its own compiler message.
 func BuildBinaries(ctx context.Context, module, goarch, dir string, pkgs []Package, flags []string, parallel int, onBuild func(Build)) (map[string]string, []*BuildError) {
 	if parallel <= 0 {
 		parallel = runtime.NumCPU()
 	}
 	race := slices.Contains(flags, "-race")
-	var mu sync.Mutex
 	bins := map[string]string{}
 	var failed []*BuildError
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for _, p := range pkgs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			t0 := time.Now()
-			bin := filepath.Join(dir, p.BinaryName())
-			args := append(append([]string{"test", "-c", "-o", bin}, flags...), p.ImportPath)
-			cmd := exec.CommandContext(ctx, "go", args...)
-			cmd.Dir, cmd.Env = module, goEnv(goarch, race)
-			out, err := cmd.CombinedOutput()
-			b := Build{Package: p.Name, GOARCH: goarch, Seconds: time.Since(t0).Seconds()}
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				if _, serr := os.Stat(bin); serr != nil {
-					err, out = serr, []byte("go test -c wrote no test binary")
-				}
-			}
-			if err != nil {
-				be := &BuildError{Package: p.Name, GOARCH: goarch, Output: string(out)}
-				if len(out) == 0 {
-					be.Output = err.Error()
-				}
-				failed = append(failed, be)
-				b.Err = be
-			} else {
-				bins[p.Name] = bin
-			}
-			if onBuild != nil {
-				onBuild(b)
-			}
-		})
+	report := func(b Build) {
+		if onBuild != nil {
+			onBuild(b)
+		}
 	}
-	wg.Wait()
+	t0 := time.Now()
+	var alone []Package
+	for i, group := range distinctExeNames(pkgs) {
+		tmp := filepath.Join(dir, fmt.Sprintf(".build-%d", i))
+		got := buildGroup(ctx, module, goarch, tmp, group, flags, parallel, race, func(p Package) {
+			report(Build{Package: p.Name, GOARCH: goarch, Seconds: time.Since(t0).Seconds()})
+		})
+		for _, p := range group {
+			src, ok := got[p.Name]
+			if !ok {
+				alone = append(alone, p)
+				continue
+			}
+			bin := filepath.Join(dir, p.BinaryName())
+			if err := os.Rename(src, bin); err != nil {
+				alone = append(alone, p)
+				continue
+			}
+			bins[p.Name] = bin
+		}
+		os.RemoveAll(tmp)
+	}
+	for _, p := range alone {
+		if ctx.Err() != nil {
+			break
+		}
+		t1 := time.Now()
+		bin := filepath.Join(dir, p.BinaryName())
+		args := append(append([]string{"test", "-c", "-o", bin}, flags...), p.ImportPath)
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir, cmd.Env = module, goEnv(goarch, race)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			if _, serr := os.Stat(bin); serr != nil {
+				err, out = serr, []byte("go test -c wrote no test binary")
+			}
+		}
+		b := Build{Package: p.Name, GOARCH: goarch, Seconds: time.Since(t1).Seconds()}
+		if err != nil {
+			be := &BuildError{Package: p.Name, GOARCH: goarch, Output: string(out)}
+			if len(out) == 0 {
+				be.Output = err.Error()
+			}
+			failed = append(failed, be)
+			b.Err = be
+		} else {
+			bins[p.Name] = bin
+		}
+		report(b)
+	}
 	slices.SortFunc(failed, func(a, b *BuildError) int { return strings.Compare(a.Package, b.Package) })
 	return bins, failed
+}
+
+// exeName is the file go test -c -o DIR gives a package's test binary:
+// its last import path element (the one before a major version suffix
+// such as /v2), plus .test.
+func exeName(importPath string) string {
+	elem := path.Base(importPath)
+	if dir := path.Dir(importPath); dir != "." && len(elem) > 1 && elem[0] == 'v' && strings.Trim(elem[1:], "0123456789") == "" {
+		elem = path.Base(dir)
+	}
+	return elem + ".test"
+}
+
+// distinctExeNames splits pkgs into groups, in order, in which no two
+// packages' test binaries have the same exeName.
+func distinctExeNames(pkgs []Package) [][]Package {
+	var groups [][]Package
+	var seen []map[string]bool
+	for _, p := range pkgs {
+		name := exeName(p.ImportPath)
+		i := 0
+		for i < len(groups) && seen[i][name] {
+			i++
+		}
+		if i == len(groups) {
+			groups, seen = append(groups, nil), append(seen, map[string]bool{})
+		}
+		groups[i], seen[i][name] = append(groups[i], p), true
+	}
+	return groups
+}
+
+// buildGroup runs one go test -c -o tmp/ for group and returns the
+// binaries it wrote, by package name; built is called for each binary as
+// it appears.
+func buildGroup(ctx context.Context, module, goarch, tmp string, group []Package, flags []string, parallel int, race bool, built func(Package)) map[string]string {
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return nil
+	}
+	args := append([]string{"test", "-c", "-p", strconv.Itoa(parallel), "-o", tmp + string(filepath.Separator)}, flags...)
+	for _, p := range group {
+		args = append(args, p.ImportPath)
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir, cmd.Env = module, goEnv(goarch, race)
+	done := make(chan struct{})
+	seen := map[string]bool{}
+	poll := func() {
+		for _, p := range group {
+			if seen[p.Name] {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(tmp, exeName(p.ImportPath))); err == nil {
+				seen[p.Name] = true
+				built(p)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				poll()
+			}
+		}
+	})
+	cmd.Run() // a package that did not build is built again alone, for its message
+	close(done)
+	wg.Wait()
+	out := map[string]string{}
+	for _, p := range group {
+		bin := filepath.Join(tmp, exeName(p.ImportPath))
+		if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() {
+			if !seen[p.Name] {
+				built(p)
+			}
+			out[p.Name] = bin
+		}
+	}
+	return out
 }

@@ -52,3 +52,21 @@ func TestListTestPackagesNotAModule(t *testing.T) {
 	_, _, err := ListPackages(t.Context(), t.TempDir(), "amd64", nil)
 	assert.ErrorIs(t, err, ErrNotModule)
 }
+
+func TestDistinctExeNames(t *testing.T) {
+	assert.Equal(t, "ebpf.test", exeName("github.com/cilium/ebpf"))
+	assert.Equal(t, "ebpf.test", exeName("github.com/cilium/ebpf/v2"), "go names a /vN package after the element before")
+	assert.Equal(t, "v2.test", exeName("v2"))
+	pkgs := []Package{
+		{ImportPath: "m/internal", Name: "internal"},
+		{ImportPath: "m/link", Name: "link"},
+		{ImportPath: "m/cmd/gen/internal", Name: "cmd/gen/internal"},
+		{ImportPath: "m/a/internal", Name: "a/internal"},
+		{ImportPath: "m/btf", Name: "btf"},
+	}
+	groups := distinctExeNames(pkgs)
+	require.Len(t, groups, 3, "three packages named internal: three go commands")
+	assert.Equal(t, []Package{pkgs[0], pkgs[1], pkgs[4]}, groups[0])
+	assert.Equal(t, []Package{pkgs[2]}, groups[1])
+	assert.Equal(t, []Package{pkgs[3]}, groups[2])
+}
