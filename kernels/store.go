@@ -74,7 +74,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// Progress, if not nil, is called with the catalog name of the kernel,
 	// one of the Phase constants, and bytes done and total (total is -1
-	// when unknown).
+	// when unknown). Kernels are pulled concurrently: it must be safe for
+	// concurrent use.
 	Progress func(kernel string, phase string, done, total int64)
 	// Limits bounds the size of downloaded packages when extracting.
 	Limits deb.Limits

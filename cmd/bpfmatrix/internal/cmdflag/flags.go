@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/bpfmatrix/bpfmatrix/harness/host"
@@ -62,9 +63,16 @@ func DownloadProgress(w io.Writer) func(kernel, phase string, done, total int64)
 	if w == nil {
 		return nil
 	}
+	var mu sync.Mutex // the store pulls kernels concurrently
 	last := map[string]int64{}
 	start := map[string]time.Time{}
 	return func(kernel, phase string, done, total int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if phase == kernels.PhaseIndex {
+			fmt.Fprintf(w, "  %s: reading the package index\n", kernel)
+			return
+		}
 		key := kernel + "/" + phase
 		if _, ok := start[key]; !ok {
 			start[key] = time.Now()
