@@ -41,7 +41,6 @@ func (m *matrixRun) retryColumn(ctx context.Context, c plan.Column, k *kernels.K
 		kr.Seconds += time.Since(t0).Seconds()
 		m.Progress(results.Progress{Column: kr.Column(), Phase: results.PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
 	}()
-	shared := images[arch.GOARCH]
 	var console io.Writer
 	if m.opts.Console != nil {
 		console = &prefixWriter{w: m.opts.Console, prefix: kr.Column() + "| "}
@@ -52,10 +51,12 @@ func (m *matrixRun) retryColumn(ctx context.Context, c plan.Column, k *kernels.K
 			return
 		}
 		cfg := m.retryConfig(failing, attempt)
+		cfg.Env = append(cfg.Env, wire.EnvKernel+"="+c.Spec.Name)
+		parts, disks := m.files(arch, images, cfg)
 		m.Logf("%s: running %d failing test(s) again, attempt %d of %d, in a fresh VM", kr.Column(), len(failing), attempt, 1+m.opts.Retries)
 		b := m.Boot(ctx, runner.Request{
 			Column: kr.Column(), Dir: filepath.Join(m.RunDir, kr.Column(), fmt.Sprintf("attempt-%d", attempt)), Kernel: k, Arch: arch,
-			Config: cfg, Parts: []string{shared.base, shared.tests}, Append: kr.Cmdline, Console: console,
+			Config: cfg, Parts: parts, Disks: disks, Append: kr.Cmdline, Console: console,
 		})
 		if b.Err != nil || b.Status != results.StatusOK {
 			m.Logf("%s: attempt %d: %s %s: no more retries", kr.Column(), attempt, b.Status, b.Error)

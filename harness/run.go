@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bpfmatrix/bpfmatrix/harness/collect"
 	"github.com/bpfmatrix/bpfmatrix/harness/expect"
 	"github.com/bpfmatrix/bpfmatrix/harness/flaky"
 	"github.com/bpfmatrix/bpfmatrix/harness/plan"
@@ -22,6 +23,7 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/internal/wire"
 	"github.com/bpfmatrix/bpfmatrix/kernels"
 	"github.com/bpfmatrix/bpfmatrix/kernels/catalog"
+	"github.com/bpfmatrix/bpfmatrix/vm"
 	"github.com/bpfmatrix/bpfmatrix/vm/initramfs"
 )
 
@@ -118,7 +120,7 @@ func runWith(ctx context.Context, r *runner.Runner, opts Options) (*results.Resu
 		}
 	}
 	r.OnProgress = opts.OnProgress
-	m := &matrixRun{Runner: r, opts: &opts, plan: p, hist: schedule.LoadHistory(opts.CacheDir)}
+	m := &matrixRun{Runner: r, opts: &opts, plan: p, hist: schedule.LoadHistory(opts.CacheDir), suiteSeconds: map[string]float64{}}
 
 	// Fetch the kernels while the shared images build.
 	pulls := r.Pull(ctx, p.Kernels)
@@ -161,6 +163,9 @@ type matrixRun struct {
 	opts *Options
 	plan *plan.Plan
 	hist schedule.History
+
+	mu           sync.Mutex
+	suiteSeconds map[string]float64 // suiteKey -> the suite's last run
 }
 
 // sharedImages are the archives every column of one GOARCH shares.
@@ -249,38 +254,81 @@ func (m *matrixRun) column(ctx context.Context, c plan.Column, p *runner.Pulled,
 	return kr
 }
 
-// bootColumn boots one column's VM with the plan's suites and fills kr.
+// bootColumn boots one column's VM with the plan's suites, or several
+// VMs of the column's kernel that share them out (see splitColumn), and
+// fills kr.
 func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Kernel, images map[string]sharedImages, kr *results.KernelResult) {
 	t0 := time.Now()
 	defer func() {
 		kr.Seconds = time.Since(t0).Seconds() + kr.Phases.Fetch
 		m.Progress(results.Progress{Column: kr.Column(), Phase: results.PhaseDone, Status: kr.Status, Elapsed: time.Since(t0), Message: kr.Error})
 	}()
+	groups := m.splitColumn(kr.Column())
+	if len(groups) <= 1 {
+		ev := m.bootVM(ctx, c, k, images, kr, nil, filepath.Join(m.RunDir, kr.Column()))
+		m.columnEvents(kr, ev)
+		return
+	}
+	parts := make([]results.KernelResult, len(groups))
+	evs := make([]*collect.Events, len(groups))
+	var wg sync.WaitGroup
+	for i, suites := range groups {
+		parts[i] = *kr
+		dir := filepath.Join(m.RunDir, kr.Column())
+		if i > 0 {
+			dir = filepath.Join(dir, fmt.Sprintf("vm-%d", i+1))
+		}
+		wg.Go(func() {
+			t1 := time.Now()
+			evs[i] = m.bootVM(ctx, c, k, images, &parts[i], suites, dir)
+			parts[i].Seconds = time.Since(t1).Seconds()
+		})
+	}
+	wg.Wait()
+	mergeVMs(kr, parts, groups)
+	for _, ev := range evs {
+		m.columnEvents(kr, ev)
+	}
+}
+
+// columnEvents passes what a column's VM sent to the user test run and
+// remembers how long each suite ran.
+func (m *matrixRun) columnEvents(kr *results.KernelResult, ev *collect.Events) {
+	if ev == nil {
+		return
+	}
+	if u := m.opts.user; u != nil && u.onEvents != nil {
+		u.onEvents(kr, ev)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for suite, secs := range ev.SuiteSeconds() {
+		m.suiteSeconds[suiteKey(kr.Column(), suite)] = secs
+	}
+}
+
+// bootVM boots one VM of column c with the suites named (nil: all of the
+// plan's), its files in dir, and fills kr with what it did. It returns
+// the VM's events, nil if it did not boot.
+func (m *matrixRun) bootVM(ctx context.Context, c plan.Column, k *kernels.Kernel, images map[string]sharedImages, kr *results.KernelResult, suites []string, dir string) *collect.Events {
 	arch, err := runner.ArchOf(c.Spec)
 	if err != nil {
 		kr.Status, kr.Error = results.StatusError, err.Error()
 		m.Logf("%s: %v", kr.Column(), err)
-		return
+		return nil
 	}
 	var console io.Writer
 	if m.opts.Console != nil {
 		console = &prefixWriter{w: m.opts.Console, prefix: kr.Column() + "| "}
 	}
-	shared := images[arch.GOARCH]
-	parts := []string{shared.base}
-	if shared.tests != "" {
-		parts = append(parts, shared.tests)
-	}
 	cfg := m.guestConfig()
 	cfg.Env = append(cfg.Env, wire.EnvKernel+"="+c.Spec.Name)
-	var disks []runner.Disk
-	if u := m.opts.user; u != nil {
-		disks = u.disks[arch.GOARCH]
-		cfg.Binds = append(cfg.Binds, u.binds[arch.GOARCH]...)
-		cfg.Parallel = u.parallel
+	if suites != nil {
+		cfg.Suites = slices.DeleteFunc(cfg.Suites, func(s wire.Suite) bool { return !slices.Contains(suites, s.Name) })
 	}
+	parts, disks := m.files(arch, images, cfg)
 	b := m.Boot(ctx, runner.Request{
-		Column: kr.Column(), Dir: filepath.Join(m.RunDir, kr.Column()), Kernel: k, Arch: arch,
+		Column: kr.Column(), Dir: dir, Kernel: k, Arch: arch,
 		Config: cfg, Parts: parts, Disks: disks, Append: kr.Cmdline, Console: console,
 	})
 	kr.Accel = string(b.Accel)
@@ -289,7 +337,7 @@ func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Ke
 	if b.Err != nil {
 		kr.Status, kr.Error = b.Status, b.Error
 		m.Logf("%s: %v", kr.Column(), b.Err)
-		return
+		return nil
 	}
 	kr.Reproduce = b.Reproduce
 	ev := b.Events
@@ -320,13 +368,29 @@ func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Ke
 		kr.Error = fmt.Sprintf("%d bad frame(s) on the result channel: results may be incomplete (first: %s)", len(ev.FrameErrors), ev.FrameErrors[0])
 	}
 	kr.Tests = ev.Tests(kr.Status)
-	if u := m.opts.user; u != nil && u.onEvents != nil {
-		u.onEvents(kr, ev)
-	}
 	if kr.Status == results.StatusOK && len(kr.Tests) == 0 {
-		kr.Error = "the guest ran no tests"
+		kr.Error = errNoTests
 	}
 	m.Logf("%s: %s in %.1fs (%s)", kr.Column(), kr.Status, b.Exit.Duration.Seconds(), summarize(kr.Tests))
+	return ev
+}
+
+// files are the initramfs parts and disks of a VM of arch, and what they
+// add to its request cfg: the shared images, and for bpfmatrix test the
+// test binaries' disks and binds and the guest's parallelism.
+func (m *matrixRun) files(arch vm.Arch, images map[string]sharedImages, cfg *wire.Config) ([]string, []runner.Disk) {
+	shared := images[arch.GOARCH]
+	parts := []string{shared.base}
+	if shared.tests != "" {
+		parts = append(parts, shared.tests)
+	}
+	u := m.opts.user
+	if u == nil {
+		return parts, nil
+	}
+	cfg.Binds = append(cfg.Binds, u.binds[arch.GOARCH]...)
+	cfg.Parallel = u.parallel
+	return parts, u.disks[arch.GOARCH]
 }
 
 // guestConfig is the guest's request in every column: the suites, their
@@ -415,6 +479,9 @@ func (m *matrixRun) assemble(ctx context.Context, cols []*results.KernelResult) 
 		if kr.Status == results.StatusOK {
 			measured[kr.Column()] = kr.Phases.Boot + kr.Phases.Tests + kr.Phases.PowerOff
 		}
+	}
+	for k, s := range m.suiteSeconds {
+		measured[k] = s
 	}
 	if err := m.hist.Record(m.CacheDir, m.plan.SelectionKey(), measured, time.Now()); err != nil {
 		m.Logf("remembering VM times for scheduling: %v", err)

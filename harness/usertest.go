@@ -58,6 +58,11 @@ type TestOptions struct {
 	GuestParallel int
 	// BuildParallel is how many packages build at once; default NumCPU.
 	BuildParallel int
+	// VMsPerKernel is how many VMs of one column share its packages out;
+	// default: as many as there are VM slots per column (Parallel over
+	// the number of columns), so that one kernel on two cores runs two
+	// VMs. 1 runs every package in one VM.
+	VMsPerKernel int
 	// CoverProfile, if set, is the host file that receives the coverage
 	// profile of the whole run, every package of every column merged (the
 	// binaries must be built with -cover).
@@ -79,9 +84,11 @@ type TestOptions struct {
 type userImages struct {
 	parts map[string]string
 	// binds put parts' staged files (/bin/bash, libraries) at their paths.
-	binds    map[string][]wire.Bind
-	disks    map[string][]runner.Disk
-	parallel int
+	binds map[string][]wire.Bind
+	// vmsPerColumn is TestOptions.VMsPerKernel.
+	vmsPerColumn int
+	disks        map[string][]runner.Disk
+	parallel     int
 	// onEvents, if set, sees each finished column and what its guest sent.
 	onEvents func(*results.KernelResult, *collect.Events)
 }
@@ -195,7 +202,7 @@ func runUserTests(ctx context.Context, opts *TestOptions, goarches []string, bin
 	if err != nil {
 		return err
 	}
-	u := &userImages{parts: map[string]string{}, binds: map[string][]wire.Bind{}, disks: map[string][]runner.Disk{}, parallel: opts.GuestParallel}
+	u := &userImages{parts: map[string]string{}, binds: map[string][]wire.Bind{}, disks: map[string][]runner.Disk{}, parallel: opts.GuestParallel, vmsPerColumn: opts.VMsPerKernel}
 	module, _ := gotest.ModuleRoot(opts.Module)
 	for _, g := range goarches {
 		arch, err := vm.ArchByGOARCH(g)

@@ -27,8 +27,11 @@ on the host once per architecture (go test -c, CGO_ENABLED=0 unless
 -race), then ONE VM per kernel runs them all, each in its package
 directory with your module at its own path (writable; writes stay in the
 guest) and GOROOT read-only, several at once up to the guest's CPUs
-(go test -p). Exits 0 only if every test passed on every kernel and
-every cell met the rules of bpfmatrix.yaml.
+(go test -p). VMs run one per host CPU at once; when there are fewer
+kernels than that, each kernel's packages are shared out over several VMs
+of it (each the same machine), so that no core idles (--vms-per-kernel).
+Exits 0 only if every test passed on every kernel and every cell met the
+rules of bpfmatrix.yaml.
 
 Go test flags after --: -run, -skip, -short, -count, -timeout (each
 binary's, default 10m), -parallel, -cpu, -failfast, -shuffle, -bench,
@@ -64,6 +67,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	fs.Var(&envExclude, "env-exclude", "do not pass host variables matching `REGEXP` (repeatable; always excluded: "+host.EnvExclude.String()+")")
 	modules := fs.String("modules", "", "comma-separated kernel `MODULES` to load before the tests start (e.g. veth,sch_ingress)")
 	parallel := fs.Int("parallel", runner.DefaultTestParallel(), "run at most `N` VMs at once (default: one per CPU: test binaries keep their VM's core busy)")
+	vmsPerKernel := fs.Int("vms-per-kernel", 0, "share each kernel's packages out over `N` VMs of that kernel (default: the VM slots the columns leave free, e.g. 2 for one kernel on 2 CPUs; 1: every package in one VM)")
 	fs.StringVar(&vf.RunDir, "run-dir", "", "`DIR` for console logs, test binaries and images of this run (default: a new directory under the cache)")
 	allowSplats := fs.Bool("allow-splats", false, "report kernel splats without failing the run")
 	verbose := fs.Bool("verbose", false, "stream every guest console to stderr")
@@ -110,6 +114,9 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	if err != nil {
 		return fmt.Errorf("%w: --profiles: %v", errUsage, err)
 	}
+	if *vmsPerKernel < 0 {
+		return fmt.Errorf("%w: --vms-per-kernel %d: 0 (the free VM slots) or more", errUsage, *vmsPerKernel)
+	}
 	if *parallel < 1 {
 		return fmt.Errorf("%w: --parallel %d: must be at least 1", errUsage, *parallel)
 	}
@@ -139,7 +146,7 @@ func testCmd(ctx context.Context, stdout, stderr io.Writer, args []string) error
 			Run: gf.Run, TestArgs: gf.TestArgs, Env: env, AllowSplats: *allowSplats,
 		},
 		Module: dir, Packages: fs.Args(), BuildFlags: gf.BuildFlags, Timeout: gf.Timeout,
-		GuestParallel: gf.Parallel, BuildParallel: gf.Parallel, CoverProfile: gf.CoverProfile,
+		GuestParallel: gf.Parallel, BuildParallel: gf.Parallel, CoverProfile: gf.CoverProfile, VMsPerKernel: *vmsPerKernel,
 		GoRoot: gotest.GoRoot(), Modules: cmdflag.SplitList(*modules),
 	}
 	if project != nil {

@@ -78,6 +78,16 @@ type Events struct {
 	pkgOutcome map[string]string
 }
 
+// SuiteSeconds returns how long each suite's binary ran, by suite name,
+// as the guest measured it.
+func (e *Events) SuiteSeconds() map[string]float64 {
+	out := map[string]float64{}
+	for name, s := range e.suites {
+		out[name] = s.Seconds
+	}
+	return out
+}
+
 // MaxSplats bounds the kernel splats kept from one guest: a kernel that
 // warns in a loop must not fill the results.
 const MaxSplats = 16

@@ -108,6 +108,15 @@ type Result struct {
 	NoLongerFlaky []StaleFlake `json:"no_longer_flaky,omitempty"`
 }
 
+// VM is one of a column's VMs (KernelResult.VMs).
+type VM struct {
+	// Suites are the suites (packages) it ran.
+	Suites     []string `json:"suites"`
+	Status     Status   `json:"status"`
+	Seconds    float64  `json:"seconds"`
+	ConsoleLog string   `json:"console_log,omitempty"`
+}
+
 // Prepare are the seconds a bpfmatrix test run spent on the host before
 // its first VM: Build is go test -c of every package for every
 // architecture, Images the disk images of the binaries, the module and
@@ -206,7 +215,13 @@ type KernelResult struct {
 	// report can say which of them separate where a test fails from where
 	// it passes.
 	Config map[string]string `json:"config,omitempty"`
-	Tests  []TestResult      `json:"tests"`
+	// VMs are the column's VMs when it ran in more than one (bpfmatrix
+	// test with more VM slots than columns: the packages split over VMs
+	// of the same kernel, each the same machine); the fields above then
+	// merge them (tests, splats, logs; the slowest phases; the first VM
+	// that did not end well for status, console and reproduce).
+	VMs   []VM         `json:"vms,omitempty"`
+	Tests []TestResult `json:"tests"`
 }
 
 // TestResult is one cell of the matrix.
