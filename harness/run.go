@@ -478,6 +478,15 @@ func (m *matrixRun) assemble(ctx context.Context, cols []*results.KernelResult) 
 		res.Kernels = append(res.Kernels, *kr)
 		if kr.Status == results.StatusOK {
 			measured[kr.Column()] = kr.Phases.Boot + kr.Phases.Tests + kr.Phases.PowerOff
+			if len(kr.VMs) > 0 {
+				// The column's work, not its VMs' wall time: a run with
+				// fewer slots to spare runs it in one VM, and must start
+				// it as the long column it is.
+				measured[kr.Column()] = 0
+				for _, v := range kr.VMs {
+					measured[kr.Column()] += v.Seconds
+				}
+			}
 		}
 	}
 	for k, s := range m.suiteSeconds {
