@@ -28,7 +28,7 @@ const EnvAttempt = "BPFMATRIX_ATTEMPT"
 // retry is flaky; one that fails every time stays a failure, with its
 // earlier runs in Attempts. A retry VM that does not end well stops the
 // retries: what it did not run stays as it was.
-func (m *matrixRun) retryColumn(ctx context.Context, c plan.Column, k *kernels.Kernel, images map[string]sharedImages, kr *results.KernelResult) {
+func (m *matrixRun) retryColumn(ctx context.Context, c plan.Column, k *kernels.Kernel, images map[string]*archImages, kr *results.KernelResult) {
 	if m.opts.Retries <= 0 || kr.Status != results.StatusOK {
 		return
 	}

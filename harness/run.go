@@ -122,12 +122,27 @@ func runWith(ctx context.Context, r *runner.Runner, opts Options) (*results.Resu
 	r.OnProgress = opts.OnProgress
 	m := &matrixRun{Runner: r, opts: &opts, plan: p, hist: schedule.LoadHistory(opts.CacheDir), suiteSeconds: map[string]float64{}}
 
-	// Fetch the kernels while the shared images build.
+	// Fetch the kernels while the shared images build, arch by arch: a
+	// column boots once its kernel and its arch's images are there. An
+	// image that does not build ends the run (its error is the run's).
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	pulls := r.Pull(ctx, p.Kernels)
-	images, err := m.buildShared(ctx)
+	images, err := m.startShared(cctx)
 	if err != nil {
 		return nil, err
 	}
+	var buildErr error
+	var watch sync.WaitGroup
+	watch.Go(func() {
+		for _, ai := range images {
+			<-ai.done
+			if ai.err != nil && buildErr == nil {
+				buildErr = ai.err
+				cancel()
+			}
+		}
+	})
 
 	// Every column waits for its kernel, then for a VM slot: longest
 	// first, once every column of a cached kernel has queued.
@@ -141,9 +156,14 @@ func runWith(ctx context.Context, r *runner.Runner, opts Options) (*results.Resu
 	cols := make([]*results.KernelResult, len(p.Columns))
 	var wg sync.WaitGroup
 	for _, c := range p.Columns {
-		wg.Go(func() { cols[c.Index] = m.column(ctx, c, pulls[c.Kernel], images, sched) })
+		wg.Go(func() { cols[c.Index] = m.column(cctx, c, pulls[c.Kernel], images, sched) })
 	}
 	wg.Wait()
+	cancel()
+	watch.Wait()
+	if buildErr != nil && ctx.Err() == nil {
+		return nil, buildErr // interrupted, the partial result is the answer
+	}
 
 	res := m.assemble(ctx, cols)
 	// The whole result next to the columns' own, for reproduce and report.
@@ -171,11 +191,21 @@ type matrixRun struct {
 // sharedImages are the archives every column of one GOARCH shares.
 type sharedImages struct{ base, tests string }
 
-// buildShared builds the base and test archives for every guest arch in
-// the plan.
-func (m *matrixRun) buildShared(ctx context.Context) (map[string]sharedImages, error) {
-	out := map[string]sharedImages{}
-	pkgs := runner.TestPackages(m.plan.Suites)
+// archImages are one GOARCH's shared images, built in the background:
+// done is closed when they are ready, or err says why not.
+type archImages struct {
+	sharedImages
+	err  error
+	done chan struct{}
+}
+
+// startShared builds the base and test archives for every guest arch in
+// the plan in the background, one arch after another, the host's own
+// first: its columns need no emulated CPU and boot while the next arch
+// builds (with a cold Go build cache each takes a minute or more).
+func (m *matrixRun) startShared(ctx context.Context) (map[string]*archImages, error) {
+	out := map[string]*archImages{}
+	var order []vm.Arch
 	for _, spec := range m.plan.Kernels {
 		arch, err := runner.ArchOf(spec)
 		if err != nil {
@@ -184,31 +214,54 @@ func (m *matrixRun) buildShared(ctx context.Context) (map[string]sharedImages, e
 		if _, ok := out[arch.GOARCH]; ok {
 			continue
 		}
-		t0 := time.Now()
-		var base, tests string
-		var baseErr, testsErr error
-		var wg sync.WaitGroup
-		wg.Go(func() { base, baseErr = m.Base(ctx, arch.GOARCH) })
-		if u := m.opts.user; u != nil {
-			tests = u.parts[arch.GOARCH]
-		} else {
-			wg.Go(func() { tests, _, testsErr = m.Builder(arch.GOARCH).Tests(ctx, pkgs) })
-		}
-		wg.Wait()
-		if err := errors.Join(baseErr, testsErr); err != nil {
-			return nil, err
-		}
-		m.Logf("images for %s ready in %.1fs", arch.GOARCH, time.Since(t0).Seconds())
-		out[arch.GOARCH] = sharedImages{base: base, tests: tests}
+		out[arch.GOARCH] = &archImages{done: make(chan struct{})}
+		order = append(order, arch)
 	}
+	slices.SortStableFunc(order, func(a, b vm.Arch) int {
+		if a.Native() == b.Native() {
+			return 0
+		}
+		if a.Native() {
+			return -1
+		}
+		return 1
+	})
+	pkgs := runner.TestPackages(m.plan.Suites)
+	go func() {
+		for _, arch := range order {
+			ai := out[arch.GOARCH]
+			ai.sharedImages, ai.err = m.buildArch(ctx, arch, pkgs)
+			close(ai.done)
+		}
+	}()
 	return out, nil
+}
+
+// buildArch builds the base and test archives of one guest arch.
+func (m *matrixRun) buildArch(ctx context.Context, arch vm.Arch, pkgs []initramfs.TestPackage) (sharedImages, error) {
+	t0 := time.Now()
+	var base, tests string
+	var baseErr, testsErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { base, baseErr = m.Base(ctx, arch.GOARCH) })
+	if u := m.opts.user; u != nil {
+		tests = u.parts[arch.GOARCH]
+	} else {
+		wg.Go(func() { tests, _, testsErr = m.Builder(arch.GOARCH).Tests(ctx, pkgs) })
+	}
+	wg.Wait()
+	if err := errors.Join(baseErr, testsErr); err != nil {
+		return sharedImages{}, err
+	}
+	m.Logf("images for %s ready in %.1fs", arch.GOARCH, time.Since(t0).Seconds())
+	return sharedImages{base: base, tests: tests}, nil
 }
 
 // column runs one planned column: it waits for the kernel, resolves the
 // boot profile, waits for a VM slot, boots and judges the result. It
 // returns nil for a column that does not run (its profile boots the kernel
 // like an earlier one, or the kernel failed and an earlier column says so).
-func (m *matrixRun) column(ctx context.Context, c plan.Column, p *runner.Pulled, images map[string]sharedImages, sched *schedule.Scheduler) *results.KernelResult {
+func (m *matrixRun) column(ctx context.Context, c plan.Column, p *runner.Pulled, images map[string]*archImages, sched *schedule.Scheduler) *results.KernelResult {
 	settle := sync.OnceFunc(func() { sched.Settled(p.Cached) })
 	defer settle()
 	p.Wait()
@@ -238,6 +291,16 @@ func (m *matrixRun) column(ctx context.Context, c plan.Column, p *runner.Pulled,
 	kr := &results.KernelResult{Kernel: info, Profile: c.Profile.Name, Cmdline: args}
 	kr.Phases.Fetch = p.Seconds
 	arch, _ := runner.ArchOf(c.Spec)
+	if ai := images[arch.GOARCH]; ai != nil {
+		select {
+		case <-ai.done:
+		case <-ctx.Done():
+		}
+		if ai.err != nil || ctx.Err() != nil {
+			kr.Status, kr.Error = results.StatusInterrupted, "interrupted before the VM started"
+			return kr
+		}
+	}
 	expected, known := m.hist.Expected(m.plan.SelectionKey(), kr.Column())
 	t := sched.Enqueue(schedule.Ticket{Known: known, Seconds: expected, Foreign: !arch.Native(), Order: c.Index})
 	settle()
@@ -257,7 +320,7 @@ func (m *matrixRun) column(ctx context.Context, c plan.Column, p *runner.Pulled,
 // bootColumn boots one column's VM with the plan's suites, or several
 // VMs of the column's kernel that share them out (see splitColumn), and
 // fills kr.
-func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Kernel, images map[string]sharedImages, kr *results.KernelResult) {
+func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Kernel, images map[string]*archImages, kr *results.KernelResult) {
 	t0 := time.Now()
 	defer func() {
 		kr.Seconds = time.Since(t0).Seconds() + kr.Phases.Fetch
@@ -310,7 +373,7 @@ func (m *matrixRun) columnEvents(kr *results.KernelResult, ev *collect.Events) {
 // bootVM boots one VM of column c with the suites named (nil: all of the
 // plan's), its files in dir, and fills kr with what it did. It returns
 // the VM's events, nil if it did not boot.
-func (m *matrixRun) bootVM(ctx context.Context, c plan.Column, k *kernels.Kernel, images map[string]sharedImages, kr *results.KernelResult, suites []string, dir string) *collect.Events {
+func (m *matrixRun) bootVM(ctx context.Context, c plan.Column, k *kernels.Kernel, images map[string]*archImages, kr *results.KernelResult, suites []string, dir string) *collect.Events {
 	arch, err := runner.ArchOf(c.Spec)
 	if err != nil {
 		kr.Status, kr.Error = results.StatusError, err.Error()
@@ -378,8 +441,8 @@ func (m *matrixRun) bootVM(ctx context.Context, c plan.Column, k *kernels.Kernel
 // files are the initramfs parts and disks of a VM of arch, and what they
 // add to its request cfg: the shared images, and for bpfmatrix test the
 // test binaries' disks and binds and the guest's parallelism.
-func (m *matrixRun) files(arch vm.Arch, images map[string]sharedImages, cfg *wire.Config) ([]string, []runner.Disk) {
-	shared := images[arch.GOARCH]
+func (m *matrixRun) files(arch vm.Arch, images map[string]*archImages, cfg *wire.Config) ([]string, []runner.Disk) {
+	shared := images[arch.GOARCH].sharedImages
 	parts := []string{shared.base}
 	if shared.tests != "" {
 		parts = append(parts, shared.tests)
