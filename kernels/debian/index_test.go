@@ -16,10 +16,13 @@ import (
 	"github.com/bpfmatrix/bpfmatrix/kernels/internal/testmirror"
 )
 
-func fakeArchive(t *testing.T, inRelease bool) *testmirror.Mirror {
+func fakeArchive(t *testing.T, inRelease bool, opts ...func(*testmirror.Mirror)) *testmirror.Mirror {
 	t.Helper()
 	m := testmirror.New(t)
 	m.UseInRelease = inRelease
+	for _, o := range opts {
+		o(m)
+	}
 	m.Add("bullseye", "amd64", testmirror.Classic("5.10.0-30-cloud-amd64", "5.10.218-1", ""))
 	m.Add("bullseye", "amd64", testmirror.Classic("5.10.0-32-cloud-amd64", "5.10.223-1", ""))
 	m.Add("bullseye", "amd64", testmirror.Classic("5.10.0-32-amd64", "5.10.223-1", ""))
@@ -97,6 +100,35 @@ func TestFetchIndexInRelease(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, m.Requests("dists/sid/InRelease"))
 	assert.Len(t, idx.Lookup("linux-modules-7.2.13+deb14-cloud-amd64"), 1)
+}
+
+// TestFetchIndexPrefersGzip: of the compressions Release lists,
+// Packages.gz is read (it decodes many times faster than xz), and a listed
+// one the mirror does not serve (Debian's security archive) falls back to
+// Packages.xz; both are checked against Release.
+func TestFetchIndexPrefersGzip(t *testing.T) {
+	gzip := func(m *testmirror.Mirror) { m.ServeGzip = true }
+	const gz, xz = "dists/sid/main/binary-amd64/Packages.gz", "dists/sid/main/binary-amd64/Packages.xz"
+	ctx := context.Background()
+
+	m := fakeArchive(t, false, gzip)
+	idx, err := debian.FetchIndex(ctx, m.Client(), m.URL, "sid", "amd64")
+	require.NoError(t, err)
+	assert.Len(t, idx.Lookup("linux-modules-7.2.13+deb14-cloud-amd64"), 1)
+	assert.Equal(t, 1, m.Requests(gz))
+	assert.Equal(t, 0, m.Requests(xz))
+
+	m = fakeArchive(t, false, gzip)
+	m.Remove(gz)
+	idx, err = debian.FetchIndex(ctx, m.Client(), m.URL, "sid", "amd64")
+	require.NoError(t, err, "listed but not served: xz")
+	assert.Len(t, idx.Lookup("linux-modules-7.2.13+deb14-cloud-amd64"), 1)
+	assert.Equal(t, 1, m.Requests(xz))
+
+	m = fakeArchive(t, false, gzip)
+	m.Corrupt(gz)
+	_, err = debian.FetchIndex(ctx, m.Client(), m.URL, "sid", "amd64")
+	require.ErrorIs(t, err, debian.ErrChecksum, "a corrupt gz is an error, not a reason to try xz")
 }
 
 func TestFetchIndexErrors(t *testing.T) {

@@ -30,6 +30,9 @@ type Mirror struct {
 	*httptest.Server
 	// UseInRelease serves a clearsigned InRelease instead of Release.
 	UseInRelease bool
+	// ServeGzip also publishes Packages.gz, as Debian's main archive
+	// does (set it before the first Add).
+	ServeGzip bool
 
 	mu       sync.Mutex
 	files    map[string][]byte
@@ -74,7 +77,7 @@ func (m *Mirror) serve(w http.ResponseWriter, r *http.Request) {
 	code, hasCode := m.status[p]
 	data, ok := m.files[p]
 	trunc := m.truncate[p]
-	if strings.HasSuffix(p, "/Packages.xz") {
+	if strings.HasSuffix(p, "/Packages.xz") || strings.HasSuffix(p, "/Packages.gz") {
 		m.enterIndexLocked()
 		defer m.leaveIndex()
 	}
@@ -153,6 +156,13 @@ func (m *Mirror) publishLocked(suite string) {
 		m.files["dists/"+suite+"/"+p] = xzData
 		sum := sha256.Sum256(xzData)
 		fmt.Fprintf(&rel, " %s %8d %s\n", hex.EncodeToString(sum[:]), len(xzData), p)
+		if m.ServeGzip {
+			gz := debtest.Compress("gz", packages)
+			gp := "main/binary-" + arch + "/Packages.gz"
+			m.files["dists/"+suite+"/"+gp] = gz
+			sum := sha256.Sum256(gz)
+			fmt.Fprintf(&rel, " %s %8d %s\n", hex.EncodeToString(sum[:]), len(gz), gp)
+		}
 		sum = sha256.Sum256(packages)
 		fmt.Fprintf(&rel, " %s %8d %s\n", hex.EncodeToString(sum[:]), len(packages), "main/binary-"+arch+"/Packages")
 	}
