@@ -161,8 +161,10 @@ func runWith(ctx context.Context, r *runner.Runner, opts Options) (*results.Resu
 	wg.Wait()
 	cancel()
 	watch.Wait()
+	// An image that did not build is the run's error; when the run was
+	// interrupted, the partial result is its answer.
 	if buildErr != nil && ctx.Err() == nil {
-		return nil, buildErr // interrupted, the partial result is the answer
+		return nil, buildErr
 	}
 
 	res := m.assemble(ctx, cols)
