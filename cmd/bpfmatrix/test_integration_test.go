@@ -59,7 +59,7 @@ func TestTestCommand(t *testing.T) {
 	dir, err := filepath.Abs("testdata/usertest")
 	require.NoError(t, err)
 	cover := filepath.Join(t.TempDir(), "cover.out")
-	code, stdout, stderr, res := bpfmatrixTest(t, dir, "--kernels", "debian-6.12", "--", "-short", "-coverprofile", cover)
+	code, stdout, stderr, res := bpfmatrixTest(t, dir, "--kernels", "debian-6.12", "--vms-per-kernel", "2", "--", "-short", "-coverprofile", cover)
 	assert.Equal(t, exitFailed, code, "a failing test, an unexpected cell and a broken package fail the run")
 
 	// The compiler's message, naming the package.
@@ -90,6 +90,17 @@ func TestTestCommand(t *testing.T) {
 	assert.Equal(t, results.Pass, c["pass/TestSub/two"].Result)
 	assert.Equal(t, results.Skip, c["pass/TestShort"].Result, "-short reached the binary")
 	assert.Equal(t, results.Pass, c["pass/TestBash"].Result, "the guest has /bin/bash: %s", c["pass/TestBash"].Output)
+	// The kernel's three packages share two VMs, and each
+	// package checks that its VM is the machine asked for.
+	require.Len(t, k.VMs, 2, "--vms-per-kernel 2: two VMs of the kernel")
+	for _, v := range k.VMs {
+		assert.Equal(t, results.StatusOK, v.Status)
+		assert.NotEmpty(t, v.Suites)
+	}
+	for _, p := range []string{"expect", "fail", "pass"} {
+		m := c[p+"/TestMachine"]
+		assert.Equal(t, results.Pass, m.Result, "%s's VM: CPUs, clocksource, config, modules: %s", p, m.Output)
+	}
 
 	fail := c["fail/TestFail"]
 	assert.Equal(t, results.Fail, fail.Result)

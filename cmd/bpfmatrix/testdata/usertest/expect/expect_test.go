@@ -2,6 +2,13 @@
 // unsupported: an unexpected cell.
 package expect
 
-import "testing"
+import (
+	"testing"
+
+	"example.com/usertest/internal/machine"
+)
 
 func TestNewKernel(t *testing.T) {}
+
+// TestMachine: this package's VM is the machine asked for.
+func TestMachine(t *testing.T) { machine.Check(t) }

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"example.com/usertest/internal/machine"
 )
 
 func TestPass(t *testing.T) {
@@ -47,3 +49,6 @@ func TestBash(t *testing.T) {
 		t.Fatalf("bash said %q, want 42", got)
 	}
 }
+
+// TestMachine: this package's VM is the machine asked for.
+func TestMachine(t *testing.T) { machine.Check(t) }
