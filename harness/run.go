@@ -357,12 +357,14 @@ func (m *matrixRun) bootColumn(ctx context.Context, c plan.Column, k *kernels.Ke
 }
 
 // columnEvents passes what a column's VM sent to the user test run and
-// remembers how long each suite ran.
+// remembers how long each suite ran, for splitColumn (bpfmatrix run never
+// splits, so it remembers nothing).
 func (m *matrixRun) columnEvents(kr *results.KernelResult, ev *collect.Events) {
-	if ev == nil {
+	u := m.opts.user
+	if ev == nil || u == nil {
 		return
 	}
-	if u := m.opts.user; u != nil && u.onEvents != nil {
+	if u.onEvents != nil {
 		u.onEvents(kr, ev)
 	}
 	m.mu.Lock()
